@@ -1,0 +1,34 @@
+# The first `make` run creates .venv and installs the pinned dependencies (constraints.txt).
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+READY := $(VENV)/.ready
+
+.PHONY: demo test compile check validate bench clean
+
+$(READY): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $(READY)
+
+demo: $(READY)  ## compile, start the local target service, run generated/app_local_mx.py against it
+	$(PY) tools/demo.py
+
+test: $(READY)
+	$(PY) -m pytest
+
+compile: $(READY)
+	$(PY) -m compiler compile
+
+validate: $(READY)
+	$(PY) -m compiler validate
+
+check: $(READY)
+	$(PY) -m compiler validate
+	$(PY) -m compiler compile --check
+
+bench: $(READY)
+	$(PY) tools/bench.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache data/results/*/

@@ -1,0 +1,105 @@
+"""The typed, immutable model of one target: what the templates see, and nothing else.
+
+Resolution turns raw JSON into these dataclasses. Strings that read the process environment at
+run time are `Text` values (literal parts and `EnvRef`s), so no secret is ever known here.
+Every leaf of the resolved configuration remembers where it was set (`Origin`), for `explain`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping, Union
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """`${env:NAME}`: read from the environment when the locustfile starts."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Text:
+    """A string with `${env:NAME}` parts, joined at run time."""
+
+    parts: tuple[Union[str, EnvRef], ...]
+
+
+RuntimeString = Union[str, Text]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resolved value was set: its layer and its place in a file."""
+
+    layer: str  # template, environments.qa, countries.mx, targets.qa/mx, default, derived
+    file: str = ""
+    pointer: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.layer} ({self.file} {self.pointer or '/'})" if self.file else self.layer
+
+
+@dataclass(frozen=True)
+class ThinkTime:
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_users: int | None = None
+    max_spawn_rate: float | None = None
+    max_run_time: str | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    weight: int
+    headers: Mapping[str, RuntimeString]
+    query: Mapping[str, Any]  # str, Text, or a tuple of them (a repeated parameter)
+    json: Any  # None when absent; frozen JSON otherwise (MappingProxyType and tuples)
+    body: RuntimeString | None
+    expect_status: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # <app>_<environment>_<country>, also the generated file's stem
+    app: str
+    environment: str
+    country: str
+    sources: tuple[str, ...]  # catalog and simulation, relative to the catalog's folder
+    host: str
+    users: int
+    spawn_rate: float
+    run_time: str
+    report_html: str | None
+    seed: int
+    seed_derived: bool
+    think_time: ThinkTime
+    client: str  # fasthttp or requests
+    headers: Mapping[str, RuntimeString]
+    endpoints: tuple[Endpoint, ...]
+    limits: Limits
+    protected: bool
+    origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
+
+    def origin_of(self, pointer: str) -> Origin:
+        """The origin of a value, or of the nearest object that contains it."""
+        while pointer not in self.origins and pointer:
+            pointer = pointer.rsplit("/", 1)[0]
+        return self.origins.get(pointer, Origin("default"))
+
+
+def freeze(value: Any) -> Any:
+    """JSON data made immutable: objects become read-only mappings, arrays tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({key: freeze(item) for key, item in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(item) for item in value)
+    return value

@@ -1,0 +1,245 @@
+"""Stage 2, validate: JSON Schema first, then the references between files.
+
+The schemas (draft 2020-12, shipped in `schemas/`) say what each file may hold; editors use them
+through `$schema`. jsonschema's errors are turned into short messages with the pointer of the
+offending value, and "did you mean" for near-miss keys. The cross-reference checks then say what
+no schema can: names that must exist in the catalog, overrides for targets that do not exist,
+duplicate endpoint names, inverted ranges.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+
+from compiler.load import Document, label_for, load_document
+from compiler.problems import Problems, did_you_mean, pointer_join
+from compiler.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_FILES = {"catalog": "catalog.schema.json", "simulation": "simulation.schema.json"}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the compiler read, valid as far as the schemas and references go."""
+
+    catalog: Document
+    simulations: dict[str, Document]  # keyed by the catalog's `simulation` value
+
+    @property
+    def folder(self) -> Path:
+        return self.catalog.path.parent
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    schemas = [json.loads((SCHEMA_DIR / name).read_text("utf-8")) for name in SCHEMA_FILES.values()]
+    registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas)
+    schema = next(s for s in schemas if s["$id"] == SCHEMA_FILES[kind])
+    return Draft202012Validator(schema, registry=registry)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool) or value is None or not isinstance(value, (int, float)):
+        return _JSON_TYPES.get(type(value), type(value).__name__)
+    return "a number"
+
+
+def _schema_messages(error) -> list[tuple[str, str]]:
+    """(pointer, message) pairs for one jsonschema error."""
+    pointer = pointer_join("", *error.absolute_path)
+    schema, instance, kind = error.schema, error.instance, error.validator
+    if "propertyNames" in error.absolute_schema_path:
+        reason = schema.get("x-error", error.message)
+        return [(pointer_join(pointer, instance), f"{instance!r} is not allowed here: {reason}")]
+    if kind == "additionalProperties":
+        known = sorted(schema.get("properties", {}))
+        return [
+            (
+                pointer_join(pointer, key),
+                f"unknown key '{key}'{did_you_mean(key, known)}"
+                + (f" (expected one of: {', '.join(known)})" if not did_you_mean(key, known) else ""),
+            )
+            for key in instance
+            if key not in schema.get("properties", {})
+        ]
+    if kind == "required":
+        return [
+            (pointer, f"missing required key '{key}'")
+            for key in error.validator_value
+            if key not in instance
+        ]
+    if kind == "not" and "x-error-not" in schema:
+        return [(pointer, schema["x-error-not"])]
+    if "x-error" in schema:
+        return [(pointer, f"expected {schema['x-error']}; got {_show(instance)}")]
+    if kind == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return [(pointer, f"expected {expected}, got {_kind(instance)}: {_show(instance)}")]
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+        return [(pointer, f"expected a number {words[kind]} {error.validator_value}, got {_show(instance)}")]
+    if kind == "uniqueItems":
+        return [(pointer, f"has duplicate items: {_show(instance)}")]
+    return [(pointer, error.message)]
+
+
+def check_schema(document: Document, kind: str, problems: Problems) -> bool:
+    before = len(problems.errors)
+    errors = sorted(_validator(kind).iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path)))
+    for error in errors:
+        for pointer, message in _schema_messages(error):
+            problems.add(document.label, pointer, message)
+    return len(problems.errors) == before
+
+
+def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
+    """Load and validate the catalog and every simulation it names; None if any is unusable."""
+    catalog = load_document(catalog_path, problems)
+    if catalog is None:
+        return None
+    catalog_ok = check_schema(catalog, "catalog", problems)
+    apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}
+    simulations: dict[str, Document] = {}
+    for app_name, app in (apps.items() if isinstance(apps, dict) else ()):
+        relative = app.get("simulation") if isinstance(app, dict) else None
+        if not isinstance(relative, str) or not relative or relative in simulations:
+            continue
+        path = catalog.path.parent / relative
+        if not path.is_file():
+            known = sorted(
+                p.relative_to(catalog.path.parent).as_posix()
+                for p in catalog.path.parent.glob("**/*.json")
+                if p != catalog.path
+            )
+            problems.add(
+                catalog.label,
+                pointer_join("", "apps", app_name, "simulation"),
+                f"simulation file {relative!r} not found (looked for {label_for(path)})"
+                + did_you_mean(relative, known),
+            )
+            continue
+        document = load_document(path, problems)
+        if document is not None and check_schema(document, "simulation", problems):
+            simulations[relative] = document
+    if not catalog_ok:
+        return None
+    inputs = Inputs(catalog, simulations)
+    check_catalog_references(catalog, problems)
+    if not problems.errors:
+        for relative, document in simulations.items():
+            check_simulation_references(inputs, relative, document, problems)
+    return None if problems.errors else inputs
+
+
+def check_catalog_references(catalog: Document, problems: Problems) -> None:
+    data, label = catalog.data, catalog.label
+    for kind in ("environments", "countries"):
+        for name, entry in data[kind].items():
+            for variable in entry.get("vars", {}):
+                if variable in BUILTIN_VARIABLES:
+                    problems.add(
+                        label,
+                        pointer_join("", kind, name, "vars", variable),
+                        f"'{variable}' is a built-in variable ({', '.join(BUILTIN_VARIABLES)}); pick another name",
+                    )
+    for app_name, app in data["apps"].items():
+        where = pointer_join("", "apps", app_name)
+        for kind, field in (("environments", "environments"), ("countries", "countries")):
+            known = data[kind]
+            for index, name in enumerate(app[field]):
+                if name not in known:
+                    problems.add(
+                        label,
+                        pointer_join(where, field, index),
+                        f"unknown {kind[:-1] if kind == 'environments' else 'country'} '{name}'"
+                        f"{did_you_mean(name, known)}; the catalog has: {', '.join(sorted(known)) or 'none'}",
+                    )
+        for index, entry in enumerate(app.get("exclude", [])):
+            for field, listed in (("environment", app["environments"]), ("country", app["countries"])):
+                if field in entry and entry[field] not in listed:
+                    problems.add(
+                        label,
+                        pointer_join(where, "exclude", index, field),
+                        f"excludes {field} '{entry[field]}', which app '{app_name}' does not list "
+                        f"({', '.join(listed)}), so it matches nothing",
+                    )
+        for variable in app.get("vars", {}):
+            if variable in BUILTIN_VARIABLES:
+                problems.add(label, pointer_join(where, "vars", variable), f"'{variable}' is a built-in variable; pick another name")
+        if not problems.errors and not any(t.app == app_name for t in compatible_targets(data)):
+            problems.add(label, where, "every target of this app is excluded; nothing will be compiled", "warning")
+
+
+def _layers(data: dict) -> list[tuple[str, dict]]:
+    """(pointer, layer) for the template and each override layer of a simulation."""
+    layers = [("", data)]
+    overrides = data.get("overrides", {})
+    for kind in ("environments", "countries", "targets"):
+        for key, layer in overrides.get(kind, {}).items():
+            layers.append((pointer_join("", "overrides", kind, key), layer))
+    return layers
+
+
+def check_simulation_references(inputs: Inputs, relative: str, document: Document, problems: Problems) -> None:
+    catalog = inputs.catalog.data
+    label = document.label
+    users = sorted(name for name, app in catalog["apps"].items() if app["simulation"] == relative)
+    targets = [t for t in compatible_targets(catalog) if t.app in users]
+    overrides = document.data.get("overrides", {})
+    for kind, field in (("environments", "environment"), ("countries", "country")):
+        used = sorted({getattr(t, field) for t in targets})
+        for name in overrides.get(kind, {}):
+            if name not in used:
+                reason = "not in the catalog" if name not in catalog[kind] else f"no app using this simulation ({', '.join(users)}) runs there"
+                problems.add(
+                    label,
+                    pointer_join("", "overrides", kind, name),
+                    f"override for {field} '{name}', which has no target: {reason}{did_you_mean(name, used)}",
+                )
+    for key in overrides.get("targets", {}):
+        environment, country = key.split("/")
+        if not any(t.environment == environment and t.country == country for t in targets):
+            reasons = [why_not_compatible(catalog, app, environment, country) for app in users]
+            problems.add(
+                label,
+                pointer_join("", "overrides", "targets", key),
+                f"override for target '{key}', which no app compiles: " + "; ".join(r for r in reasons if r),
+            )
+    for base, layer in _layers(document.data):
+        seen: dict[str, int] = {}
+        for index, endpoint in enumerate(layer.get("endpoints", [])):
+            name = endpoint["name"]
+            if name in seen:
+                problems.add(
+                    label,
+                    pointer_join(base, "endpoints", index, "name"),
+                    f"duplicate endpoint name '{name}' (first at {pointer_join(base, 'endpoints', seen[name])})",
+                )
+            seen.setdefault(name, index)
+        think = layer.get("think_time_seconds")
+        if isinstance(think, dict) and think["min"] > think["max"]:
+            problems.add(
+                label,
+                pointer_join(base, "think_time_seconds"),
+                f"min {think['min']} is above max {think['max']}",
+            )
+
+
+__all__ = ["Inputs", "TargetRef", "load_inputs", "check_schema"]

@@ -1,0 +1,61 @@
+"""The bundled local target service: answers the demo simulations' endpoints on 127.0.0.1.
+
+A plain WSGI app on gevent's server (Locust already brings gevent), so that it stays far from
+being the bottleneck of a demo. Run: python tools/target_service.py --port 8765 [--seconds N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+
+from gevent import pywsgi, spawn_later
+
+ROUTES = {  # (method, path) -> status
+    ("GET", "/"): 200,
+    ("GET", "/search"): 200,
+    ("POST", "/cart"): 201,
+    ("GET", "/payments/quote"): 200,
+    ("POST", "/payments"): 201,
+    ("POST", "/payments/refund"): 202,
+    ("GET", "/health"): 200,
+}
+REASONS = {200: "200 OK", 201: "201 Created", 202: "202 Accepted", 404: "404 Not Found"}
+
+
+def app(environ, start_response):
+    method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    if length:
+        environ["wsgi.input"].read(length)
+    status = ROUTES.get((method, path), 404)
+    body = json.dumps({"ok": status < 400, "path": path}).encode()
+    start_response(REASONS[status], [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--seconds", type=float, default=600, help="stop by itself after this long")
+    args = parser.parse_args()
+    try:
+        server = pywsgi.WSGIServer(("127.0.0.1", args.port), app, log=None, error_log=None)
+        server.start()
+    except OSError as error:
+        print(f"target service: cannot listen on 127.0.0.1:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
+    print(f"target service: listening on http://127.0.0.1:{args.port} for at most {args.seconds:g}s", flush=True)
+    spawn_later(args.seconds, server.stop)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
