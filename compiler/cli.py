@@ -91,7 +91,7 @@ def _no_such_target(inputs: Inputs, pattern: str, targets: list[TargetRef]) -> s
     if len(parts) == 3:
         reason = why_not_compatible(inputs.catalog.data, *parts)
         if reason:
-            return f"target '{pattern}' is not compiled: {reason} ({inputs.catalog.label})"
+            return f"target '{pattern}' is not compiled: {reason} ({inputs.catalog.label}){did_you_mean(pattern, names)}"
     return f"unknown target '{pattern}'{did_you_mean(pattern, names)}; `list` shows the compatible targets"
 
 

@@ -52,16 +52,12 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _depth(value: Any) -> int:
+    """How many containers are nested, outermost included: [] is 1, [[]] is 2."""
     depth, level = 0, [value]
-    while level:
+    while containers := [item for item in level if isinstance(item, (dict, list))]:
         depth += 1
-        level = [
-            child
-            for item in level
-            if isinstance(item, (dict, list))
-            for child in (item.values() if isinstance(item, dict) else item)
-        ]
-    return depth - 1
+        level = [child for item in containers for child in (item.values() if isinstance(item, dict) else item)]
+    return depth
 
 
 def _line_col(text: str, index: int) -> str:

@@ -53,6 +53,12 @@ def py_literal(value: Any) -> str:
     raise TypeError(f"no literal for {type(value).__name__}")
 
 
+def _py_filter(value: Any) -> str:
+    if isinstance(value, jinja2.Undefined):
+        str(value)  # StrictUndefined raises here, naming the missing attribute
+    return py_literal(value)
+
+
 @cache
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
@@ -61,7 +67,7 @@ def _environment() -> jinja2.Environment:
         autoescape=False,
         keep_trailing_newline=True,
     )
-    environment.filters["py"] = py_literal
+    environment.filters["py"] = _py_filter
     return environment
 
 

@@ -270,7 +270,9 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution, document: Doc
             resolution.problem(where, f"endpoint '{name}' is added here without a path")
             continue
         if "json" in fields and "body" in fields:
-            resolution.problem(where, f"endpoint '{name}' has both json and body after overrides; keep one")
+            order = list(origins)  # _mark re-inserts what a layer sets, so the later one is last
+            later = max((pointer_join("/endpoints", name, key) for key in ("json", "body")), key=order.index)
+            resolution.problem(origin(later), f"endpoint '{name}' has both json and body after overrides; keep one")
             continue
         for key, default in ENDPOINT_DEFAULTS.items():
             if key not in fields:
@@ -289,7 +291,7 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution, document: Doc
             )
         )
     if not endpoints and not resolution.problems:
-        resolution.problem(origin("/endpoints"), "no enabled endpoint for this target; a simulation needs at least one")
+        resolution.problem(Origin("template", document.label, "/endpoints"), "no enabled endpoint for this target; a simulation needs at least one")
     if resolution.problems:
         return None
     catalog_name = inputs.catalog.path.name

@@ -1,0 +1,186 @@
+"""A real HTTP server on 127.0.0.1 that records every request it receives, for tests.
+
+    with RecordingServer(statuses={("POST", "/cart"): 201}) as server:
+        ... point a locustfile at server.url ...
+        assert server.received()[0].path == "/"
+
+It is a `ThreadingHTTPServer` speaking HTTP/1.1 (keep-alive), listening on an ephemeral port,
+answering every method; each answer carries a Content-Length. The status is chosen per
+(method, path), 200 by default. Each request is recorded, in arrival order, as a `Recorded`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+__all__ = ["Recorded", "RecordingServer"]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the server received it."""
+
+    method: str
+    path: str  # without the query string
+    query: dict[str, list[str]]  # parse_qs of the query string
+    headers: dict[str, str]  # names lowercased (HTTP header names are case-insensitive)
+    body: bytes
+    timestamp: float = field(compare=False)  # time.monotonic() when it was fully read
+    client: tuple[str, int] = field(default=("", 0), compare=False)  # the connection's (address, port)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # else headers and body, written apart, wait ~40 ms for an ACK
+    server: "RecordingServer"
+
+    def _handle(self) -> None:
+        body = self._read_body()
+        url = urlsplit(self.path)
+        headers: dict[str, str] = {}
+        for name, value in self.headers.items():
+            key = name.lower()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        self.server._record(
+            Recorded(
+                method=self.command,
+                path=url.path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=headers,
+                body=body,
+                timestamp=time.monotonic(),
+                client=tuple(self.client_address[:2]),
+            )
+        )
+        status = self.server.status_for(self.command, url.path)
+        payload = b"" if self.command == "HEAD" else f'{{"status": {status}}}'.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass  # quiet: tests assert on what was recorded, not on a log
+
+
+class RecordingServer(ThreadingHTTPServer):
+    """Records requests; `statuses` maps (METHOD, path) to the status to answer (default 200)."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, statuses: dict[tuple[str, str], int] | None = None, default_status: int = 200):
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.statuses = {(method.upper(), path): status for (method, path), status in (statuses or {}).items()}
+        self.default_status = default_status
+        self._initial_statuses = dict(self.statuses)
+        self._requests: list[Recorded] = []
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+
+    # -- configuration ---------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_status(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.statuses[(method.upper(), path)] = status
+
+    def status_for(self, method: str, path: str) -> int:
+        with self._lock:
+            return self.statuses.get((method.upper(), path), self.default_status)
+
+    # -- what was received -----------------------------------------------------------------
+    def _record(self, request: Recorded) -> None:
+        with self._arrived:
+            self._requests.append(request)
+            self._arrived.notify_all()
+
+    def received(self) -> list[Recorded]:
+        """Every request so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._requests)
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    def connections(self) -> dict[tuple[str, int], list[Recorded]]:
+        """The requests grouped by client connection, each group in arrival order."""
+        groups: dict[tuple[str, int], list[Recorded]] = {}
+        for request in self.received():
+            groups.setdefault(request.client, []).append(request)
+        return groups
+
+    def clear(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def reset(self) -> None:
+        """Forget every request and go back to the statuses given at construction."""
+        with self._lock:
+            self._requests.clear()
+            self.statuses = dict(self._initial_statuses)
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._requests) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._arrived.wait(left)
+            return True
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> "RecordingServer":
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=f"recording-server-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.server_close()
+
+    def __enter__(self) -> "RecordingServer":
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()

@@ -1,0 +1,87 @@
+"""Stage 4: one escaping function, black-stable standalone output, a header that names sources."""
+
+import ast
+import copy
+import sys
+from pathlib import Path
+
+import black
+import pytest
+
+from compiler.model import EnvRef, Text
+from compiler.render import BLACK_MODE, py_literal, split_header, digest
+from conftest import ROOT, SIMULATION
+
+NASTY = [
+    "",
+    "plain",
+    "quote ' double \" triple ''' \"\"\" end",
+    "back\\slash \\n not a newline \\",
+    "new\nline\r\ttab",
+    "nul \x00 and del \x7f",
+    "separators \u2028 \u2029 \x85",
+    "{{ jinja }} {% block %} {# c #}",
+    "{format} %s %(x)s",
+    "__import__('os').system('echo pwned')",
+    "\"); import os; os.system('x'); (\"",
+    "emoji 🚀 and accents ñáü and rtl \u202e",
+    "lone surrogate \ud800",
+]
+
+
+@pytest.mark.parametrize("text", NASTY)
+def test_literals_round_trip(text):
+    assert ast.literal_eval(py_literal(text)) == text
+    nested = {"k": [text, 1, 2.5, True, None, {text: text}]}
+    assert ast.literal_eval(py_literal(nested)) == nested
+
+
+def test_runtime_values_are_calls_not_text():
+    assert py_literal(Text(("Bearer ", EnvRef("TOKEN")))) == "Text('Bearer ', Env('TOKEN'))"
+    with pytest.raises(ValueError):
+        py_literal(float("inf"))
+    with pytest.raises(TypeError):
+        py_literal(object())
+
+
+def test_hostile_strings_reach_the_generated_file_as_exact_constants(project):
+    simulation = copy.deepcopy(SIMULATION)
+    hostile = [text for text in NASTY if "\ud800" not in text]
+    simulation["endpoints"][1]["json"] = {text: text for text in hostile}
+    simulation["endpoints"][0]["query"] = {"q": hostile}
+    made = project(simulation=simulation)
+    code, _out, err = made.cli("compile", "--only", "shop_qa_mx")
+    assert code == 0, err
+    source = (made.folder / "generated/shop_qa_mx.py").read_text("utf-8")
+    assert black.format_str(source, mode=BLACK_MODE) == source
+    tree = ast.parse(source)
+    constants = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)}
+    assert set(hostile) <= constants
+    assert "pwned" not in {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def test_committed_output_is_standalone_reviewable_and_black_stable():
+    for path in sorted((ROOT / "generated").glob("*.py")):
+        source = path.read_text("utf-8")
+        assert black.format_str(source, mode=BLACK_MODE) == source, path.name
+        roots = {
+            (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
+            for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.Import, ast.ImportFrom))
+            for alias in node.names
+        }
+        assert roots - set(sys.stdlib_module_names) == {"locust"}, path.name
+        assert str(ROOT) not in source and "/tmp/" not in source and "/home/" not in source
+        recorded, body = split_header(source)
+        assert recorded == digest(body)
+        assert 'SOURCES = ["catalog.json", "simulations/' in source
+
+
+def test_templates_see_only_the_model_strictly(monkeypatch):
+    import jinja2
+
+    from compiler import render
+
+    environment = render._environment()
+    with pytest.raises(jinja2.UndefinedError):
+        environment.from_string("{{ t.not_a_field | py }}").render(t=object())
