@@ -79,7 +79,7 @@ def test_only_takes_names_and_globs_and_explains_refusals(project):
         "error: target 'shop_qa_mz' is not compiled: app 'shop' does not list country 'mz' "
         "(/apps/shop/countries) (catalog.json); did you mean 'shop_qa_mx'?"
     )
-    assert made.cli("compile", "--only", "shopx")[2].strip() == "error: unknown target 'shopx'; `list` shows the compatible targets"
+    assert made.cli("compile", "--only", "zzz")[2].strip() == "error: unknown target 'zzz'; `list` shows the compatible targets"
     assert made.cli("compile", "--only", "nope_*")[2].strip() == "error: 'nope_*' matches no compatible target"
 
 
