@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from compiler.model import EnvRef, Target, Text
-from compiler.problems import ConfigError, Problems, did_you_mean
+from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
@@ -166,14 +166,18 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         add(key, value, f"/{key}")
     think = target.think_time
     add("think_time_seconds", think.min if think.min == think.max else {"min": think.min, "max": think.max}, "/think_time_seconds")
-    for key, value in target.headers.items():
-        add(f"headers.{key}", value, f"/headers/{key}")
+    def add_leaves(key: str, value: Any, pointer: str) -> None:
+        """Objects are merged key by key, so each of their leaves has an origin of its own."""
+        if hasattr(value, "items") and value:
+            for name, item in value.items():
+                add_leaves(f"{key}.{name}", item, pointer_join(pointer, name))
+        elif value is not None and not (isinstance(value, tuple) and not value) and not hasattr(value, "items"):
+            add(key, value, pointer)
+
+    add_leaves("headers", target.headers, "/headers")
     for endpoint in target.endpoints:
-        base = f"/endpoints/{endpoint.name}"
         for field in ("method", "path", "weight", "headers", "query", "json", "body", "expect_status"):
-            value = getattr(endpoint, field)
-            if value not in (None, {}, ()) and not (hasattr(value, "items") and not value):
-                add(f"endpoints.{endpoint.name}.{field}", value, f"{base}/{field}")
+            add_leaves(f"endpoints.{endpoint.name}.{field}", getattr(endpoint, field), pointer_join("/endpoints", endpoint.name, field))
     environment_pointer = f"/environments/{target.environment}"
     for key in ("max_users", "max_spawn_rate", "max_run_time"):
         value = getattr(target.limits, key)

@@ -27,7 +27,8 @@ DIGEST_PREFIX = "# compiler-digest: sha256:"
 HEADER = (
     MARKER + "\n"
     "# change the catalog or the simulation, then regenerate with `make compile`\n"
-    "# (python -m compiler compile). Run it with `locust -f <this file>`; see --help.\n"
+    "# (python -m compiler compile). Run: locust -f <this file> [--seed N] [--check-config]\n"
+    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n"
 )
 DOCSTRING = '"""Load simulation of one target, standalone: it needs Locust and nothing else."""\n'
 
@@ -99,10 +100,11 @@ def digest(body: str) -> str:
 
 def split_header(text: str) -> tuple[str | None, str]:
     """(recorded digest, body) of a generated file; (None, text) when it is not one of ours."""
-    lines = text.split("\n", 4)
-    if len(lines) < 5 or lines[0] != MARKER or not lines[3].startswith(DIGEST_PREFIX):
+    size = HEADER.count("\n")
+    lines = text.split("\n", size + 1)
+    if len(lines) < size + 2 or lines[0] != MARKER or not lines[size].startswith(DIGEST_PREFIX):
         return None, text
-    return lines[3][len(DIGEST_PREFIX) :], lines[4]
+    return lines[size][len(DIGEST_PREFIX) :], lines[size + 1]
 
 
 def is_generated(text: str) -> bool:

@@ -223,6 +223,9 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 f"override for target '{key}', which no app compiles: " + "; ".join(r for r in reasons if r),
             )
     for base, layer in _layers(document.data):
+        for variable in layer.get("vars", {}):
+            if variable in BUILTIN_VARIABLES:
+                problems.add(label, pointer_join(base, "vars", variable), f"'{variable}' is a built-in variable; pick another name")
         seen: dict[str, int] = {}
         for index, endpoint in enumerate(layer.get("endpoints", [])):
             name = endpoint["name"]

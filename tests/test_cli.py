@@ -84,7 +84,9 @@ def test_only_takes_names_and_globs_and_explains_refusals(project):
 
 
 def test_list_and_explain(project):
-    made = project()
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["overrides"] = {"countries": {"br": {"endpoints": [{"name": "cart", "json": {"sku": "B2"}}]}}}
+    made = project(simulation=simulation)
     assert made.cli("list")[1].split() == ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"]
     code, out, _ = made.cli("explain", "shop_qa_br")
     assert code == 0
@@ -94,6 +96,8 @@ def test_list_and_explain(project):
     assert any(l.startswith("headers.Authorization") and '"Bearer ${env:SHOP_TOKEN}"' in l for l in lines)
     assert any(l.startswith("seed ") and "<- template" in l for l in lines)
     assert any(l.startswith("endpoints.home.method") and l.endswith("<- default") for l in lines)
+    assert '"B2"  <- countries.br (simulations/shop.json /overrides/countries/br/endpoints/0/json/sku)' in out
+    assert '"BRL"  <- template (simulations/shop.json /endpoints/1/json/currency)' in out
     assert any(l.startswith("limits.max_users") and "catalog (catalog.json /environments/qa/limits/max_users)" in l for l in lines)
     code, _out, err = made.cli("explain", "shop_prod_br")
     assert code == 2 and "excluded by /apps/shop/exclude/0" in err

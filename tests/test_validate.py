@@ -114,3 +114,12 @@ def test_json_syntax_error_in_one_file_does_not_hide_the_others(project):
     assert code == 2
     assert "catalog.json: /environments/qa/limits/max_users: expected a number >= 1, got -1" in err
     assert "simulations/shop.json: /: invalid JSON at line 1, column 14: Expecting property name enclosed in double quotes" in err
+
+
+def test_simulation_vars_may_not_shadow_built_ins(project):
+    simulation = {**SIMULATION, "vars": {"target": "x"}, "overrides": {"countries": {"mx": {"vars": {"app": "y"}}}}}
+    lines = errors_of(project, simulation=simulation)
+    assert lines[:-1] == [
+        "simulations/shop.json: /vars/target: 'target' is a built-in variable; pick another name",
+        "simulations/shop.json: /overrides/countries/mx/vars/app: 'app' is a built-in variable; pick another name",
+    ]
