@@ -2,7 +2,7 @@
 # change the catalog or the simulation, then regenerate with `make compile`
 # (python -m compiler compile). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:1b6d3ac2db2043c354632b7eb9fd18588b47bc8e9381374e33ed907af721ee06
+# compiler-digest: sha256:5bd3cc4b6b520b354f0087514981acd69a94a299f260d3372c964ad373465445
 """Load simulation of one target, standalone: it needs Locust and nothing else."""
 
 import copy
@@ -11,6 +11,8 @@ import logging
 import os
 import random
 import sys
+import threading
+import time
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, HttpUser, TaskSet, events
@@ -186,10 +188,13 @@ def source_of(dest):
 
 
 def names_option(arg, option_strings):
+    """Whether a command line word sets the option: -u5, -u 5, --users=5, or --use 5, an
+    abbreviation argparse accepted only because it is unambiguous."""
+    head = arg.split("=", 1)[0]
     for option in option_strings:
-        if arg == option or arg.startswith(option + "="):
-            return True
         if len(option) == 2 and arg.startswith(option) and not arg.startswith("--"):
+            return True
+        if head.startswith("--") and len(head) > 2 and option.startswith(head):
             return True
     return False
 
@@ -282,9 +287,10 @@ def problems_with(options, missing):
         )
     if LIMITS["max_run_time"] is not None:
         limit = parse_timespan(LIMITS["max_run_time"])
-        if options.run_time is None or options.run_time > limit:
+        if not options.run_time or options.run_time > limit:  # Locust runs forever on 0
+            shown = f"{options.run_time}s" if options.run_time else "0 (no limit)"
             found.append(
-                f"run_time {options.run_time}s is above environment {ENVIRONMENT}'s "
+                f"run_time {shown} is above environment {ENVIRONMENT}'s "
                 f"max_run_time {LIMITS['max_run_time']} ({limit}s)"
             )
     if PROTECTED and not options.allow_protected:
@@ -345,6 +351,8 @@ def prepare(environment, runner, **_kwargs):
         if missing:
             sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in unset_variables(missing)))
             sys.exit(2)
+        if options.processes:
+            threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
         return
     problems = problems_with(options, missing)
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
@@ -359,6 +367,15 @@ def prepare(environment, runner, **_kwargs):
         sys.exit(0)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
+
+
+def exit_with_parent(parent):
+    """A worker forked by --processes stops when its parent is gone: a master that refused the
+    run at init exits without stopping them (Locust 2.47 misreads waitpid there)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)  # Locust has patched time and threading: this is a greenlet
+    log.error("the parent Locust process has exited; this worker stops too")
+    os._exit(2)
 
 
 @events.quitting.add_listener

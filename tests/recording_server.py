@@ -11,6 +11,7 @@ answering every method; each answer carries a Content-Length. The status is chos
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ class Recorded:
     headers: dict[str, str]  # names lowercased (HTTP header names are case-insensitive)
     body: bytes
     timestamp: float = field(compare=False)  # time.monotonic() when it was fully read
-    client: tuple[str, int] = field(default=("", 0), compare=False)  # the connection's (address, port)
+    # the connection's (address, port): one per keep-alive connection, so one per simulated user
+    client: tuple[str, int] = field(default=("", 0), compare=False)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -94,15 +96,20 @@ class RecordingServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, statuses: dict[tuple[str, str], int] | None = None, default_status: int = 200):
+    def __init__(
+        self, statuses: dict[tuple[str, str], int] | None = None, default_status: int = 200
+    ):
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.statuses = {(method.upper(), path): status for (method, path), status in (statuses or {}).items()}
+        self.statuses = {
+            (method.upper(), path): status for (method, path), status in (statuses or {}).items()
+        }
         self.default_status = default_status
         self._initial_statuses = dict(self.statuses)
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
+        self.errors: list[BaseException] = []  # what went wrong while handling a request
 
     # -- configuration ---------------------------------------------------------------------
     @property
@@ -151,6 +158,7 @@ class RecordingServer(ThreadingHTTPServer):
         """Forget every request and go back to the statuses given at construction."""
         with self._lock:
             self._requests.clear()
+            self.errors.clear()
             self.statuses = dict(self._initial_statuses)
 
     def wait_for(self, count: int, timeout: float) -> bool:
@@ -164,10 +172,22 @@ class RecordingServer(ThreadingHTTPServer):
                 self._arrived.wait(left)
             return True
 
+    def handle_error(self, request, client_address) -> None:
+        """A client that goes away mid-connection is normal (a run ends); anything else is kept."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):
+            return
+        with self._lock:
+            self.errors.append(error)
+        super().handle_error(request, client_address)
+
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> "RecordingServer":
         self._thread = threading.Thread(
-            target=self.serve_forever, kwargs={"poll_interval": 0.05}, name=f"recording-server-{self.port}", daemon=True
+            target=self.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"recording-server-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
