@@ -2,7 +2,7 @@
 # change the catalog or the simulation, then regenerate with `make compile`
 # (python -m compiler compile). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:c8aba4fa6d569e732837d43b00b1e5308362c341c3f5fafa47a51ffc9ee2b3c2
+# compiler-digest: sha256:7c54cc66e843b01f4311841bf811b3862286d6657f7bbaf6569d5b1e74144fda
 """Load simulation of one target, standalone: it needs Locust and nothing else."""
 
 import copy
@@ -226,7 +226,9 @@ class Request:
         self.method = endpoint.method
         query = resolve(endpoint.query, missing)
         self.url = endpoint.path + ("?" + urlencode(query, doseq=True) if query else "")
-        self.headers = resolve({**HEADERS, **endpoint.headers}, missing)
+        overridden = {name.lower() for name in endpoint.headers}  # header names ignore case
+        common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
+        self.headers = resolve({**common, **endpoint.headers}, missing)
         self.payload = {}
         if endpoint.json is not None:
             self.payload["json"] = resolve(endpoint.json, missing)
@@ -358,6 +360,27 @@ def prepare(environment, runner, **_kwargs):
         sys.exit(0)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
+    hold_limits(runner)
+
+
+def hold_limits(runner):
+    """Keep users and spawn rate within the limits when they change during a run (the web UI's
+    form, the w/W keys): every change goes through runner.start."""
+    start = runner.start
+
+    def start_within_limits(user_count, spawn_rate, *args, **kwargs):
+        user_count = capped("users", user_count, LIMITS["max_users"])
+        spawn_rate = capped("spawn_rate", spawn_rate, LIMITS["max_spawn_rate"])
+        return start(user_count, spawn_rate, *args, **kwargs)
+
+    runner.start = start_within_limits
+
+
+def capped(name, value, limit):
+    if limit is None or value <= limit:
+        return value
+    log.warning("%s %s capped at environment %s's limit %s", name, value, ENVIRONMENT, limit)
+    return limit
 
 
 def exit_with_parent(parent):

@@ -797,6 +797,74 @@ def test_limits_allow_values_at_the_limit(generated, server, rundir):
 # -- 9. a missing ${env:NAME} -----------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_limits_hold_when_users_are_added_during_the_run(generated, server, rundir):
+    """The web UI's form (like the w/W keys) asks the runner for more users: they are capped."""
+    import urllib.parse
+    import urllib.request
+
+    port = free_port()
+    locust = Locust(
+        generated["shop_local_mx"],
+        rundir,
+        "--headful",
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+        env=TOKEN,
+    )
+    try:
+        form = urllib.parse.urlencode({"user_count": 50, "spawn_rate": 100, "host": server.url})
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/swarm", form.encode(), timeout=5
+                )
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the web UI did not start"
+                time.sleep(0.2)
+        assert json.loads(answer.read())["success"] is True
+        assert server.wait_for(200, timeout=15)
+        time.sleep(1)  # users spawn at up to 50/s: more than 5 would be here by now
+    finally:
+        locust.send_signal(signal.SIGTERM)
+        run = locust.wait(timeout=30)
+    assert len(server.connections()) == LOCAL_LIMITS["max_users"], run
+    assert "users 50 capped at environment local's limit 5" in run.stderr, run
+    assert "spawn_rate 100.0 capped at environment local's limit 50" in run.stderr, run
+
+
+def test_an_endpoint_header_overrides_a_simulation_header_of_any_case(server, tmp_path):
+    simulation = {
+        "host": "http://${domain}",
+        "users": 1,
+        "spawn_rate": 1,
+        "run_time": "1s",
+        "headers": {"Accept-Language": "${locale}", "X-Kept": "yes"},
+        "endpoints": [{"name": "home", "path": "/", "headers": {"accept-language": "xx"}}],
+    }
+    catalog = write_inputs(
+        tmp_path / "in",
+        server.port,
+        {"hdr": simulation},
+        {"hdr": {"environments": ["local"], "countries": ["mx"]}},
+    )
+    files = compile_inputs(catalog, tmp_path / "out")
+    run = run_locust(files["hdr_local_mx"], tmp_path / "run")
+    assert run.returncode == 0, run
+    received = server.received()
+    assert received and {r.header("Accept-Language") for r in received} == {"xx"}
+    assert {r.header("X-Kept") for r in received} == {"yes"}
+
+
 def test_missing_environment_variable_stops_the_run(generated, server, rundir):
     run = run_locust(generated["shop_local_mx"], rundir, "-t", "1s")
 
