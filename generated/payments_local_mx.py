@@ -2,7 +2,7 @@
 # change the catalog or the simulation, then regenerate with `make compile`
 # (python -m compiler compile). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:3a813a1161010f24ccc54889a077a9b7ed075be790278e9142b2995bcbf44c12
+# compiler-digest: sha256:101c7f085fdea3e31137dd655b53776c16dc10fb4fbb19140b9aedeed5b0281c
 """Load simulation of one target, standalone: it needs Locust and nothing else."""
 
 import copy
@@ -11,13 +11,12 @@ import logging
 import os
 import random
 import sys
-import threading
 import time
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, HttpUser, TaskSet, events
 from locust.html import get_html_report, process_html_filename
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 
 
@@ -344,8 +343,6 @@ def prepare(environment, runner, **_kwargs):
         if missing:
             sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in unset_variables(missing)))
             sys.exit(2)
-        if options.processes:
-            threading.Thread(target=exit_with_parent, args=(os.getppid(),), daemon=True).start()
         return
     problems = problems_with(options, missing)
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
@@ -354,13 +351,26 @@ def prepare(environment, runner, **_kwargs):
             f"{TARGET}: invalid configuration, no request sent:\n"
             + "".join(f"  - {problem}\n" for problem in problems)
         )
+        stop_forked_workers(runner, options)
         sys.exit(2)
     if options.check_config:
         print(f"{TARGET}: configuration ok, no request sent", flush=True)
+        stop_forked_workers(runner, options)
         sys.exit(0)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
     hold_limits(runner)
+
+
+def stop_forked_workers(runner, options, seconds=10):
+    """With --processes, a master that exits at init leaves the workers it forked running
+    (Locust 2.47 misreads waitpid when it tries to stop them): let them connect, then quit them."""
+    if not (isinstance(runner, MasterRunner) and options.processes):
+        return
+    deadline = time.monotonic() + seconds
+    while len(runner.clients.all) < options.expect_workers and time.monotonic() < deadline:
+        time.sleep(0.1)
+    runner.quit()
 
 
 def hold_limits(runner):
@@ -381,15 +391,6 @@ def capped(name, value, limit):
         return value
     log.warning("%s %s capped at environment %s's limit %s", name, value, ENVIRONMENT, limit)
     return limit
-
-
-def exit_with_parent(parent):
-    """A worker forked by --processes stops when its parent is gone: a master that refused the
-    run at init exits without stopping them (Locust 2.47 misreads waitpid there)."""
-    while os.getppid() == parent:
-        time.sleep(0.5)  # Locust has patched time and threading: this is a greenlet
-    log.error("the parent Locust process has exited; this worker stops too")
-    os._exit(2)
 
 
 @events.quitting.add_listener
