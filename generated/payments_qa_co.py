@@ -2,7 +2,7 @@
 # change the catalog or the simulation, then regenerate with `make compile`
 # (python -m compiler compile). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:0c5d75adc42e293af007c63354d9ef1512230535e32e2e8f87810b6705d402fa
+# compiler-digest: sha256:48792886ecc66dd2cb2a3de85ce281630dcb42a648985689263e01e14a1d1f51
 """Load simulation of one target, standalone: it needs Locust and nothing else."""
 
 import copy
@@ -12,6 +12,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from locust import FastHttpUser, HttpUser, TaskSet, events
@@ -34,30 +35,19 @@ class Text:
         self.parts = parts
 
 
+@dataclass(frozen=True)
 class Endpoint:
     """One request of the simulation, as the template and its overrides define it."""
 
-    def __init__(
-        self,
-        name,
-        method,
-        path,
-        weight,
-        headers=None,
-        query=None,
-        json=None,
-        body=None,
-        expect_status=(),
-    ):
-        self.name = name
-        self.method = method
-        self.path = path
-        self.weight = weight
-        self.headers = headers or {}
-        self.query = query or {}
-        self.json = json
-        self.body = body
-        self.expect_status = expect_status
+    name: str
+    method: str
+    path: str
+    weight: int
+    headers: dict = field(default_factory=dict)
+    query: dict = field(default_factory=dict)  # a list value repeats the parameter
+    json: object = None
+    body: object = None  # a raw body: str or Text
+    expect_status: tuple = ()  # statuses that pass; empty: Locust's rule (>= 400 fails)
 
 
 # What this file simulates. Every value below comes from the SOURCES; the command line,
