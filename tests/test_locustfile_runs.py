@@ -244,11 +244,11 @@ class Locust:
         self.process.wait(timeout=10)
 
     def _group_alive(self, grace: float) -> bool:
+        """Whether a process of the run's group still runs after `grace` seconds. Zombies do not
+        count: exited workers whose parent is gone wait for PID 1, which may never reap them."""
         deadline = time.monotonic() + grace
         while True:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
+            if not running_in_group(self.process.pid):
                 return False
             if time.monotonic() >= deadline:
                 return True
@@ -260,6 +260,19 @@ class Locust:
         )
         shutil.rmtree(self.logs, ignore_errors=True)
         return texts
+
+
+def running_in_group(group: int) -> bool:
+    """Whether any process of a process group is alive and not a zombie (Linux's /proc)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # it exited while we looked
+        state, process_group = fields[0], int(fields[2])
+        if process_group == group and state not in ("Z", "X"):
+            return True
+    return False
 
 
 def run_locust(
