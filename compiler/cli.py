@@ -70,23 +70,33 @@ def _summary(problems: Problems) -> str:
 
 def _load(catalog: str, problems: Problems) -> Inputs:
     inputs = load_inputs(Path(catalog), problems)
-    problems.raise_if_errors()
+    if inputs is None:
+        problems.raise_if_errors()
     assert inputs is not None
     return inputs
 
 
-def _refs_for(inputs: Inputs, patterns: list[str] | None) -> list[TargetRef]:
+def _resolve(inputs: Inputs, refs: list[TargetRef], problems: Problems):
+    """The targets that can be resolved, so their problems join the others; then all at once."""
+    targets = resolve_all(inputs, [ref for ref in refs if inputs.can_resolve(ref)], problems)
+    problems.raise_if_errors()
+    return targets
+
+
+def _refs_for(inputs: Inputs, patterns: list[str] | None, problems: Problems) -> list[TargetRef]:
+    """The targets --only selects. A name must be a compatible target; a glob that matches none
+    is only a warning, so that `compile --only 'app_staging_*'` can still tidy their files."""
     targets = compatible_targets(inputs.catalog.data)
     for pattern in patterns or []:
         if not select(targets, [pattern]):
-            raise UsageError(_no_such_target(inputs, pattern, targets))
+            if not GLOB_CHARACTERS & set(pattern):
+                raise UsageError(_no_such_target(inputs, pattern, targets))
+            problems.add(inputs.catalog.label, "", f"--only '{pattern}' matches no compatible target", "warning")
     return select(targets, patterns)
 
 
 def _no_such_target(inputs: Inputs, pattern: str, targets: list[TargetRef]) -> str:
     names = [t.name for t in targets]
-    if GLOB_CHARACTERS & set(pattern):
-        return f"'{pattern}' matches no compatible target"
     parts = pattern.split("_")
     if len(parts) == 3:
         reason = why_not_compatible(inputs.catalog.data, *parts)
@@ -97,8 +107,7 @@ def _no_such_target(inputs: Inputs, pattern: str, targets: list[TargetRef]) -> s
 
 def command_validate(args, problems: Problems) -> int:
     inputs = _load(args.catalog, problems)
-    resolve_all(inputs, compatible_targets(inputs.catalog.data), problems)
-    problems.raise_if_errors()
+    _resolve(inputs, compatible_targets(inputs.catalog.data), problems)
     _print_problems(problems)
     print(f"{inputs.catalog.label}: valid ({len(inputs.simulations)} simulation(s), "
           f"{len(compatible_targets(inputs.catalog.data))} target(s))")
@@ -107,8 +116,7 @@ def command_validate(args, problems: Problems) -> int:
 
 def command_compile(args, problems: Problems) -> int:
     inputs = _load(args.catalog, problems)
-    targets = resolve_all(inputs, _refs_for(inputs, args.only), problems)
-    problems.raise_if_errors()
+    targets = _resolve(inputs, _refs_for(inputs, args.only, problems), problems)
     _print_problems(problems)
     files = {f"{target.name}.py": render_target(target) for target in targets}
     out = Path(args.out)
@@ -134,6 +142,7 @@ def command_compile(args, problems: Problems) -> int:
 
 def command_list(args, problems: Problems) -> int:
     inputs = _load(args.catalog, problems)
+    problems.raise_if_errors()
     for ref in compatible_targets(inputs.catalog.data):
         print(ref.name)
     return EXIT_OK
@@ -199,8 +208,7 @@ def command_explain(args, problems: Problems) -> int:
     ref = next((r for r in refs if r.name == args.target), None)
     if ref is None:
         raise UsageError(_no_such_target(inputs, args.target, refs))
-    targets = resolve_all(inputs, [ref], problems)
-    problems.raise_if_errors()
+    targets = _resolve(inputs, [ref], problems)
     print("\n".join(explain_lines(targets[0], inputs.catalog.label)))
     return EXIT_OK
 

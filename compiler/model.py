@@ -90,10 +90,18 @@ class Target:
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
 
     def origin_of(self, pointer: str) -> Origin:
-        """The origin of a value, or of the nearest object that contains it."""
-        while pointer not in self.origins and pointer:
-            pointer = pointer.rsplit("/", 1)[0]
-        return self.origins.get(pointer, Origin("default"))
+        return locate(self.origins, pointer)
+
+
+def locate(origins: Mapping[str, Origin], pointer: str) -> Origin:
+    """Where the value at `pointer` was set: the nearest recorded pointer at or above it, with
+    the rest of the path appended (an item of a list, say)."""
+    suffix = ""
+    while pointer not in origins and pointer:
+        pointer, last = pointer.rsplit("/", 1)
+        suffix = f"/{last}{suffix}"
+    origin = origins.get(pointer, Origin("default"))
+    return Origin(origin.layer, origin.file, origin.pointer + suffix) if origin.file else origin
 
 
 def freeze(value: Any) -> Any:

@@ -2,9 +2,10 @@
 
 For one target the layers apply in order, last wins: the template, then
 `overrides.environments[env]`, `overrides.countries[country]`, `overrides.targets["env/country"]`.
-Objects merge key by key, other values replace, endpoints merge by name. Variables (`${name}`)
-are expanded in each layer before it is merged, so every problem points at the file and the
-JSON pointer where the text was written. Each merged leaf records its `Origin`.
+Objects merge key by key (header names ignoring case), other values replace, endpoints merge by
+name. Every merged leaf records its `Origin`, the layer and the place in the file that set it, so
+that variables, expanded after the merge, and every later check report where the text was
+written; a value that a later layer replaced is never expanded.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.load import Document
-from compiler.model import EnvRef, Endpoint, Limits, Origin, Target, Text, ThinkTime, freeze
+from compiler.model import EnvRef, Endpoint, Limits, Origin, Target, Text, ThinkTime, freeze, locate
 from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.targets import TargetRef
 from compiler.timespan import parse_timespan
@@ -27,6 +28,7 @@ from compiler.validate import Inputs
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RUNTIME_FIELDS = {"headers", "query", "json", "body"}  # where ${env:NAME} may stand
+DEFAULTS = {"think_time_seconds": 0, "client": "fasthttp", "headers": {}, "report_html": None}
 ENDPOINT_DEFAULTS = {"method": "GET", "weight": 1}
 
 
@@ -40,19 +42,23 @@ class Layer:
 
 @dataclass
 class Resolution:
-    """The state of one target's resolution: merged values, their origins, its problems."""
+    """One target's resolution under way: merged values, their origins, its problems."""
 
     ref: TargetRef
+    file: str  # the simulation's label, for values no layer set
     problems: list[tuple[str, str, str]] = field(default_factory=list)
+    flagged: set[str] = field(default_factory=set)  # pointers with a problem already
     merged: dict = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
 
-    def problem(self, origin: Origin, message: str) -> None:
-        self.problems.append((origin.file, origin.pointer, message))
+    def problem(self, pointer: str, message: str) -> None:
+        """A problem with the value at `pointer` of the merged configuration."""
+        origin = locate(self.origins, pointer)
+        self.problems.append((origin.file, origin.pointer, message) if origin.file else (self.file, pointer, message))
+        self.flagged.add(pointer)
 
 
-def _render_variable(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+# -- variables -------------------------------------------------------------------------------------
 
 
 def expand(text: str, variables: dict[str, str], allow_env: bool, report) -> str | Text:
@@ -100,47 +106,77 @@ def expand(text: str, variables: dict[str, str], allow_env: bool, report) -> str
     return Text(tuple(parts))
 
 
-def _expand_all(value: Any, pointer: str, variables, allow_env: bool, report) -> Any:
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def variables_for(catalog: dict, ref: TargetRef, simulation_vars: dict) -> dict[str, str]:
+    """Built-ins, then the vars of the environment, the country, the app, the simulation."""
+    variables = {"app": ref.app, "environment": ref.environment, "country": ref.country, "target": ref.name}
+    for scope in (catalog["environments"][ref.environment], catalog["countries"][ref.country], catalog["apps"][ref.app]):
+        variables.update({k: _as_text(v) for k, v in scope.get("vars", {}).items()})
+    variables.update({k: _as_text(v) for k, v in simulation_vars.items()})
+    return variables
+
+
+def _expand_value(resolution: Resolution, value: Any, pointer: str, variables, allow_env: bool) -> Any:
     if isinstance(value, str):
-        return expand(value, variables, allow_env, lambda message: report(pointer, message))
+        return expand(value, variables, allow_env, lambda message: resolution.problem(pointer, message))
     if isinstance(value, list):
-        return [_expand_all(item, pointer_join(pointer, i), variables, allow_env, report) for i, item in enumerate(value)]
+        return [_expand_value(resolution, v, pointer_join(pointer, i), variables, allow_env) for i, v in enumerate(value)]
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
             here = pointer_join(pointer, key)
-            new_key = expand(key, variables, False, lambda message: report(here, f"in this key: {message}"))
-            result[new_key if isinstance(new_key, str) else key] = _expand_all(item, here, variables, allow_env, report)
+            name = expand(key, variables, False, lambda message: resolution.problem(here, f"in this key: {message}"))
+            result[name if isinstance(name, str) else key] = _expand_value(resolution, item, here, variables, allow_env)
         return result
     return value
 
 
-def expand_layer(layer: Layer, variables: dict[str, str], report) -> dict:
-    """A layer with its variables expanded; `${env:...}` allowed only where it is read at run time."""
-    result = {}
-    for key, value in layer.data.items():
-        here = pointer_join(layer.pointer, key)
+def expand_merged(resolution: Resolution, variables: dict[str, str]) -> None:
+    """Expand every string of the merged configuration; `${env:...}` only where it is sent."""
+    merged = resolution.merged
+    for key, value in merged.items():
         if key == "endpoints":
-            result[key] = [
-                {
-                    name: _expand_all(item, pointer_join(here, index, name), variables, name in RUNTIME_FIELDS, report)
-                    for name, item in endpoint.items()
-                }
-                for index, endpoint in enumerate(value)
-            ]
-        else:
-            result[key] = _expand_all(value, here, variables, key == "headers", report)
-    return result
+            for name, fields in value.items():
+                for field_name, item in fields.items():
+                    here = pointer_join("/endpoints", name, field_name)
+                    fields[field_name] = _expand_value(resolution, item, here, variables, field_name in RUNTIME_FIELDS)
+        elif key != "vars":  # variable values are literal text
+            merged[key] = _expand_value(resolution, value, pointer_join("", key), variables, key == "headers")
+
+
+# -- layers ----------------------------------------------------------------------------------------
+
+
+def layers_of(document: Document, ref: TargetRef) -> list[Layer]:
+    data = {k: v for k, v in document.data.items() if k not in ("overrides", "$schema")}
+    layers = [Layer("template", document.label, "", data)]
+    overrides = document.data.get("overrides", {})
+    for kind, key in (("environments", ref.environment), ("countries", ref.country), ("targets", f"{ref.environment}/{ref.country}")):
+        if key in overrides.get(kind, {}):
+            layers.append(Layer(f"{kind}.{key}", document.label, pointer_join("", "overrides", kind, key), overrides[kind][key]))
+    return layers
+
+
+def _forget(resolution: Resolution, pointer: str) -> None:
+    for known in [p for p in resolution.origins if p == pointer or p.startswith(pointer + "/")]:
+        del resolution.origins[known]
 
 
 def _mark(resolution: Resolution, value: Any, pointer: str, origin: Origin) -> None:
     """Record the origin of `value` and of every leaf below it; forget what it replaced."""
-    for known in [p for p in resolution.origins if p == pointer or p.startswith(pointer + "/")]:
-        del resolution.origins[known]
+    _forget(resolution, pointer)
     resolution.origins[pointer] = origin
     if isinstance(value, dict):
         for key, item in value.items():
             _mark(resolution, item, pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key)))
+
+
+def _is_headers(pointer: str) -> bool:
+    parts = pointer.split("/")
+    return pointer == "/headers" or (len(parts) == 4 and parts[1] == "endpoints" and parts[3] == "headers")
 
 
 def _merge(resolution: Resolution, base: dict, patch: dict, pointer: str, origin: Origin) -> None:
@@ -148,7 +184,12 @@ def _merge(resolution: Resolution, base: dict, patch: dict, pointer: str, origin
         here, there = pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key))
         if key == "endpoints" and pointer == "":
             _merge_endpoints(resolution, base.setdefault("endpoints", {}), value, there)
-        elif isinstance(value, dict) and isinstance(base.get(key), dict):
+            continue
+        if _is_headers(pointer):  # header names ignore case: a later layer's name replaces
+            for same in [k for k in base if k.lower() == key.lower() and k != key]:
+                del base[same]
+                _forget(resolution, pointer_join(pointer, same))
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
             _merge(resolution, base[key], value, here, there)
         else:
             base[key] = copy.deepcopy(value)
@@ -160,10 +201,14 @@ def _merge_endpoints(resolution: Resolution, endpoints: dict, patches: list, ori
         name = patch["name"]
         here = pointer_join("/endpoints", name)
         there = Origin(origin.layer, origin.file, pointer_join(origin.pointer, index))
+        resolution.origins.setdefault("/endpoints", origin)
         if name not in endpoints:
             endpoints[name] = {}
             resolution.origins[here] = there
         _merge(resolution, endpoints[name], patch, here, there)
+
+
+# -- the target ------------------------------------------------------------------------------------
 
 
 def derived_seed(target_name: str) -> int:
@@ -171,118 +216,104 @@ def derived_seed(target_name: str) -> int:
     return int.from_bytes(hashlib.sha256(target_name.encode()).digest()[:4], "big")
 
 
-def _layers(document: Document, ref: TargetRef) -> list[Layer]:
-    data = {k: v for k, v in document.data.items() if k not in ("overrides", "$schema")}
-    layers = [Layer("template", document.label, "", data)]
-    overrides = document.data.get("overrides", {})
-    for kind, key in (("environments", ref.environment), ("countries", ref.country), ("targets", f"{ref.environment}/{ref.country}")):
-        if key in overrides.get(kind, {}):
-            layers.append(Layer(f"{kind}.{key}", document.label, pointer_join("", "overrides", kind, key), overrides[kind][key]))
-    return layers
-
-
-def variables_for(catalog: dict, ref: TargetRef, layers: list[Layer]) -> dict[str, str]:
-    """Built-ins, then the vars of the environment, the country, the app, the simulation."""
-    variables = {"app": ref.app, "environment": ref.environment, "country": ref.country, "target": ref.name}
-    for scope in (catalog["environments"][ref.environment], catalog["countries"][ref.country], catalog["apps"][ref.app]):
-        variables.update({k: _render_variable(v) for k, v in scope.get("vars", {}).items()})
-    for layer in layers:
-        variables.update({k: _render_variable(v) for k, v in layer.data.get("vars", {}).items()})
-    return variables
-
-
 def resolve_target(inputs: Inputs, ref: TargetRef) -> tuple[Target | None, list[tuple[str, str, str]]]:
     """The typed target, or None with its problems as (file, pointer, message)."""
     catalog = inputs.catalog.data
-    app = catalog["apps"][ref.app]
-    document = inputs.simulations[app["simulation"]]
-    resolution = Resolution(ref)
-    layers = _layers(document, ref)
-    variables = variables_for(catalog, ref, layers)
-    for layer in layers:
-        def report(pointer: str, message: str, file: str = layer.file) -> None:
-            resolution.problems.append((file, pointer, message))
-
-        expanded = expand_layer(layer, variables, report)
-        _merge(resolution, resolution.merged, expanded, "", Origin(layer.name, layer.file, layer.pointer))
-    if resolution.problems:
-        return None, resolution.problems
-    target = _build(inputs, ref, resolution, document)
+    document = inputs.simulations[catalog["apps"][ref.app]["simulation"]]
+    resolution = Resolution(ref, document.label)
+    for layer in layers_of(document, ref):
+        _merge(resolution, resolution.merged, layer.data, "", Origin(layer.name, layer.file, layer.pointer))
+    expand_merged(resolution, variables_for(catalog, ref, resolution.merged.get("vars", {})))
+    target = _build(inputs, ref, resolution)
     return (None, resolution.problems) if resolution.problems else (target, [])
 
 
-def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution, document: Document) -> Target | None:
-    """Defaults, checks that need the merged values, and the typed model."""
+def _apply_defaults(resolution: Resolution) -> None:
     merged, origins = resolution.merged, resolution.origins
-    catalog = inputs.catalog.data
-    environment = catalog["environments"][ref.environment]
-    env_pointer = pointer_join("", "environments", ref.environment)
-
-    def origin(pointer: str) -> Origin:
-        while pointer not in origins and pointer:
-            pointer = pointer.rsplit("/", 1)[0]
-        return origins.get(pointer, Origin("template", document.label, ""))
-
-    host = merged["host"]
-    if not host.startswith(("http://", "https://")) or host.rstrip("/") in ("http:/", "https:/"):
-        resolution.problem(origin("/host"), f"host {host!r} must be a URL starting with http:// or https://")
-    for default_key, default in (("think_time_seconds", 0), ("client", "fasthttp"), ("headers", {}), ("report_html", None)):
-        if default_key not in merged:
-            merged[default_key] = default
-            origins[f"/{default_key}"] = Origin("default")
-    seed_derived = "seed" not in merged
-    if seed_derived:
-        merged["seed"] = derived_seed(ref.name)
+    for key, default in DEFAULTS.items():
+        if key not in merged:
+            merged[key] = copy.deepcopy(default)
+            origins[f"/{key}"] = Origin("default")
+    if "seed" not in merged:
+        merged["seed"] = derived_seed(resolution.ref.name)
         origins["/seed"] = Origin("derived", "", "from the target's name")
-    think = merged["think_time_seconds"]
-    if isinstance(think, dict):
-        if set(think) != {"min", "max"}:
-            resolution.problem(origin("/think_time_seconds"), "think_time_seconds needs both min and max after overrides")
-            return None
-        if think["min"] > think["max"]:
-            resolution.problem(origin("/think_time_seconds/max"), f"think time min {think['min']} is above max {think['max']} after overrides")
-        think_time = ThinkTime(think["min"], think["max"])
-    else:
-        think_time = ThinkTime(think, think)
+    for name, fields in merged.get("endpoints", {}).items():
+        for key, default in ENDPOINT_DEFAULTS.items():
+            if key not in fields:
+                fields[key] = default
+                origins[pointer_join("/endpoints", name, key)] = Origin("default")
 
-    limits = Limits(**environment.get("limits", {}))
+
+def _check_host_and_headers(resolution: Resolution) -> None:
+    host = resolution.merged["host"]
+    if "/host" not in resolution.flagged and not re.match(r"https?://[^/\s]", host):
+        resolution.problem("/host", f"host {host!r} must be a URL starting with http:// or https://")
+    headers = [("/headers", resolution.merged["headers"])] + [
+        (pointer_join("/endpoints", name, "headers"), fields.get("headers", {}))
+        for name, fields in resolution.merged.get("endpoints", {}).items()
+    ]
+    for base, values in headers:
+        for key, value in values.items():
+            literal = "".join(p for p in (value.parts if isinstance(value, Text) else [value]) if isinstance(p, str))
+            if not literal.isascii() or not literal.isprintable():
+                resolution.problem(
+                    pointer_join(base, key),
+                    f"header {key} has non-ASCII or control characters ({literal!r}); HTTP sends "
+                    "header values as ASCII: percent-encode it, or move it to the body",
+                )
+
+
+def _think_time(resolution: Resolution) -> ThinkTime:
+    think = resolution.merged["think_time_seconds"]
+    if not isinstance(think, dict):
+        return ThinkTime(think, think)
+    if set(think) != {"min", "max"}:
+        resolution.problem("/think_time_seconds", "think_time_seconds needs both min and max after overrides")
+        return ThinkTime(0, 0)
+    if think["min"] > think["max"]:
+        resolution.problem("/think_time_seconds/max", f"think time min {think['min']} is above max {think['max']} after overrides")
+    return ThinkTime(think["min"], think["max"])
+
+
+def _check_limits(resolution: Resolution, limits: Limits, catalog_label: str) -> None:
+    merged, environment = resolution.merged, resolution.ref.environment
+    seconds = parse_timespan(merged["run_time"])
+    if seconds == 0:
+        resolution.problem("/run_time", "run_time must be longer than 0s (Locust would run forever)")
     for key, limit_key, value in (
         ("users", "max_users", merged["users"]),
         ("spawn_rate", "max_spawn_rate", merged["spawn_rate"]),
-        ("run_time", "max_run_time", parse_timespan(merged["run_time"])),
+        ("run_time", "max_run_time", seconds),
     ):
         limit = getattr(limits, limit_key)
         if limit is not None and value > (parse_timespan(limit) if key == "run_time" else limit):
             resolution.problem(
-                origin(f"/{key}"),
-                f"{key} {merged[key]} is above environment '{ref.environment}'s {limit_key} {limit} "
-                f"({inputs.catalog.label} {env_pointer}/limits/{limit_key})",
+                f"/{key}",
+                f"{key} {merged[key]} is above environment '{environment}'s {limit_key} {limit} "
+                f"({catalog_label} {pointer_join('', 'environments', environment, 'limits', limit_key)})",
             )
-    if parse_timespan(merged["run_time"]) == 0:
-        resolution.problem(origin("/run_time"), "run_time must be longer than 0s")
 
+
+def _endpoints(resolution: Resolution) -> tuple[Endpoint, ...]:
     endpoints = []
-    for name, fields in merged.get("endpoints", {}).items():
+    for name, fields in resolution.merged.get("endpoints", {}).items():
         if fields.get("enabled", True) is False:
             continue
-        where = origin(pointer_join("/endpoints", name))
+        here = pointer_join("/endpoints", name)
         if "path" not in fields:
-            resolution.problem(where, f"endpoint '{name}' is added here without a path")
+            resolution.problem(here, f"endpoint '{name}' is added here without a path")
             continue
         if "json" in fields and "body" in fields:
-            order = list(origins)  # _mark re-inserts what a layer sets, so the later one is last
-            later = max((pointer_join("/endpoints", name, key) for key in ("json", "body")), key=order.index)
-            resolution.problem(origin(later), f"endpoint '{name}' has both json and body after overrides; keep one")
+            order = list(resolution.origins)  # _mark re-inserts what a layer sets: the later one is last
+            later = max((pointer_join(here, key) for key in ("json", "body")), key=order.index)
+            resolution.problem(later, f"endpoint '{name}' has both json and body after overrides; keep one")
             continue
-        for key, default in ENDPOINT_DEFAULTS.items():
-            if key not in fields:
-                origins[pointer_join("/endpoints", name, key)] = Origin("default")
         endpoints.append(
             Endpoint(
                 name=name,
-                method=fields.get("method", "GET"),
+                method=fields["method"],
                 path=fields["path"],
-                weight=int(fields.get("weight", 1)),
+                weight=int(fields["weight"]),
                 headers=freeze(fields.get("headers", {})),
                 query=freeze({k: _query_value(v) for k, v in fields.get("query", {}).items()}),
                 json=freeze(fields.get("json")),
@@ -291,32 +322,8 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution, document: Doc
             )
         )
     if not endpoints and not resolution.problems:
-        resolution.problem(Origin("template", document.label, "/endpoints"), "no enabled endpoint for this target; a simulation needs at least one")
-    if resolution.problems:
-        return None
-    catalog_name = inputs.catalog.path.name
-    simulation = PurePosixPath(catalog["apps"][ref.app]["simulation"]).as_posix()
-    return Target(
-        name=ref.name,
-        app=ref.app,
-        environment=ref.environment,
-        country=ref.country,
-        sources=(catalog_name, simulation),
-        host=host,
-        users=int(merged["users"]),
-        spawn_rate=merged["spawn_rate"],
-        run_time=merged["run_time"],
-        report_html=merged["report_html"],
-        seed=merged["seed"],
-        seed_derived=seed_derived,
-        think_time=think_time,
-        client=merged["client"],
-        headers=freeze(merged["headers"]),
-        endpoints=tuple(endpoints),
-        limits=limits,
-        protected=bool(environment.get("protected", False)),
-        origins=freeze(dict(sorted(origins.items()))),
-    )
+        resolution.problem("/endpoints", "no enabled endpoint for this target; a simulation needs at least one")
+    return tuple(endpoints)
 
 
 def _query_value(value: Any) -> Any:
@@ -324,6 +331,42 @@ def _query_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_query_value(item) for item in value]
     return value if isinstance(value, (str, Text)) else json.dumps(value)
+
+
+def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | None:
+    """Defaults, the checks that need merged values, and the typed model."""
+    catalog = inputs.catalog.data
+    environment = catalog["environments"][ref.environment]
+    limits = Limits(**environment.get("limits", {}))
+    _apply_defaults(resolution)
+    _check_host_and_headers(resolution)
+    think_time = _think_time(resolution)
+    _check_limits(resolution, limits, inputs.catalog.label)
+    endpoints = _endpoints(resolution)
+    if resolution.problems:
+        return None
+    merged = resolution.merged
+    return Target(
+        name=ref.name,
+        app=ref.app,
+        environment=ref.environment,
+        country=ref.country,
+        sources=(inputs.catalog.path.name, PurePosixPath(catalog["apps"][ref.app]["simulation"]).as_posix()),
+        host=merged["host"],
+        users=int(merged["users"]),
+        spawn_rate=merged["spawn_rate"],
+        run_time=merged["run_time"],
+        report_html=merged["report_html"],
+        seed=merged["seed"],
+        seed_derived=resolution.origins["/seed"].layer == "derived",
+        think_time=think_time,
+        client=merged["client"],
+        headers=freeze(merged["headers"]),
+        endpoints=endpoints,
+        limits=limits,
+        protected=bool(environment.get("protected", False)),
+        origins=freeze(dict(sorted(resolution.origins.items()))),
+    )
 
 
 def resolve_all(inputs: Inputs, refs: list[TargetRef], problems: Problems) -> list[Target]:
@@ -335,9 +378,9 @@ def resolve_all(inputs: Inputs, refs: list[TargetRef], problems: Problems) -> li
         if target is not None:
             targets.append(target)
         for key in found:
-            grouped.setdefault(key, [])
-            if ref.name not in grouped[key]:
-                grouped[key].append(ref.name)
+            names = grouped.setdefault(key, [])
+            if ref.name not in names:
+                names.append(ref.name)
     for (file, pointer, message), names in grouped.items():
         which = f"target {names[0]}" if len(names) == 1 else f"targets {', '.join(names)}"
         problems.add(file, pointer, f"{message} (for {which})")

@@ -59,12 +59,10 @@ def why_not_compatible(catalog: dict, app_name: str, environment: str, country: 
     return None
 
 
+def is_selected(name: str, patterns: list[str] | None) -> bool:
+    """Whether a target name matches any of the patterns (names or globs); True without any."""
+    return not patterns or any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
 def select(targets: list[TargetRef], patterns: list[str] | None) -> list[TargetRef]:
-    """The targets whose names match any of the patterns (names or globs); all without patterns."""
-    if not patterns:
-        return targets
-    return [t for t in targets if any(fnmatch.fnmatchcase(t.name, p) for p in patterns)]
-
-
-def is_selected(stem: str, patterns: list[str] | None) -> bool:
-    return not patterns or any(fnmatch.fnmatchcase(stem, p) for p in patterns)
+    return [target for target in targets if is_selected(target.name, patterns)]

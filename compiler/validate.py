@@ -33,9 +33,14 @@ class Inputs:
     catalog: Document
     simulations: dict[str, Document]  # keyed by the catalog's `simulation` value
 
-    @property
-    def folder(self) -> Path:
-        return self.catalog.path.parent
+    def can_resolve(self, ref: TargetRef) -> bool:
+        """Whether a target's inputs are clean enough to resolve without cascading errors."""
+        catalog = self.catalog.data
+        return (
+            catalog["apps"][ref.app]["simulation"] in self.simulations
+            and ref.environment in catalog["environments"]
+            and ref.country in catalog["countries"]
+        )
 
 
 @cache
@@ -110,7 +115,10 @@ def check_schema(document: Document, kind: str, problems: Problems) -> bool:
 
 
 def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
-    """Load and validate the catalog and every simulation it names; None if any is unusable."""
+    """Load and check the catalog and every simulation it names, reporting every problem.
+
+    None when the catalog itself is unusable; otherwise the inputs, holding only the simulations
+    that passed every check, so that their targets can be resolved (and checked) too."""
     catalog = load_document(catalog_path, problems)
     if catalog is None:
         return None
@@ -140,25 +148,36 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
             simulations[relative] = document
     if not catalog_ok:
         return None
-    inputs = Inputs(catalog, simulations)
     check_catalog_references(catalog, problems)
-    if not problems.errors:
-        for relative, document in simulations.items():
-            check_simulation_references(inputs, relative, document, problems)
-    return None if problems.errors else inputs
+    inputs = Inputs(catalog, simulations)
+    for relative, document in list(simulations.items()):
+        before = len(problems.errors)
+        check_simulation_references(inputs, relative, document, problems)
+        if len(problems.errors) > before:
+            del simulations[relative]  # its targets are not resolved: errors would cascade
+    return inputs
+
+
+def check_vars(label: str, pointer: str, variables: dict, problems: Problems) -> None:
+    """Variable names may not shadow the built-ins; values are literal text, not templates."""
+    for name, value in variables.items():
+        here = pointer_join(pointer, name)
+        if name in BUILTIN_VARIABLES:
+            problems.add(label, here, f"'{name}' is a built-in variable ({', '.join(BUILTIN_VARIABLES)}); pick another name")
+        if isinstance(value, str) and "${" in value:
+            problems.add(
+                label,
+                here,
+                "a variable's value is literal text, not expanded: write ${env:NAME} or ${name} "
+                "where the value is used, in the simulation",
+            )
 
 
 def check_catalog_references(catalog: Document, problems: Problems) -> None:
     data, label = catalog.data, catalog.label
     for kind in ("environments", "countries"):
         for name, entry in data[kind].items():
-            for variable in entry.get("vars", {}):
-                if variable in BUILTIN_VARIABLES:
-                    problems.add(
-                        label,
-                        pointer_join("", kind, name, "vars", variable),
-                        f"'{variable}' is a built-in variable ({', '.join(BUILTIN_VARIABLES)}); pick another name",
-                    )
+            check_vars(label, pointer_join("", kind, name, "vars"), entry.get("vars", {}), problems)
     for app_name, app in data["apps"].items():
         where = pointer_join("", "apps", app_name)
         for kind, field in (("environments", "environments"), ("countries", "countries")):
@@ -180,15 +199,13 @@ def check_catalog_references(catalog: Document, problems: Problems) -> None:
                         f"excludes {field} '{entry[field]}', which app '{app_name}' does not list "
                         f"({', '.join(listed)}), so it matches nothing",
                     )
-        for variable in app.get("vars", {}):
-            if variable in BUILTIN_VARIABLES:
-                problems.add(label, pointer_join(where, "vars", variable), f"'{variable}' is a built-in variable; pick another name")
+        check_vars(label, pointer_join(where, "vars"), app.get("vars", {}), problems)
         if not problems.errors and not any(t.app == app_name for t in compatible_targets(data)):
             problems.add(label, where, "every target of this app is excluded; nothing will be compiled", "warning")
 
 
-def _layers(data: dict) -> list[tuple[str, dict]]:
-    """(pointer, layer) for the template and each override layer of a simulation."""
+def _all_layers(data: dict) -> list[tuple[str, dict]]:
+    """(pointer, layer) for the template and every override layer of a simulation."""
     layers = [("", data)]
     overrides = data.get("overrides", {})
     for kind in ("environments", "countries", "targets"):
@@ -222,10 +239,17 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 pointer_join("", "overrides", "targets", key),
                 f"override for target '{key}', which no app compiles: " + "; ".join(r for r in reasons if r),
             )
-    for base, layer in _layers(document.data):
-        for variable in layer.get("vars", {}):
-            if variable in BUILTIN_VARIABLES:
-                problems.add(label, pointer_join(base, "vars", variable), f"'{variable}' is a built-in variable; pick another name")
+    defined = {e["name"] for _, layer in _all_layers(document.data) for e in layer.get("endpoints", []) if "path" in e}
+    for base, layer in _all_layers(document.data):
+        check_vars(label, pointer_join(base, "vars"), layer.get("vars", {}), problems)
+        for index, endpoint in enumerate(layer.get("endpoints", [])):
+            if endpoint["name"] not in defined:
+                problems.add(
+                    label,
+                    pointer_join(base, "endpoints", index, "name"),
+                    f"no layer defines an endpoint '{endpoint['name']}' (with a path)"
+                    f"{did_you_mean(endpoint['name'], defined)}",
+                )
         seen: dict[str, int] = {}
         for index, endpoint in enumerate(layer.get("endpoints", [])):
             name = endpoint["name"]
@@ -237,7 +261,7 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 )
             seen.setdefault(name, index)
         think = layer.get("think_time_seconds")
-        if isinstance(think, dict) and think["min"] > think["max"]:
+        if isinstance(think, dict) and {"min", "max"} <= set(think) and think["min"] > think["max"]:
             problems.add(
                 label,
                 pointer_join(base, "think_time_seconds"),

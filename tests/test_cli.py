@@ -80,7 +80,20 @@ def test_only_takes_names_and_globs_and_explains_refusals(project):
         "(/apps/shop/countries) (catalog.json); did you mean 'shop_qa_mx'?"
     )
     assert made.cli("compile", "--only", "zzz")[2].strip() == "error: unknown target 'zzz'; `list` shows the compatible targets"
-    assert made.cli("compile", "--only", "nope_*")[2].strip() == "error: 'nope_*' matches no compatible target"
+    code, out, err = made.cli("compile", "--only", "nope_*")
+    assert (code, out.strip()) == (0, "generated: 0 written, 0 unchanged, 0 removed")
+    assert err.strip() == "catalog.json: /: warning: --only 'nope_*' matches no compatible target"
+
+
+def test_only_with_a_glob_tidies_targets_that_no_longer_exist(project):
+    made = project()
+    made.cli("compile")
+    made.catalog["apps"]["shop"]["environments"] = ["prod"]
+    made.catalog["apps"]["shop"]["exclude"] = []
+    made.save()
+    code, out, _ = made.cli("compile", "--only", "shop_qa_*")
+    assert (code, out.strip()) == (0, "generated: 0 written, 0 unchanged, 2 removed")
+    assert sorted(p.name for p in (made.folder / "generated").iterdir()) == ["shop_prod_mx.py"]
 
 
 def test_list_and_explain(project):

@@ -157,6 +157,7 @@ def test_limits_are_checked_after_overrides(project):
 def test_merged_endpoint_problems(project):
     simulation = copy.deepcopy(SIMULATION)
     simulation["overrides"] = {
+        "environments": {"prod": {"endpoints": [{"name": "new_one", "path": "/new"}]}},
         "countries": {"br": {"endpoints": [{"name": "new_one"}, {"name": "cart", "body": "raw"}]}},
         "targets": {"qa/mx": {"endpoints": [{"name": "home", "enabled": False}, {"name": "cart", "enabled": False}]}},
     }
@@ -188,3 +189,56 @@ def test_model_is_immutable(project):
         target.headers["X"] = "y"
     with pytest.raises(TypeError):
         target.endpoints[1].json["currency"] = "USD"
+
+
+def test_a_value_replaced_by_a_later_layer_is_never_expanded(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["host"] = "https://${shop_domain}"
+    simulation["overrides"] = {"environments": {"qa": {"host": "http://127.0.0.1:8765"}}}
+    catalog = copy.deepcopy(CATALOG)
+    catalog["environments"]["prod"]["vars"]["shop_domain"] = "shop.example.com"
+    targets, problems = resolve(project, simulation, catalog)
+    assert problems == []
+    assert targets["shop_qa_mx"].host == "http://127.0.0.1:8765"
+    assert targets["shop_prod_mx"].host == "https://shop.example.com"
+
+
+def test_header_names_merge_ignoring_case_across_layers(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["overrides"] = {"environments": {"qa": {"headers": {"accept-language": "xx"}}}}
+    targets, problems = resolve(project, simulation)
+    assert problems == []
+    headers = targets["shop_qa_mx"].headers
+    assert [k for k in headers if k.lower() == "accept-language"] == ["accept-language"]
+    assert headers["accept-language"] == "xx"
+    assert targets["shop_qa_mx"].origin_of("/headers/accept-language").layer == "environments.qa"
+    assert targets["shop_prod_mx"].headers["Accept-Language"] == "es-MX"
+
+
+def test_think_time_is_patched_key_by_key(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["think_time_seconds"] = {"min": 1, "max": 2}
+    simulation["overrides"] = {"environments": {"qa": {"think_time_seconds": {"max": 5}}}, "countries": {"br": {"think_time_seconds": 0.5}}}
+    targets, problems = resolve(project, simulation)
+    assert problems == []
+    assert (targets["shop_qa_mx"].think_time.min, targets["shop_qa_mx"].think_time.max) == (1, 5)
+    assert targets["shop_qa_mx"].origin_of("/think_time_seconds/min").layer == "template"
+    assert (targets["shop_qa_br"].think_time.min, targets["shop_qa_br"].think_time.max) == (0.5, 0.5)
+    simulation["overrides"] = {"environments": {"qa": {"think_time_seconds": {"max": 0.5}}}}
+    _, problems = resolve(project, simulation)
+    assert problems == ["/overrides/environments/qa/think_time_seconds/max: think time min 1 is above max 0.5 after overrides (for targets shop_qa_br, shop_qa_mx)"]
+    simulation["think_time_seconds"] = 1
+    _, problems = resolve(project, simulation)
+    assert problems == ["/overrides/environments/qa/think_time_seconds: think_time_seconds needs both min and max after overrides (for targets shop_qa_br, shop_qa_mx)"]
+
+
+def test_header_values_must_be_ascii(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["headers"]["X-Name"] = "Jos\u00e9 ${locale}"
+    _, problems = resolve(project, simulation)
+    assert problems == [
+        "/headers/X-Name: header X-Name has non-ASCII or control characters ('José es-MX'); HTTP sends "
+        "header values as ASCII: percent-encode it, or move it to the body (for targets shop_prod_mx, shop_qa_mx)",
+        "/headers/X-Name: header X-Name has non-ASCII or control characters ('José pt-BR'); HTTP sends "
+        "header values as ASCII: percent-encode it, or move it to the body (for target shop_qa_br)",
+    ]

@@ -120,6 +120,31 @@ def test_simulation_vars_may_not_shadow_built_ins(project):
     simulation = {**SIMULATION, "vars": {"target": "x"}, "overrides": {"countries": {"mx": {"vars": {"app": "y"}}}}}
     lines = errors_of(project, simulation=simulation)
     assert lines[:-1] == [
-        "simulations/shop.json: /vars/target: 'target' is a built-in variable; pick another name",
-        "simulations/shop.json: /overrides/countries/mx/vars/app: 'app' is a built-in variable; pick another name",
+        "simulations/shop.json: /vars/target: 'target' is a built-in variable (app, environment, country, target); pick another name",
+        "simulations/shop.json: /overrides/countries/mx/vars/app: 'app' is a built-in variable (app, environment, country, target); pick another name",
     ]
+
+
+def test_variable_values_are_literal_and_patches_need_a_defined_endpoint(project):
+    catalog = copy.deepcopy(CATALOG)
+    catalog["countries"]["mx"]["vars"]["token"] = "${env:SECRET}"
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["overrides"] = {"targets": {"qa/mx": {"endpoints": [{"name": "crt", "enabled": False}]}}}
+    lines = errors_of(project, catalog, simulation)
+    assert lines[:-1] == [
+        "catalog.json: /countries/mx/vars/token: a variable's value is literal text, not expanded: "
+        "write ${env:NAME} or ${name} where the value is used, in the simulation",
+        "simulations/shop.json: /overrides/targets/qa~1mx/endpoints/0/name: no layer defines an endpoint 'crt' (with a path); did you mean 'cart'?",
+    ]
+
+
+def test_every_stage_reports_in_one_run(project):
+    """Schema errors in the catalog's apps, cross-references and a target's variables: one run."""
+    catalog = copy.deepcopy(CATALOG)
+    catalog["apps"]["other"] = {"simulation": "simulations/shop.json", "environments": ["qaa"], "countries": ["mx"]}
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["headers"]["Accept-Language"] = "${lcale}"
+    lines = errors_of(project, catalog, simulation)
+    assert lines[0].startswith("catalog.json: /apps/other/environments/0: unknown environment 'qaa'; did you mean 'qa'?")
+    assert lines[1].startswith("simulations/shop.json: /headers/Accept-Language: unknown variable '${lcale}'")
+    assert lines[-1] == "2 error(s), 0 warning(s) in 2 file(s)"
