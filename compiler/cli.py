@@ -174,7 +174,11 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
     ):
         add(key, value, f"/{key}")
     think = target.think_time
-    add("think_time_seconds", think.min if think.min == think.max else {"min": think.min, "max": think.max}, "/think_time_seconds")
+    if "/think_time_seconds/min" in target.origins:  # an object, merged key by key
+        add("think_time_seconds.min", think.min, "/think_time_seconds/min")
+        add("think_time_seconds.max", think.max, "/think_time_seconds/max")
+    else:
+        add("think_time_seconds", think.min, "/think_time_seconds")
     def add_leaves(key: str, value: Any, pointer: str) -> None:
         """Objects are merged key by key, so each of their leaves has an origin of its own."""
         if hasattr(value, "items") and value:
@@ -227,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError:
         _print_problems(problems)
         print(_summary(problems), file=sys.stderr)
+        return EXIT_INVALID
+    except OSError as error:  # the output folder is a file, a disk is full, a permission...
+        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted; files already written are complete, the others untouched", file=sys.stderr)

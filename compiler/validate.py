@@ -92,7 +92,7 @@ def _schema_messages(error) -> list[tuple[str, str]]:
     if kind == "not" and "x-error-not" in schema:
         return [(pointer, schema["x-error-not"])]
     if "x-error" in schema:
-        return [(pointer, f"expected {schema['x-error']}; got {_show(instance)}")]
+        return [(pointer, f"{schema['x-error']}; got {_show(instance)}")]
     if kind == "type":
         expected = error.validator_value
         expected = " or ".join(expected) if isinstance(expected, list) else expected

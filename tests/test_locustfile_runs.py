@@ -649,8 +649,9 @@ def test_precedence_of_users_and_host(generated, server, make_server, rundir, le
     [
         ("pyproject.toml", '[tool.locust]\nusers = 4\nhost = "{url}"\n', []),
         ("other.conf", "users = 4\nhost = {url}\n", ["--config", "other.conf"]),
+        ("locust.conf", "u = 4\nhost = {url}\n", []),
     ],
-    ids=["pyproject", "--config"],
+    ids=["pyproject", "--config", "short-keys"],
 )
 def test_other_config_files(generated, server, make_server, rundir, name, content, args):
     config_server = make_server(statuses=STATUSES)
@@ -779,8 +780,16 @@ def test_protected_environment_runs_with_allow_protected(generated, server, rund
         (["-r", "51"], {}, "max_spawn_rate 50"),
         (["-t", "2m"], {}, "max_run_time 1m"),
         (["-t", "61s"], {}, "max_run_time 1m"),
+        (["-u", "-5"], {}, "users -5 must be 0 or more"),
     ],
-    ids=["users-cli", "users-env", "spawn_rate", "run_time", "run_time-just-above"],
+    ids=[
+        "users-cli",
+        "users-env",
+        "spawn_rate",
+        "run_time",
+        "run_time-just-above",
+        "negative-users",
+    ],
 )
 def test_limits_stop_the_run_before_any_load(generated, server, rundir, args, env, named):
     run = run_locust(generated["shop_local_mx"], rundir, *args, env={**TOKEN, **env})
@@ -853,6 +862,88 @@ def test_limits_hold_when_users_are_added_during_the_run(generated, server, rund
     assert len(server.connections()) == LOCAL_LIMITS["max_users"], run
     assert "users 50 capped at environment local's limit 5" in run.stderr, run
     assert "spawn_rate 100.0 capped at environment local's limit 50" in run.stderr, run
+
+
+def web_ui(locustfile: Path, cwd: Path, port: int, *args: str, env=None) -> Locust:
+    return Locust(
+        locustfile,
+        cwd,
+        "--headful",
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+        *args,
+        env=env,
+    )
+
+
+def post(port: int, path: str, form: dict | None = None, wait: float = 20) -> dict:
+    """POST to the web UI, waiting for it to come up."""
+    import urllib.parse
+    import urllib.request
+
+    data = urllib.parse.urlencode(form or {}).encode()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{port}{path}", data, timeout=5
+            ) as answer:
+                return json.loads(answer.read() or b"{}")
+        except OSError:
+            assert time.monotonic() < deadline, f"the web UI did not answer {path}"
+            time.sleep(0.2)
+
+
+def test_max_run_time_holds_for_a_run_started_in_the_web_ui(server, tmp_path):
+    catalog = write_inputs(
+        tmp_path / "in",
+        server.port,
+        {"mix": MIX},
+        {"mix": {"environments": ["local"], "countries": ["mx"]}},
+    )
+    data = json.loads(catalog.read_text())
+    data["environments"]["local"]["limits"]["max_run_time"] = "2s"
+    catalog.write_text(json.dumps(data))
+    files = compile_inputs(catalog, tmp_path / "out")
+    port = free_port()
+    locust = web_ui(files["mix_local_mx"], tmp_path / "run", port, "-t", "2s")
+    try:
+        assert post(
+            port, "/swarm", {"user_count": 1, "spawn_rate": 1, "host": server.url, "run_time": "1h"}
+        )["success"]
+        assert server.wait_for(10, timeout=10)
+        time.sleep(3.5)  # 2s after the start, the run must have stopped
+        count = server.count()
+        time.sleep(1)
+        assert server.count() == count, "requests still arrive after max_run_time"
+    finally:
+        locust.send_signal(signal.SIGTERM)
+        run = locust.wait(timeout=30)
+    assert "environment local's max_run_time 2s reached: stopping" in run.stderr, run
+
+
+def test_a_second_run_in_one_process_repeats_the_first(generated, server, rundir):
+    """The spawn counter restarts with every run: same seed, same users, same requests."""
+    port = free_port()
+    locust = web_ui(generated["mix_local_mx"], rundir, port)
+    streams = []
+    try:
+        for _ in range(2):
+            server.clear()
+            assert post(port, "/swarm", {"user_count": 1, "spawn_rate": 1, "host": server.url})[
+                "success"
+            ]
+            assert server.wait_for(SEQUENCE_LENGTH, timeout=10)
+            post(port, "/stop")
+            time.sleep(0.5)
+            streams.append([r.path for r in server.received()[:SEQUENCE_LENGTH]])
+    finally:
+        locust.send_signal(signal.SIGTERM)
+        locust.wait(timeout=30)
+    assert streams[0] == streams[1]
+    assert len(set(streams[0])) > 1
 
 
 def test_an_endpoint_header_overrides_a_simulation_header_of_any_case(server, tmp_path):

@@ -74,7 +74,7 @@ def test_committed_output_is_standalone_reviewable_and_black_stable():
         assert str(ROOT) not in source and "/tmp/" not in source and "/home/" not in source
         recorded, body = split_header(source)
         assert recorded == digest(body)
-        assert 'SOURCES = ["catalog.json", "simulations/' in source
+        assert f'"Load simulation {path.stem}, generated from catalog.json and simulations/' in source
 
 
 def test_templates_see_only_the_model_strictly(monkeypatch):

@@ -112,7 +112,7 @@ def bench_clients(seconds: int = 5) -> None:
             fast = Path(folder) / "fast.py"
             fast.write_text(source)
             slow = Path(folder) / "requests_client.py"
-            slow.write_text(source.replace("CLIENT = FastHttpUser", "CLIENT = HttpUser"))
+            slow.write_text(source.replace('CLIENT = "fasthttp"', 'CLIENT = "requests"'))
             figures: dict[str, list[float]] = {"FastHttpUser": [], "HttpUser": []}
             for _ in range(REPEATS):
                 figures["FastHttpUser"].append(requests_per_second(fast, f"http://127.0.0.1:{port}", seconds))
