@@ -2,8 +2,9 @@
 
 Strict means what `json.load` lets through is refused here: invalid UTF-8, NaN and Infinity
 (not JSON, and not a Python literal), duplicate keys (JSON keeps the last one silently), files too
-large or nested too deeply to be a hand-written config. Each refusal is a problem with a line and
-a column, so that all the files' mistakes are reported together.
+large or nested too deeply to be a hand-written config. Each refusal is a problem (with a line
+and a column for syntax errors and invalid UTF-8), so that every file's mistakes are reported
+together.
 """
 
 from __future__ import annotations

@@ -130,6 +130,9 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         if not isinstance(relative, str) or not relative or relative in simulations:
             continue
         path = catalog.path.parent / relative
+        if path.is_dir():
+            problems.add(catalog.label, pointer_join("", "apps", app_name, "simulation"), f"{relative!r} is a folder; name a simulation's JSON file")
+            continue
         if not path.is_file():
             known = sorted(
                 p.relative_to(catalog.path.parent).as_posix()
@@ -237,7 +240,9 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
             problems.add(
                 label,
                 pointer_join("", "overrides", "targets", key),
-                f"override for target '{key}', which no app compiles: " + "; ".join(r for r in reasons if r),
+                f"override for target '{key}', which no app compiles: "
+                + "; ".join(r for r in reasons if r)
+                + f" ({inputs.catalog.label})",
             )
     defined = {e["name"] for _, layer in _all_layers(document.data) for e in layer.get("endpoints", []) if "path" in e}
     for base, layer in _all_layers(document.data):

@@ -90,7 +90,7 @@ def test_overrides_must_name_real_targets(project):
     assert lines[:-1] == [
         "simulations/shop.json: /overrides/environments/staging: override for environment 'staging', which has no target: not in the catalog",
         "simulations/shop.json: /overrides/countries/co: override for country 'co', which has no target: not in the catalog",
-        "simulations/shop.json: /overrides/targets/prod~1br: override for target 'prod/br', which no app compiles: shop_prod_br is excluded by /apps/shop/exclude/0",
+        "simulations/shop.json: /overrides/targets/prod~1br: override for target 'prod/br', which no app compiles: shop_prod_br is excluded by /apps/shop/exclude/0 (catalog.json)",
     ]
 
 
