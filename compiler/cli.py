@@ -166,7 +166,10 @@ def _shown(value: Any) -> str:
 def explain_lines(target: Target, catalog_label: str) -> list[str]:
     """Every resolved value of a target with the layer (and file, pointer) it came from."""
     rows: list[tuple[str, Any, str]] = []
-    add = lambda key, value, pointer: rows.append((key, value, str(target.origin_of(pointer))))  # noqa: E731
+
+    def add(key: str, value: Any, pointer: str) -> None:
+        rows.append((key, value, str(target.origin_of(pointer))))
+
     for key, value in (
         ("host", target.host), ("users", target.users), ("spawn_rate", target.spawn_rate),
         ("run_time", target.run_time), ("seed", target.seed), ("client", target.client),
@@ -179,12 +182,14 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         add("think_time_seconds.max", think.max, "/think_time_seconds/max")
     else:
         add("think_time_seconds", think.min, "/think_time_seconds")
+
     def add_leaves(key: str, value: Any, pointer: str) -> None:
-        """Objects are merged key by key, so each of their leaves has an origin of its own."""
-        if hasattr(value, "items") and value:
+        """Objects are merged key by key, so each of their leaves has an origin of its own;
+        absent values (None, empty objects, empty lists) are not shown."""
+        if hasattr(value, "items"):
             for name, item in value.items():
                 add_leaves(f"{key}.{name}", item, pointer_join(pointer, name))
-        elif value is not None and not (isinstance(value, tuple) and not value) and not hasattr(value, "items"):
+        elif value not in (None, ()):
             add(key, value, pointer)
 
     add_leaves("headers", target.headers, "/headers")

@@ -273,5 +273,3 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 f"min {think['min']} is above max {think['max']}",
             )
 
-
-__all__ = ["Inputs", "TargetRef", "load_inputs", "check_schema"]
