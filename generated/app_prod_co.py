@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:1ce5b5acb80d4fffc7b0e962632e960dae2b8e4008e6e2f91e4b0b5823e019b9
+# compiler-digest: sha256:ffcf03adc7a07432a4aec741732e7cf22b1fe93afd52fec4da4bcc3db5520ebb
 "Load simulation app_prod_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -338,6 +339,7 @@ def describe(options):
 def prepare(environment, runner, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
+    stop_on_ctrl_c()
     missing = set()
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
@@ -362,6 +364,23 @@ def prepare(environment, runner, **_kwargs):
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
     hold_limits(runner)
+
+
+def stop_on_ctrl_c():
+    """Ctrl-C (SIGINT) stops the run every time, the way SIGTERM does: report, summary, exit code.
+    Python's own handler raises KeyboardInterrupt wherever the process happens to be, and one
+    raised inside a finalizer is lost: the run would go on. A second Ctrl-C exits at once."""
+
+    def interrupt(_signum, _frame):
+        if run.get("interrupted"):
+            sys.stderr.write(f"{TARGET}: interrupted again: exiting now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        run["interrupted"] = True
+        log.info("Ctrl-C: stopping the run")
+        os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def stop_forked_workers(runner, options, seconds=10):

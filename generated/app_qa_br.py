@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:4afb8ce5e1f27d398d7b41576ff6727f76773c5b9b24fa76ab3d2b0c317e70ad
+# compiler-digest: sha256:22af5bc2aec94c45f8903d64cf187908cf01f56574fba38ad4c1f43af1b90f3b
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -338,6 +339,7 @@ def describe(options):
 def prepare(environment, runner, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
+    stop_on_ctrl_c()
     missing = set()
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
@@ -362,6 +364,23 @@ def prepare(environment, runner, **_kwargs):
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
     hold_limits(runner)
+
+
+def stop_on_ctrl_c():
+    """Ctrl-C (SIGINT) stops the run every time, the way SIGTERM does: report, summary, exit code.
+    Python's own handler raises KeyboardInterrupt wherever the process happens to be, and one
+    raised inside a finalizer is lost: the run would go on. A second Ctrl-C exits at once."""
+
+    def interrupt(_signum, _frame):
+        if run.get("interrupted"):
+            sys.stderr.write(f"{TARGET}: interrupted again: exiting now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        run["interrupted"] = True
+        log.info("Ctrl-C: stopping the run")
+        os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def stop_forked_workers(runner, options, seconds=10):

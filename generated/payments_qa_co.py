@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:3d5e7a1b523e02e8d878243fd2f3a72056702ac42e6ba16e0b8ca299841e3bfc
+# compiler-digest: sha256:d08e12d1f8dc3ba94018428481ee50eec738ad41237ea22737263346f357e340
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -10,6 +10,7 @@ import itertools
 import logging
 import os
 import random
+import signal
 import sys
 import threading
 import time
@@ -337,6 +338,7 @@ def describe(options):
 def prepare(environment, runner, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
+    stop_on_ctrl_c()
     missing = set()
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
@@ -361,6 +363,23 @@ def prepare(environment, runner, **_kwargs):
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
     hold_limits(runner)
+
+
+def stop_on_ctrl_c():
+    """Ctrl-C (SIGINT) stops the run every time, the way SIGTERM does: report, summary, exit code.
+    Python's own handler raises KeyboardInterrupt wherever the process happens to be, and one
+    raised inside a finalizer is lost: the run would go on. A second Ctrl-C exits at once."""
+
+    def interrupt(_signum, _frame):
+        if run.get("interrupted"):
+            sys.stderr.write(f"{TARGET}: interrupted again: exiting now\n")
+            sys.stderr.flush()
+            os._exit(130)
+        run["interrupted"] = True
+        log.info("Ctrl-C: stopping the run")
+        os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def stop_forked_workers(runner, options, seconds=10):

@@ -7,10 +7,16 @@
 It is a `ThreadingHTTPServer` speaking HTTP/1.1 (keep-alive), listening on an ephemeral port,
 answering every method; each answer carries a Content-Length. The status is chosen per
 (method, path), 200 by default. Each request is recorded, in arrival order, as a `Recorded`.
+
+Faults, for the tests of a target in trouble, are set per (method, path) or for every request
+("*", "*"): `set_delay` answers late, `set_reset` reads the request and resets the connection
+(TCP RST, no answer).
 """
 
 from __future__ import annotations
 
+import socket
+import struct
 import sys
 import threading
 import time
@@ -61,6 +67,14 @@ class _Handler(BaseHTTPRequestHandler):
                 client=tuple(self.client_address[:2]),
             )
         )
+        if self.server.fault_for(self.server.resets, self.command, url.path):
+            self.close_connection = True
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()  # linger 0: the peer sees "connection reset"
+            return
+        delay = self.server.fault_for(self.server.delays, self.command, url.path)
+        if delay:
+            time.sleep(delay)
         status = self.server.status_for(self.command, url.path)
         payload = b"" if self.command == "HEAD" else f'{{"status": {status}}}'.encode()
         self.send_response(status)
@@ -105,6 +119,8 @@ class RecordingServer(ThreadingHTTPServer):
         }
         self.default_status = default_status
         self._initial_statuses = dict(self.statuses)
+        self.delays: dict[tuple[str, str], float] = {}
+        self.resets: dict[tuple[str, str], bool] = {}
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -127,6 +143,20 @@ class RecordingServer(ThreadingHTTPServer):
     def status_for(self, method: str, path: str) -> int:
         with self._lock:
             return self.statuses.get((method.upper(), path), self.default_status)
+
+    def set_delay(self, seconds: float, method: str = "*", path: str = "*") -> None:
+        """Answer (method, path), or every request, `seconds` late."""
+        with self._lock:
+            self.delays[(method.upper(), path)] = seconds
+
+    def set_reset(self, method: str = "*", path: str = "*") -> None:
+        """Read (method, path), or every request, then reset the connection without answering."""
+        with self._lock:
+            self.resets[(method.upper(), path)] = True
+
+    def fault_for(self, faults: dict, method: str, path: str):
+        with self._lock:
+            return faults.get((method.upper(), path), faults.get(("*", "*")))
 
     # -- what was received -----------------------------------------------------------------
     def _record(self, request: Recorded) -> None:
@@ -160,6 +190,8 @@ class RecordingServer(ThreadingHTTPServer):
             self._requests.clear()
             self.errors.clear()
             self.statuses = dict(self._initial_statuses)
+            self.delays.clear()
+            self.resets.clear()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""

@@ -1038,6 +1038,87 @@ def test_report_is_written_when_interrupted(generated, server, rundir, signum):
     assert list(folder.iterdir()) == [folder / "report.html"]  # no partial file left behind
 
 
+SLOW_FINALIZERS = """
+import time
+
+import gevent
+from locust import events
+
+
+class SlowFinalizer:
+    def __del__(self):  # Python's default SIGINT handler would raise KeyboardInterrupt in here, lost
+        deadline = time.perf_counter() + 0.05
+        while time.perf_counter() < deadline:
+            pass
+
+
+def churn():
+    while True:
+        SlowFinalizer()
+        gevent.sleep(0.001)
+
+
+@events.test_start.add_listener
+def start_churning(**_kwargs):
+    gevent.spawn(churn)
+"""
+
+
+def test_ctrl_c_is_not_lost_in_a_finalizer(generated, server, rundir):
+    """A KeyboardInterrupt raised inside a __del__ is only printed and ignored (CI saw this once,
+    in geventhttpclient's response finalizer): the run went on. The process here spends most of
+    its time in finalizers, so a lost interrupt would show every time."""
+    probe = rundir / "slow_finalizers.py"
+    rundir.mkdir(parents=True, exist_ok=True)
+    probe.write_text(SLOW_FINALIZERS)
+    locust = Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN)
+    try:
+        assert server.wait_for(10, timeout=30), "the run did not start"
+        time.sleep(0.5)
+        locust.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        run = locust.wait(timeout=15)
+    finally:
+        locust.kill()
+    assert locust.exited - interrupted < 5, run
+    assert run.returncode == 0, run
+    assert "home" in report_text(rundir / "reports" / "shop_local_mx" / "report.html")
+    assert "Traceback" not in run.output, run
+
+
+SLOW_SHUTDOWN = """
+import gevent
+from locust import events
+
+
+@events.quitting.add_listener
+def take_a_while(**_kwargs):
+    gevent.sleep(10)
+"""
+
+
+def test_a_second_ctrl_c_exits_at_once(generated, server, rundir):
+    """The first Ctrl-C stops the run; one more while the shutdown is slow ends the process."""
+    probe = rundir / "slow_shutdown.py"
+    rundir.mkdir(parents=True, exist_ok=True)
+    probe.write_text(SLOW_SHUTDOWN)
+    locust = Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN)
+    try:
+        assert server.wait_for(10, timeout=30), "the run did not start"
+        locust.send_signal(signal.SIGINT)
+        time.sleep(1)
+        assert locust.process.poll() is None, "the shutdown was not slow: the test proves nothing"
+        locust.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        run = locust.wait(timeout=15)
+    finally:
+        locust.kill()
+    assert locust.exited - interrupted < 2, run
+    assert run.returncode == 130, run
+    assert "interrupted again: exiting now" in run.stderr, run
+    assert "Traceback" not in run.output, run
+
+
 def test_distributed_report_is_written_on_ctrl_c(generated, server, rundir):
     """Ctrl-C in a terminal: SIGINT to the whole process group, the master and its workers."""
     locust = Locust(generated["shop_local_mx"], rundir, *processes(2), "-t", "60s", env=TOKEN)
