@@ -83,6 +83,7 @@ class Target:
     seed_derived: bool
     think_time: ThinkTime
     client: str  # fasthttp or requests
+    request_timeout_seconds: float  # to connect, and between bytes of the answer
     headers: Mapping[str, RuntimeString]
     endpoints: tuple[Endpoint, ...]
     limits: Limits

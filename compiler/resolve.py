@@ -28,7 +28,13 @@ from compiler.validate import Inputs
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RUNTIME_FIELDS = {"headers", "query", "json", "body"}  # where ${env:NAME} may stand
-DEFAULTS = {"think_time_seconds": 0, "client": "fasthttp", "headers": {}, "report_html": None}
+DEFAULTS = {
+    "think_time_seconds": 0,
+    "client": "fasthttp",
+    "request_timeout_seconds": 60,
+    "headers": {},
+    "report_html": None,
+}
 ENDPOINT_DEFAULTS = {"method": "GET", "weight": 1}
 
 
@@ -361,6 +367,7 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         seed_derived=resolution.origins["/seed"].layer == "derived",
         think_time=think_time,
         client=merged["client"],
+        request_timeout_seconds=merged["request_timeout_seconds"],
         headers=freeze(merged["headers"]),
         endpoints=endpoints,
         limits=limits,

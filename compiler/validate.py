@@ -18,6 +18,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
+from compiler.credentials import check_literal_credentials
 from compiler.load import Document, label_for, load_document
 from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
@@ -123,6 +124,8 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
     if catalog is None:
         return None
     catalog_ok = check_schema(catalog, "catalog", problems)
+    if catalog_ok:
+        check_literal_credentials(catalog.label, catalog.data, problems)
     apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}
     simulations: dict[str, Document] = {}
     for app_name, app in (apps.items() if isinstance(apps, dict) else ()):
@@ -148,6 +151,7 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
             continue
         document = load_document(path, problems)
         if document is not None and check_schema(document, "simulation", problems):
+            check_literal_credentials(document.label, document.data, problems)
             simulations[relative] = document
     if not catalog_ok:
         return None

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:22af5bc2aec94c45f8903d64cf187908cf01f56574fba38ad4c1f43af1b90f3b
+# compiler-digest: sha256:ca3ca753c9ed9b88d29b78384f2d5371995a4d583d082a3ee185ccaf354eb46d
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlencode
+from urllib.parse import quote, quote_plus, urlencode
 
 from locust import FastHttpUser, HttpUser, TaskSet, events
 from locust.html import get_html_report, process_html_filename
@@ -79,6 +79,7 @@ LIMITS = {
 PROTECTED = False
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
+REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
 THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform
 HEADERS = {
     "Accept-Language": "pt-BR",
@@ -122,6 +123,9 @@ OPTION_FLAGS = {
     "seed": "--seed/LOCUST_SEED",
 }
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
+# FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
+CLIENT_OPTIONS = {"timeout": REQUEST_TIMEOUT_SECONDS} if CLIENT == "requests" else {}
+SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
 log = logging.getLogger(TARGET)
 run = {"runs": 0}  # per process: the parser, the report path, runs started, the spawn counter
 
@@ -195,7 +199,10 @@ def resolve(value, missing):
     if isinstance(value, Env):
         if value.name not in os.environ:
             missing.add(value.name)
-        return os.environ.get(value.name, "")
+        secret = os.environ.get(value.name, "")
+        if secret:
+            SECRETS.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+        return secret
     if isinstance(value, Text):
         return "".join(resolve(part, missing) for part in value.parts)
     if isinstance(value, dict):
@@ -203,6 +210,13 @@ def resolve(value, missing):
     if isinstance(value, list):
         return [resolve(item, missing) for item in value]
     return value
+
+
+def without_secrets(text):
+    """The text with every ${env:...} value read at start, as is or URL-encoded, masked."""
+    for secret in sorted(SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 def redact(value):
@@ -237,30 +251,64 @@ class Request:
         self.expect_status = endpoint.expect_status
 
     def __call__(self, taskset):
-        client = taskset.client
-        if not self.expect_status:  # Locust's rule: a status >= 400 fails
-            client.request(
-                self.method,
-                self.url,
-                name=self.name,
-                headers=self.headers,
-                **self.payload,
-            )
-            return
-        with client.request(
+        with taskset.client.request(
             self.method,
             self.url,
             name=self.name,
             headers=self.headers,
             catch_response=True,
             **self.payload,
+            **CLIENT_OPTIONS,
         ) as response:
-            if response.status_code in self.expect_status:
-                response.success()
+            failure = self.failure(response)
+            if failure:
+                response.failure(failure)
             else:
-                response.failure(
-                    f"status {response.status_code}, expected one of {list(self.expect_status)}"
-                )
+                response.success()
+
+    def failure(self, response):
+        """Why the request failed, or None. Written here rather than left to the HTTP client: its
+        messages differ by client and carry the URL, and with it the query's ${env:...} values."""
+        status = response.status_code or 0
+        if self.expect_status and status in self.expect_status:
+            return None
+        if status and self.expect_status:
+            return f"status {status}, expected one of {list(self.expect_status)}"
+        if status >= 400:
+            return f"status {status}"
+        error = getattr(response, "error", None) or response.request_meta.get("exception")
+        if error is not None or not status:
+            return fault_of(error)
+        return None
+
+
+def fault_of(error):
+    """A failure to get an answer, in the same plain words for both HTTP clients."""
+    names, chain, seen = set(), [error], set()
+    while chain:  # the error and the errors it wraps
+        current = chain.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        names.update(cls.__name__ for cls in type(current).__mro__)
+        wrapped = (current.__cause__, current.__context__, getattr(current, "original", None))
+        chain += [
+            e
+            for e in (*wrapped, getattr(current, "reason", None), *current.args)
+            if isinstance(e, BaseException)
+        ]
+    if any("Timeout" in name for name in names):
+        return f"timed out after {REQUEST_TIMEOUT_SECONDS:g}s"
+    if "ConnectionRefusedError" in names:
+        return "connection refused"
+    if names & {
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "HTTPConnectionClosed",
+        "RemoteDisconnected",
+    }:
+        return "connection closed before an answer"
+    return without_secrets(f"{type(error).__name__}: {error}" if error is not None else "no answer")
 
 
 def problems_with(options, missing):
@@ -293,7 +341,22 @@ def problems_with(options, missing):
             f"environment {ENVIRONMENT} is protected: add --allow-protected "
             "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
         )
+    if options.html_file:
+        found += report_problems(options.html_file)
     return found + unset_variables(missing)
+
+
+def report_problems(path):
+    """Whether the HTML report can be written where asked, checked before any load."""
+    folder = os.path.dirname(os.path.abspath(path))
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if os.path.isdir(path):
+        return [f"html report {path} is a folder; name a file"]
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        return [f"html report {path} cannot be written: {existing} is not a writable folder"]
+    return []
 
 
 def unset_variables(missing):
@@ -322,7 +385,9 @@ def describe(options):
     limits = ", ".join(f"{key}={value}" for key, value in LIMITS.items() if value is not None)
     lines.append(f"  {'limits':<11} {limits or 'none'}")
     lines.append(f"  {'protected':<11} {'yes' if PROTECTED else 'no'}")
-    lines.append(f"  {'client':<11} {USER_CLASS.__name__}")
+    lines.append(
+        f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
+    )
     lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
@@ -433,20 +498,41 @@ def capped(name, value, limit):
 
 @events.quitting.add_listener
 def write_report(environment, **_kwargs):
-    """Write the HTML report atomically, also when the run was interrupted."""
+    """Write the HTML report atomically, also when the run was interrupted. An earlier report
+    at the same path is kept under a name with its time, never overwritten."""
     if not run.get("html_file"):
         return
     options = copy.copy(environment.parsed_options)
     options.html_file = run.pop("html_file")
     process_html_filename(options)
-    folder = os.path.dirname(options.html_file)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    partial = f"{options.html_file}.{os.getpid()}.tmp"
-    with open(partial, "w", encoding="utf-8") as report:
-        report.write(get_html_report(environment, show_download_link=False))
-    os.replace(partial, options.html_file)
-    log.info("HTML report written to %s", options.html_file)
+    path = options.html_file
+    partial = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(partial, "w", encoding="utf-8") as report:
+            report.write(get_html_report(environment, show_download_link=False))
+        if os.path.lexists(path):
+            kept = name_for_earlier(path)
+            os.rename(path, kept)
+            log.info("The earlier report at %s is kept as %s", path, kept)
+        os.replace(partial, path)
+    except OSError as error:
+        log.error("Could not write the HTML report to %s: %s", path, error.strerror or error)
+        if os.path.exists(partial):
+            os.remove(partial)
+        return
+    log.info("HTML report written to %s", path)
+
+
+def name_for_earlier(path):
+    """report.html -> report.20261124-013005.html, from the time the earlier report was written."""
+    stem, extension = os.path.splitext(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
+    candidate, number = f"{stem}.{stamp}{extension}", 1
+    while os.path.lexists(candidate):
+        number += 1
+        candidate = f"{stem}.{stamp}-{number}{extension}"
+    return candidate
 
 
 class Simulation(TaskSet):
@@ -470,6 +556,7 @@ def count_users_from_zero(**_kwargs):
 class SimulatedUser(USER_CLASS):
     host = DEFAULTS["host"]
     tasks = [Simulation]
+    network_timeout = connection_timeout = REQUEST_TIMEOUT_SECONDS  # FastHttpUser's
 
     def __init__(self, environment):
         super().__init__(environment)

@@ -1,0 +1,71 @@
+"""A check of validate: values that look like credentials, written literally into a config file.
+
+Such a value ends up in generated code that is committed and reviewed; `${env:NAME}` keeps it
+out, reading it when the run starts. A warning, not an error: the value may be a harmless test
+key. A field looks like a credential when its name ends with token, password, secret, API key,
+authorization, ... (`access_token`, `X-Api-Key`, `Authorization`, `client_secret`), and its
+value is a non-empty string with no `${env:...}` in it. Form bodies (`a=1&password=x`) are read
+field by field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from compiler.problems import Problems, pointer_join
+
+CREDENTIAL_NAME = re.compile(
+    r"(token|password|passwd|passphrase|secret|apikey|accesskey|privatekey|authorization|credentials?)$"
+)
+
+
+def looks_like_credential(name: str) -> bool:
+    return bool(CREDENTIAL_NAME.search(re.sub(r"[^a-z0-9]", "", name.lower())))
+
+
+def is_literal(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != "" and "${env:" not in value
+
+
+def variable_for(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_") or "SECRET"
+
+
+def check_literal_credentials(label: str, data: Any, problems: Problems) -> None:
+    """Warn about every literal credential anywhere in one loaded file."""
+    for pointer, name, value in _fields(data, ""):
+        if looks_like_credential(name) and is_literal(value):
+            problems.add(label, pointer, _advice(pointer, name, value), "warning")
+
+
+def _fields(value: Any, pointer: str):
+    """(pointer, field name, value) of every object member, and of every field of a form body."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = pointer_join(pointer, key)
+            yield where, key, item
+            if key == "body" and isinstance(item, str) and "=" in item:
+                for field, text in parse_qsl(item, keep_blank_values=True):
+                    yield where, field, text
+            yield from _fields(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _fields(item, pointer_join(pointer, index))
+
+
+def _advice(pointer: str, name: str, value: str) -> str:
+    variable = variable_for(name)
+    scheme = value.split(" ", 1)[0] + " " if re.match(r"(Bearer|Basic|Token|Digest) ", value) else ""
+    where = "in the generated code"
+    if "/vars/" in pointer:
+        return (
+            f"{name!r} looks like a credential with a literal value, which would end up {where}; "
+            f'variables are compile-time text: write "{scheme}${{env:{variable}}}" where it is used, '
+            "so it is read from the environment when the run starts"
+        )
+    return (
+        f"{name!r} looks like a credential with a literal value, which would end up {where}; "
+        f'use "{scheme}${{env:{variable}}}" to read it from the environment when the run starts'
+    )

@@ -1,0 +1,60 @@
+"""The HTML report of a generated locustfile: an earlier report is never overwritten silently,
+and a report that cannot be written stops the run before any load."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from test_locustfile_runs import (  # noqa: F401 - fixtures used by name
+    TOKEN,
+    assert_nothing_received,
+    generated,
+    report_text,
+    run_locust,
+    rundir,
+    server,
+    shared_server,
+)
+
+
+def test_an_earlier_report_is_kept_under_its_time(generated, server, rundir):
+    folder = rundir / "reports" / "shop_local_mx"
+    folder.mkdir(parents=True)
+    earlier = folder / "report.html"
+    earlier.write_text("<html>the earlier run</html>")
+    written = time.mktime((2026, 1, 2, 3, 4, 5, 0, 0, -1))
+    os.utime(earlier, (written, written))
+    (folder / "report.20260102-030405.html").write_text("<html>an even earlier one</html>")
+
+    run = run_locust(generated["shop_local_mx"], rundir, "-t", "1s", env=TOKEN)
+
+    assert run.returncode == 0, run
+    assert "home" in report_text(earlier)  # the new report, where the template says
+    kept = folder / "report.20260102-030405-2.html"
+    assert kept.read_text() == "<html>the earlier run</html>"
+    assert (folder / "report.20260102-030405.html").read_text() == "<html>an even earlier one</html>"
+    assert f"The earlier report at {earlier.relative_to(rundir)} is kept as {kept.relative_to(rundir)}" in run.stderr
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "report.20260102-030405-2.html",
+        "report.20260102-030405.html",
+        "report.html",
+    ]
+
+
+def test_a_report_that_cannot_be_written_stops_the_run_before_any_load(generated, server, rundir):
+    (rundir / "reports").write_text("a file where the report's folder should be")
+    (rundir / "a-folder.html").mkdir()
+
+    blocked = run_locust(generated["shop_local_mx"], rundir, env=TOKEN)
+    folder = run_locust(generated["shop_local_mx"], rundir, "--html", "a-folder.html", env=TOKEN)
+
+    assert blocked.returncode == 2, blocked
+    assert (
+        f"html report reports/shop_local_mx/report.html cannot be written: {rundir / 'reports'} "
+        "is not a writable folder" in blocked.stderr
+    )
+    assert folder.returncode == 2, folder
+    assert "html report a-folder.html is a folder; name a file" in folder.stderr
+    assert "Traceback" not in blocked.output + folder.output
+    assert_nothing_received(server)
