@@ -1,24 +1,34 @@
 """Stage 1, load: read the catalog and the simulation files as JSON, strictly.
 
 Strict means what `json.load` lets through is refused here: invalid UTF-8, NaN and Infinity
-(not JSON, and not a Python literal), duplicate keys (JSON keeps the last one silently), files too
-large or nested too deeply to be a hand-written config. Each refusal is a problem (with a line
-and a column for syntax errors and invalid UTF-8), so that every file's mistakes are reported
-together.
+(not JSON, and not a Python literal), numbers too large to mean anything (1e400 would be infinite),
+duplicate keys (JSON keeps the last one silently), lone UTF-16 surrogates (`"\ud800"` parses, but
+cannot be encoded as UTF-8, so it could never be sent), files too large or nested too deeply to be
+a hand-written config. Each refusal is a problem with the JSON pointer, line and column of the
+offending text, so that every file's mistakes are reported together.
+
+`json.loads` does not tell where a value was, so parsing runs once at full speed with hooks that
+only note that something is wrong; then, only for a file refused, `_locate` walks its tokens to
+say where.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.problems import Problems
+from compiler.problems import Problems, pointer_join
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
+MAX_DIGITS = 100  # no setting takes a longer integer; a longer one would only slow int() down
+MAX_LOCATED = 20  # refusals located per file; the others are counted
 
 
 @dataclass(frozen=True)
@@ -35,21 +45,116 @@ def label_for(path: Path) -> str:
         return path.as_posix()
 
 
-class _Refused(ValueError):
-    pass
+class _Hooks:
+    """json.loads hooks that note what strict JSON refuses, for `_locate` to find."""
+
+    def __init__(self) -> None:
+        self.refused = False
+
+    def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        self.refused |= len(result) != len(pairs)
+        return result
+
+    def constant(self, name: str) -> None:
+        self.refused = True
+
+    def float(self, text: str) -> float:
+        value = float(text)
+        self.refused |= not math.isfinite(value)
+        return value
+
+    def int(self, text: str) -> int:
+        if len(text.lstrip("-")) > MAX_DIGITS:
+            self.refused = True
+            return 0
+        return int(text)
 
 
-def _no_constants(name: str) -> Any:
-    raise _Refused(f"{name} is not valid JSON; write a number")
+_TOKEN = re.compile(
+    r"""(?P<string>"[^"\\]*(?:\\.[^"\\]*)*")(?P<key>\s*:)?
+    | (?P<open>[\[{]) | (?P<close>[\]}]) | (?P<comma>,)
+    | (?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?)
+    | (?P<word>-?[A-Za-z]+)""",
+    re.VERBOSE,
+)
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|.)", re.DOTALL)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Refused(f"duplicate key {key!r} in one object; JSON keeps only the last")
-        result[key] = value
-    return result
+def _lone_surrogate(string: str) -> tuple[int, str] | None:
+    """(offset, escape) of the first surrogate escape of a JSON string token not in a pair."""
+    escapes = [(m.start(), int(m.group(1), 16) if m.group(1) else 0) for m in _ESCAPE.finditer(string)]
+    index = 0
+    while index < len(escapes):
+        at, unit = escapes[index]
+        if 0xD800 <= unit <= 0xDBFF and index + 1 < len(escapes):
+            next_at, next_unit = escapes[index + 1]
+            if next_at == at + 6 and 0xDC00 <= next_unit <= 0xDFFF:
+                index += 2
+                continue
+        if 0xD800 <= unit <= 0xDFFF:
+            return at, string[at : at + 6]
+        index += 1
+    return None
+
+
+def _locate(text: str) -> list[tuple[str, str]]:
+    """(pointer, message) for each thing strict JSON refuses in a text that json.loads read (or
+    gave up on, too deep): duplicate keys, NaN and Infinity, numbers out of range, lone surrogates,
+    nesting deeper than MAX_DEPTH. At most MAX_LOCATED, then a count of the others."""
+    found: list[tuple[str, str]] = []
+    more = 0
+    stack: list[list] = []  # one [key or index, {key: position} or None for an array] per container
+
+    def refuse(at: int, what: str, why: str) -> None:
+        nonlocal more
+        if len(found) < MAX_LOCATED:
+            found.append((pointer_join("", *(frame[0] for frame in stack)), f"{what} at {_line_col(text, at)}{why}"))
+        else:
+            more += 1
+
+    for token in _TOKEN.finditer(text):
+        kind, value, at = token.lastgroup, token.group(), token.start()
+        if kind == "open":
+            if len(stack) == MAX_DEPTH:
+                refuse(at, "nested too deeply", f": at most {MAX_DEPTH} levels of objects and arrays")
+                break
+            stack.append([None, {}] if value == "{" else [0, None])
+        elif kind == "close" and stack:
+            stack.pop()
+        elif kind == "comma" and stack and stack[-1][1] is None:
+            stack[-1][0] += 1
+        elif kind == "key" and stack and stack[-1][1] is not None:
+            raw = token.group("string")
+            key = json.loads(raw) if "\\" in raw else raw[1:-1]
+            stack[-1][0], seen = key, stack[-1][1]
+            if key in seen:
+                first = _line_col(text, seen[key])
+                refuse(at, f"duplicate key {key!r}", f" (first at {first}); JSON would keep only the last: remove one")
+            seen.setdefault(key, at)
+        elif kind == "number":
+            digits = value.lstrip("-")
+            if digits.isdigit() and len(digits) > MAX_DIGITS:
+                refuse(at, f"a number of {len(digits)} digits", f" is too long: no setting takes more than {MAX_DIGITS} digits")
+            elif not digits.isdigit() and not math.isfinite(float(value)):
+                refuse(at, _clip(value), " is too large to be a number (it would be infinite)")
+        elif kind == "word" and value in ("NaN", "Infinity", "-Infinity"):
+            refuse(at, value, " is not valid JSON; write a number")
+        if kind in ("string", "key") and (lone := _lone_surrogate(token.group("string"))):
+            refuse(
+                at + lone[0],
+                lone[1],
+                " is half of a UTF-16 surrogate pair and cannot be encoded as UTF-8, so it could never "
+                "be sent; write the character itself, or both halves of the pair",
+            )
+    if more:
+        found.append(("", f"{more} more problem(s) like the ones above; fix those and validate again"))
+    return found
+
+
+def _clip(text: str, length: int = 40) -> str:
+    return text if len(text) <= length else text[: length - 3] + "..."
 
 
 def _depth(value: Any) -> int:
@@ -67,13 +172,16 @@ def _line_col(text: str, index: int) -> str:
     return f"line {line}, column {column}"
 
 
-def load_document(path: Path, problems: Problems, label: str | None = None) -> Document | None:
-    """Read one JSON file; on failure add a problem and return None."""
+def load_document(
+    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found"
+) -> Document | None:
+    """Read one JSON file; on failure add a problem (`missing` when there is no such file) and return None."""
     label = label or label_for(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:  # one byte more than allowed is enough to refuse: /dev/zero ends
+            raw = file.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        problems.add(label, "", "file not found")
+        problems.add(label, "", missing)
         return None
     except IsADirectoryError:
         problems.add(label, "", "is a folder, expected a JSON file")
@@ -82,29 +190,63 @@ def load_document(path: Path, problems: Problems, label: str | None = None) -> D
         problems.add(label, "", f"cannot be read: {error.strerror}")
         return None
     if len(raw) > MAX_FILE_BYTES:
-        problems.add(label, "", f"is {len(raw)} bytes; a config file may be at most {MAX_FILE_BYTES}")
+        problems.add(label, "", f"is larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a config file; is it the right file?")
         return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.add(label, "", "is saved as UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8")
+        return None
+    bom = len(codecs.BOM_UTF8) if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw[bom:].decode("utf-8")
     except UnicodeDecodeError as error:
-        where = _line_col(raw[: error.start].decode("utf-8", "replace"), error.start)
-        problems.add(label, "", f"is not valid UTF-8 (byte {error.start}, {where}); save it as UTF-8")
+        before = raw[bom : bom + error.start].decode("utf-8")
+        where = _line_col(before, len(before))
+        problems.add(label, "", f"is not valid UTF-8 (byte {bom + error.start}, {where}); save it as UTF-8")
         return None
-    if not text.strip():
+    if not text.strip(" \t\r\n"):
         problems.add(label, "", "is empty; expected a JSON object")
         return None
+    hooks, too_deep, data = _Hooks(), False, None
     try:
-        data = json.loads(text, parse_constant=_no_constants, object_pairs_hook=_unique_keys)
+        data = json.loads(
+            text, object_pairs_hook=hooks.pairs, parse_constant=hooks.constant, parse_float=hooks.float, parse_int=hooks.int
+        )
     except json.JSONDecodeError as error:
-        problems.add(label, "", f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}")
-        return None
-    except _Refused as error:
-        problems.add(label, "", str(error))
+        message = _SYNTAX.get(error.msg, error.msg) + _syntax_hint(text, error)
+        problems.add(label, "", f"invalid JSON at line {error.lineno}, column {error.colno}: {message}")
         return None
     except RecursionError:
-        problems.add(label, "", f"is nested too deeply; at most {MAX_DEPTH} levels")
-        return None
-    if _depth(data) > MAX_DEPTH:
-        problems.add(label, "", f"is nested too deeply; at most {MAX_DEPTH} levels")
-        return None
+        too_deep = True
+    refused = hooks.refused or too_deep or _depth(data) > MAX_DEPTH
+    if refused or _SURROGATE_ESCAPE.search(text):
+        found = _locate(text) or ([("", "is not strict JSON")] if refused else [])  # _locate finds all, but be sure
+        for pointer, message in found:
+            problems.add(label, pointer, message)
+        if found:
+            return None
     return Document(path, label, data)
+
+
+_SYNTAX = {  # json's messages that end where the position would follow, or say little
+    "Unterminated string starting at": "a string starts here but is never closed with '\"'",
+    "Invalid control character at": "a line break or another control character inside a string: is a closing "
+    "'\"' missing? (write a line break as \\n, a tab as \\t)",
+    "Invalid \\escape": "invalid escape in a string; write a backslash as \\\\",
+    "Extra data": "unexpected text after the end of the JSON value; is there one '}' or ']' too many before it?",
+}
+
+
+def _syntax_hint(text: str, error: json.JSONDecodeError) -> str:
+    """The likely cause of an "Expecting ..." error, when it is a common one."""
+    if not error.msg.startswith("Expecting"):
+        return ""
+    before, rest = text[: error.pos].rstrip(), text[error.pos : error.pos + 10]
+    if before.endswith(",") and rest[:1] in ("]", "}"):
+        return "; remove the trailing comma before it"
+    if rest.startswith(("//", "/*", "#")):
+        return "; JSON has no comments"
+    if rest.startswith("'"):
+        return "; JSON strings and keys are written in double quotes"
+    if re.match(r"(True|False|None)\b", rest):
+        return "; JSON writes true, false and null in lowercase"
+    return ""

@@ -9,6 +9,13 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+# Keys and values from the files are quoted in messages as they are: a line break or a terminal
+# escape in them must not break the one-line-per-problem output (nor colour the terminal), and a
+# lone surrogate must not stop it (UTF-8 cannot encode one).
+_CONTROL = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+_CONTROL.update({ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"})
+_CONTROL.update({code: f"\\u{code:04x}" for code in range(0xD800, 0xE000)})
+
 
 @dataclass(frozen=True, order=True)
 class Problem:
@@ -19,7 +26,7 @@ class Problem:
 
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "
-        return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}"
+        return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}".translate(_CONTROL)
 
 
 class ConfigError(Exception):
@@ -35,10 +42,12 @@ class Problems:
     """A collector shared by the stages of one run."""
 
     items: list[Problem] = field(default_factory=list)
+    _seen: set[Problem] = field(default_factory=set, repr=False)  # a list lookup would be quadratic
 
     def add(self, file: str, pointer: str, message: str, level: str = "error") -> None:
         problem = Problem(file, pointer, message, level)
-        if problem not in self.items:
+        if problem not in self._seen:
+            self._seen.add(problem)
             self.items.append(problem)
 
     @property

@@ -10,12 +10,14 @@ duplicate endpoint names, inverted ranges.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 
 from compiler.credentials import check_literal_credentials
@@ -25,6 +27,8 @@ from compiler.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, w
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SCHEMA_FILES = {"catalog": "catalog.schema.json", "simulation": "simulation.schema.json"}
+MAX_SCHEMA_PROBLEMS = 50  # per file: a file wrong everywhere gets a readable answer, and quickly
+MAX_TARGETS = 10_000  # environment/country pairs the apps list; beyond, a catalog to split
 
 
 @dataclass(frozen=True)
@@ -45,11 +49,37 @@ class Inputs:
 
 
 @cache
+def _python_regex(pattern: str) -> re.Pattern:
+    """A schema's pattern (ECMA-262) for Python's re: outside a class, `$` becomes `\\Z`. Python's
+    `$` also matches before a final newline, so "qa\\n" would pass "^[a-z]+$" and name a file."""
+    out, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char in "[]":
+            in_class = char == "["
+        elif char == "$" and not in_class:
+            char = r"\Z"
+        out.append(char)
+    return re.compile("".join(out))
+
+
+def _ecma_pattern(validator, pattern: str, instance: Any, schema: dict):
+    if validator.is_type(instance, "string") and not _python_regex(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})
+
+
+@cache
 def _validator(kind: str) -> Draft202012Validator:
     schemas = [json.loads((SCHEMA_DIR / name).read_text("utf-8")) for name in SCHEMA_FILES.values()]
     registry = Registry().with_resources((s["$id"], Resource.from_contents(s)) for s in schemas)
     schema = next(s for s in schemas if s["$id"] == SCHEMA_FILES[kind])
-    return Draft202012Validator(schema, registry=registry)
+    return _Validator(schema, registry=registry)
 
 
 def _show(value: Any) -> str:
@@ -66,52 +96,91 @@ def _kind(value: Any) -> str:
     return "a number"
 
 
-def _schema_messages(error) -> list[tuple[str, str]]:
+_EXPECTED = {"integer": "an integer", "number": "a number", "string": "a string", "object": "an object",
+             "array": "a list", "boolean": "a boolean (true or false)", "null": "null"}
+_SIZES = {"minLength": ("at least", "character"), "maxLength": ("at most", "character"),
+          "minItems": ("at least", "item"), "maxItems": ("at most", "item"),
+          "minProperties": ("at least", "key"), "maxProperties": ("at most", "key")}
+
+
+def _got(value: Any) -> str:
+    """`a string: "4"`, `an object: {...}`; a number, boolean or null shows itself: `4.5`."""
+    shown = _show(value)
+    return f"{_kind(value)}: {shown}" if isinstance(value, (str, dict, list)) else shown
+
+
+def _schema_messages(error) -> Iterable[tuple[str, str]]:
     """(pointer, message) pairs for one jsonschema error."""
     pointer = pointer_join("", *error.absolute_path)
     schema, instance, kind = error.schema, error.instance, error.validator
     if "propertyNames" in error.absolute_schema_path:
         reason = schema.get("x-error", error.message)
         return [(pointer_join(pointer, instance), f"{instance!r} is not allowed here: {reason}")]
-    if kind == "additionalProperties":
+    if kind == "additionalProperties":  # lazily: an object may have thousands of unknown keys
         known = sorted(schema.get("properties", {}))
-        return [
+        return (
             (
                 pointer_join(pointer, key),
-                f"unknown key '{key}'{did_you_mean(key, known)}"
-                + (f" (expected one of: {', '.join(known)})" if not did_you_mean(key, known) else ""),
+                f"unknown key '{key}'"
+                + (did_you_mean(key, known) or f" (expected one of: {', '.join(known)})"),
             )
             for key in instance
-            if key not in schema.get("properties", {})
-        ]
-    if kind == "required":
+            if key not in known
+        )
+    if kind == "required":  # not when a misspelt key stands for it: "did you mean" says it all
+        known = schema.get("properties", {})
+        strays = [key for key in instance if key not in known]
         return [
             (pointer, f"missing required key '{key}'")
             for key in error.validator_value
-            if key not in instance
+            if key not in instance and not any(did_you_mean(stray, [key]) for stray in strays)
         ]
+    if kind == "anyOf" and error.context:  # a value of one branch's type: what is wrong inside it
+        branches: dict[int, list] = {}
+        for sub in error.context:
+            branches.setdefault(sub.relative_schema_path[0], []).append(sub)
+        fitting = [subs for subs in branches.values() if not any(s.validator == "type" and not s.path for s in subs)]
+        if len(fitting) == 1:
+            return [found for sub in fitting[0] for found in _schema_messages(sub)]
     if kind == "not" and "x-error-not" in schema:
         return [(pointer, schema["x-error-not"])]
     if "x-error" in schema:
         return [(pointer, f"{schema['x-error']}; got {_show(instance)}")]
     if kind == "type":
         expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return [(pointer, f"expected {expected}, got {_kind(instance)}: {_show(instance)}")]
+        names = [_EXPECTED.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)]
+        expected = " or ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        return [(pointer, f"expected {expected}, got {_got(instance)}")]
+    if kind in _SIZES:
+        bound, unit = _SIZES[kind]
+        if not instance:
+            return [(pointer, f"must not be empty ({bound} {error.validator_value} {unit})")]
+        return [(pointer, f"has {len(instance)} {unit}s; {bound} {error.validator_value} allowed")]
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         words = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
         return [(pointer, f"expected a number {words[kind]} {error.validator_value}, got {_show(instance)}")]
     if kind == "uniqueItems":
-        return [(pointer, f"has duplicate items: {_show(instance)}")]
+        twice = next(item for index, item in enumerate(instance) if item in instance[:index])
+        return [(pointer, f"lists {_show(twice)} twice; each item may appear once")]
     return [(pointer, error.message)]
 
 
 def check_schema(document: Document, kind: str, problems: Problems) -> bool:
     before = len(problems.errors)
-    errors = sorted(_validator(kind).iter_errors(document.data), key=lambda e: list(map(str, e.absolute_path)))
-    for error in errors:
-        for pointer, message in _schema_messages(error):
-            problems.add(document.label, pointer, message)
+    errors = list(islice(_validator(kind).iter_errors(document.data), MAX_SCHEMA_PROBLEMS + 1))
+    messages = [
+        found
+        for error in sorted(errors[:MAX_SCHEMA_PROBLEMS], key=lambda e: [(isinstance(p, str), p) for p in e.absolute_path])
+        for found in islice(_schema_messages(error), MAX_SCHEMA_PROBLEMS + 1)
+    ]
+    for pointer, message in messages[:MAX_SCHEMA_PROBLEMS]:
+        problems.add(document.label, pointer, message)
+    if len(errors) > MAX_SCHEMA_PROBLEMS or len(messages) > MAX_SCHEMA_PROBLEMS:
+        problems.add(
+            document.label,
+            "",
+            f"and more: only the first {MAX_SCHEMA_PROBLEMS} problems of this file are shown; fix them and validate again",
+        )
     return len(problems.errors) == before
 
 
@@ -120,7 +189,11 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
 
     None when the catalog itself is unusable; otherwise the inputs, holding only the simulations
     that passed every check, so that their targets can be resolved (and checked) too."""
-    catalog = load_document(catalog_path, problems)
+    catalog = load_document(
+        catalog_path,
+        problems,
+        missing="catalog not found (relative to the current folder); name it with --catalog FILE or CONFIG_PATH",
+    )
     if catalog is None:
         return None
     catalog_ok = check_schema(catalog, "catalog", problems)
@@ -132,11 +205,17 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         relative = app.get("simulation") if isinstance(app, dict) else None
         if not isinstance(relative, str) or not relative or relative in simulations:
             continue
-        path = catalog.path.parent / relative
-        if path.is_dir():
-            problems.add(catalog.label, pointer_join("", "apps", app_name, "simulation"), f"{relative!r} is a folder; name a simulation's JSON file")
+        path, here = catalog.path.parent / relative, pointer_join("", "apps", app_name, "simulation")
+        try:
+            is_dir, is_file, exists = path.is_dir(), path.is_file(), path.exists()
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte...
+            problems.add(catalog.label, here, f"{relative!r} cannot be opened: {getattr(error, 'strerror', None) or error}")
             continue
-        if not path.is_file():
+        if is_dir or exists and not is_file:
+            what = "a folder" if is_dir else "not a regular file"
+            problems.add(catalog.label, here, f"{relative!r} is {what}; name a simulation's JSON file")
+            continue
+        if not is_file:
             known = sorted(
                 p.relative_to(catalog.path.parent).as_posix()
                 for p in catalog.path.parent.glob("**/*.json")
@@ -153,7 +232,7 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         if document is not None and check_schema(document, "simulation", problems):
             check_literal_credentials(document.label, document.data, problems)
             simulations[relative] = document
-    if not catalog_ok:
+    if not catalog_ok or not few_enough_targets(catalog, problems):
         return None
     check_catalog_references(catalog, problems)
     inputs = Inputs(catalog, simulations)
@@ -163,6 +242,19 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         if len(problems.errors) > before:
             del simulations[relative]  # its targets are not resolved: errors would cascade
     return inputs
+
+
+def few_enough_targets(catalog: Document, problems: Problems) -> bool:
+    """A catalog listing a million targets is answered at once, not after an hour of resolving."""
+    listed = sum(len(app["environments"]) * len(app["countries"]) for app in catalog.data["apps"].values())
+    if listed > MAX_TARGETS:
+        problems.add(
+            catalog.label,
+            "/apps",
+            f"the apps list {listed} environment/country pairs, each a target before `exclude`; "
+            f"at most {MAX_TARGETS} are supported: split the catalog",
+        )
+    return listed <= MAX_TARGETS
 
 
 def check_vars(label: str, pointer: str, variables: dict, problems: Problems) -> None:
@@ -182,6 +274,7 @@ def check_vars(label: str, pointer: str, variables: dict, problems: Problems) ->
 
 def check_catalog_references(catalog: Document, problems: Problems) -> None:
     data, label = catalog.data, catalog.label
+    compiled_apps = {target.app for target in compatible_targets(data)}
     for kind in ("environments", "countries"):
         for name, entry in data[kind].items():
             check_vars(label, pointer_join("", kind, name, "vars"), entry.get("vars", {}), problems)
@@ -207,7 +300,7 @@ def check_catalog_references(catalog: Document, problems: Problems) -> None:
                         f"({', '.join(listed)}), so it matches nothing",
                     )
         check_vars(label, pointer_join(where, "vars"), app.get("vars", {}), problems)
-        if not problems.errors and not any(t.app == app_name for t in compatible_targets(data)):
+        if not problems.errors and app_name not in compiled_apps:
             problems.add(label, where, "every target of this app is excluded; nothing will be compiled", "warning")
 
 
@@ -228,7 +321,7 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
     targets = [t for t in compatible_targets(catalog) if t.app in users]
     overrides = document.data.get("overrides", {})
     for kind, field in (("environments", "environment"), ("countries", "country")):
-        used = sorted({getattr(t, field) for t in targets})
+        used = sorted({getattr(t, field) for t in targets} & set(catalog[kind]))
         for name in overrides.get(kind, {}):
             if name not in used:
                 reason = "not in the catalog" if name not in catalog[kind] else f"no app using this simulation ({', '.join(users)}) runs there"
@@ -251,6 +344,21 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
     defined = {e["name"] for _, layer in _all_layers(document.data) for e in layer.get("endpoints", []) if "path" in e}
     for base, layer in _all_layers(document.data):
         check_vars(label, pointer_join(base, "vars"), layer.get("vars", {}), problems)
+        header_sets = [(pointer_join(base, "headers"), layer.get("headers", {}))] + [
+            (pointer_join(base, "endpoints", index, "headers"), endpoint.get("headers", {}))
+            for index, endpoint in enumerate(layer.get("endpoints", []))
+        ]
+        for where, headers in header_sets:
+            first: dict[str, str] = {}
+            for name in headers:
+                if name.lower() in first:
+                    problems.add(
+                        label,
+                        pointer_join(where, name),
+                        f"header '{name}' repeats '{first[name.lower()]}': header names ignore case, "
+                        "so only one of them would be sent; keep one",
+                    )
+                first.setdefault(name.lower(), name)
         for index, endpoint in enumerate(layer.get("endpoints", [])):
             if endpoint["name"] not in defined:
                 problems.add(

@@ -22,9 +22,13 @@ def load(tmp_path: Path, raw: bytes):
         (b"", "x.json: /: is empty; expected a JSON object"),
         (b"  \n", "x.json: /: is empty; expected a JSON object"),
         (b'{"a": "\xff"}', "x.json: /: is not valid UTF-8 (byte 7, line 1, column 8); save it as UTF-8"),
-        (b'{"a": NaN}', "x.json: /: NaN is not valid JSON; write a number"),
-        (b'{"a": -Infinity}', "x.json: /: -Infinity is not valid JSON; write a number"),
-        (b'{"a": 1, "a": 2}', "x.json: /: duplicate key 'a' in one object; JSON keeps only the last"),
+        (b'{"a": NaN}', "x.json: /a: NaN at line 1, column 7 is not valid JSON; write a number"),
+        (b'{"a": -Infinity}', "x.json: /a: -Infinity at line 1, column 7 is not valid JSON; write a number"),
+        (
+            b'{"a": 1, "a": 2}',
+            "x.json: /a: duplicate key 'a' at line 1, column 10 (first at line 1, column 2); "
+            "JSON would keep only the last: remove one",
+        ),
     ],
 )
 def test_refused_files_name_the_problem(tmp_path, raw, expected):
@@ -47,7 +51,8 @@ def test_deep_nesting_is_refused_not_crashed(tmp_path):
     for depth in (MAX_DEPTH + 1, 100_000):
         document, problems = load(tmp_path, b"[" * depth + b"]" * depth)
         assert document is None
-        assert problems == [f"x.json: /: is nested too deeply; at most {MAX_DEPTH} levels"]
+        where = "/0" * MAX_DEPTH + f": nested too deeply at line 1, column {MAX_DEPTH + 1}"
+        assert problems == [f"x.json: {where}: at most {MAX_DEPTH} levels of objects and arrays"]
 
 
 def test_byte_order_mark_is_accepted(tmp_path):

@@ -46,7 +46,7 @@ def test_every_schema_error_at_once_with_pointers(project):
         "simulations/shop.json: /headers/X-Bad: a header value is a string without control characters (no newlines); got \"a\\nb\"",
         "simulations/shop.json: /run_time: expected a duration in Locust's format: 90s, 5m, 1h30m; got \"1 minute\"",
         "simulations/shop.json: /spawn_rate: expected a number > 0, got 0",
-        "simulations/shop.json: /users: expected integer, got a string: \"ten\"",
+        "simulations/shop.json: /users: expected an integer, got a string: \"ten\"",
     ]
     assert lines[-1] == "8 error(s), 0 warning(s) in 1 file(s)"
 
