@@ -1,23 +1,43 @@
 """Stage 5, write: put generated files in place atomically, tidy, or only compare (--check).
 
 A file is written to a temporary name in the same folder and renamed over the old one, so a
-reader (or an interrupted compile) sees the old file or the new one, never half of one. Only
-files that carry the compiler's header are ever replaced or removed; anything else in the
-output folder is left alone. Each file records the digest of its body, which tells a stale file
-(body intact, inputs changed) from one edited by hand.
+reader (or an interrupted compile, even `kill -9`) sees the old file or the new one, never half
+of one; the next compile removes the temporary files an interrupted one left. Only regular files
+that carry the compiler's header are ever replaced or removed; anything else in the output
+folder (files without the header, symbolic links, folders, unreadable or non-UTF-8 files) is
+foreign and left alone. Each file records the digest of its body, which tells a stale file (body
+intact, inputs changed) from one edited by hand; an edited file is kept unless `force`. Every
+path written or removed is a direct child of the (resolved) output folder, and one compile at a
+time writes to a folder (an advisory lock on the folder itself).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
-from compiler.render import is_generated, split_header, digest
+from compiler.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header, with_header
 from compiler.targets import is_selected
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: no lock there
+    fcntl = None  # type: ignore[assignment]
+
 TEMP_PREFIX = ".compiler-"
+# The names mkstemp gives our temporary files; only these are ever tidied (and only when they
+# hold the start of a generated file, or nothing yet).
+TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[A-Za-z0-9_]+\.tmp")
+
+
+class OutputError(Exception):
+    """The output folder cannot be used as asked (not a folder, busy, a path outside it)."""
 
 
 @dataclass
@@ -27,8 +47,12 @@ class Report:
     removed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # --check
     stale: list[str] = field(default_factory=list)  # --check
-    edited: list[str] = field(default_factory=list)  # hand-edited: --check lists, compile overwrites
-    foreign: list[str] = field(default_factory=list)  # not ours: never touched
+    # Edited by hand since generated: --check lists them; compile keeps them unless `force`
+    # (then they are in `written` too).
+    edited: list[str] = field(default_factory=list)
+    # Files of targets that no longer exist, edited by hand: kept unless `force` (then in `removed`).
+    edited_leftovers: list[str] = field(default_factory=list)
+    foreign: dict[str, str] = field(default_factory=dict)  # not ours (name -> why): never touched
 
     @property
     def differences(self) -> list[str]:
@@ -54,43 +78,161 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def _edited(text: str) -> bool:
-    recorded, body = split_header(text)
-    return recorded is None or recorded != digest(body)
+def edited_by_hand(text: str) -> bool:
+    """Whether a file that starts with the mark was changed since a compiler wrote it.
+
+    A file with this version's header must be exactly what `with_header` makes of its body. An
+    older version's header (another first line) is comment lines, then the digest line, then the
+    body: the body must still match the digest it records. No digest line at all: edited.
+    """
+    if text.startswith(MARKER + "\n"):
+        recorded, body = split_header(text)
+        return recorded is None or text != with_header(body)
+    offset = 0
+    while text.startswith("#", offset):
+        end = text.find("\n", offset)
+        if end < 0:
+            return True
+        line = text[offset:end]
+        if line.startswith(DIGEST_PREFIX):
+            return line[len(DIGEST_PREFIX) :] != digest(text[end + 1 :])
+        offset = end + 1
+    return True
 
 
-def sync(out: Path, files: dict[str, str], patterns: list[str] | None, check: bool) -> Report:
-    """Make `out` hold exactly `files` (name -> text) among the generated files it selects."""
-    report = Report()
-    if not check:
+def _child(folder: Path, name: str) -> Path:
+    """`folder / name`, refusing any name that would reach outside `folder` (a resolved path)."""
+    separators = {os.sep, os.altsep or os.sep, "/", "\0"}
+    path = folder / name
+    if name in ("", ".", "..") or separators & set(name) or path.parent != folder:
+        raise OutputError(f"{folder}: refusing to write {name!r}: every generated file goes directly in the output folder")
+    return path
+
+
+def output_folder(out: Path, create: bool) -> Path:
+    """The resolved output folder, created if asked; an error when `out` is not a folder."""
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{out}: the output folder is a symbolic link to {os.readlink(out)}, which does not exist")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: the output folder is a file, not a folder; pass a folder with --out")
+    if create:
         out.mkdir(parents=True, exist_ok=True)
-        for leftover in out.glob(TEMP_PREFIX + "*.tmp"):  # from an interrupted compile
-            leftover.unlink(missing_ok=True)
-    for name, text in sorted(files.items()):
-        path = out / name
-        current = path.read_text("utf-8") if path.is_file() else None
-        if current == text:
-            report.unchanged.append(name)
-            continue
-        if current is not None and not is_generated(current):
-            report.foreign.append(name)
-            continue
-        if check:
-            if current is None:
-                report.missing.append(name)
-            else:
-                (report.edited if _edited(current) else report.stale).append(name)
-            continue
-        if current is not None and _edited(current):
-            report.edited.append(name)
-        write_atomically(path, text)
-        report.written.append(name)
-    if out.is_dir():
-        for path in sorted(out.glob("*.py")):
+    return out.resolve()
+
+
+@contextlib.contextmanager
+def _writing(folder: Path, label: Path) -> Iterator[None]:
+    """One compile at a time writes to `folder`: a lock on the folder itself, which the kernel
+    drops when the process ends, however it ends; at the end the folder's entries (renames,
+    removals) are flushed to disk."""
+    if fcntl is None:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"{label}: another compile is writing to this folder; run again when it has finished") from None
+        yield
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)  # also releases the lock
+
+
+def _read(path: Path) -> tuple[str | None, str | None]:
+    """(text, None) for a regular UTF-8 file; (None, why) for anything the compiler must treat as
+    not its own; (None, None) when nothing is there. Never follows a symbolic link."""
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return None, None
+    except OSError as error:
+        return None, f"cannot be inspected ({error.strerror or error})"
+    if stat.S_ISLNK(info.st_mode):
+        return None, "it is a symbolic link, which the compiler never follows, replaces or removes; move it away"
+    if stat.S_ISDIR(info.st_mode):
+        return None, "it is a folder; move it away"
+    if not stat.S_ISREG(info.st_mode):
+        return None, "it is not a regular file; move it away"
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                return None, "it is not a regular file; move it away"
+            data = handle.read()
+    except OSError as error:
+        return None, f"it cannot be read ({error.strerror or error}), so it is not taken for the compiler's; move it away"
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return None, "it is not UTF-8 text, so the compiler did not write it as it is; move it away"
+
+
+def _is_our_temporary(path: Path) -> bool:
+    """A temporary file an interrupted compile left: our name, a regular file, and holding the
+    start of a generated file (or nothing yet)."""
+    if not TEMP_NAME.fullmatch(path.name):
+        return False
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(descriptor, "rb") as handle:
+            head = handle.read(len(MARK.encode()))
+    except OSError:
+        return False
+    return MARK.encode().startswith(head)
+
+
+FOREIGN = "this file was not generated by the compiler; move it away"
+
+
+def sync(out: Path, files: dict[str, str], patterns: list[str] | None, check: bool, force: bool = False) -> Report:
+    """Make `out` hold exactly `files` (name -> text) among the generated files it selects.
+
+    Never touches a foreign file; keeps a file edited by hand unless `force`. With `check`,
+    only compares."""
+    report = Report()
+    folder = output_folder(out, create=not check)
+    with contextlib.nullcontext() if check else _writing(folder, out):
+        if not check:
+            for entry in sorted(folder.iterdir()):  # left by an interrupted compile
+                if _is_our_temporary(entry):
+                    _child(folder, entry.name).unlink(missing_ok=True)
+        for name, text in sorted(files.items()):
+            path = _child(folder, name)
+            current, why_foreign = _read(path)
+            if why_foreign is None and current is not None and not is_generated(current):
+                why_foreign = FOREIGN
+            if why_foreign is not None:
+                report.foreign[name] = why_foreign
+                continue
+            if current == text:
+                report.unchanged.append(name)
+                continue
+            edited = current is not None and edited_by_hand(current)
+            if check:
+                (report.missing if current is None else report.edited if edited else report.stale).append(name)
+                continue
+            if edited:
+                report.edited.append(name)
+                if not force:
+                    continue
+            write_atomically(path, text)
+            report.written.append(name)
+        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             if path.name in files or not is_selected(path.stem, patterns):
                 continue
-            if is_generated(path.read_text("utf-8", errors="replace")):
-                report.removed.append(path.name)
-                if not check:
-                    path.unlink()
+            path = _child(folder, path.name)
+            current, _why_foreign = _read(path)
+            if current is None or not is_generated(current):
+                continue  # not ours: left alone
+            if edited_by_hand(current):
+                report.edited_leftovers.append(path.name)
+                if not (force or check):
+                    continue
+            report.removed.append(path.name)
+            if not check:
+                path.unlink(missing_ok=True)
     return report
