@@ -24,6 +24,7 @@ from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.targets import TargetRef
 from compiler.timespan import parse_timespan
 from compiler.validate import Inputs
+from compiler.verbatim import header_value_problem, host_problem, path_problem, report_path_problem
 
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -56,6 +57,7 @@ class Resolution:
     flagged: set[str] = field(default_factory=set)  # pointers with a problem already
     merged: dict = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
+    parents: set[str] = field(default_factory=set)  # pointers with origins recorded below them
 
     def problem(self, pointer: str, message: str) -> None:
         """A problem with the value at `pointer` of the merged configuration."""
@@ -167,14 +169,22 @@ def layers_of(document: Document, ref: TargetRef) -> list[Layer]:
 
 
 def _forget(resolution: Resolution, pointer: str) -> None:
-    for known in [p for p in resolution.origins if p == pointer or p.startswith(pointer + "/")]:
-        del resolution.origins[known]
+    """Drop the origins of a replaced value and of everything below it. Only a pointer with
+    something recorded below it is searched for: patching 1000 endpoints stays linear."""
+    resolution.origins.pop(pointer, None)
+    if pointer in resolution.parents:
+        for known in [p for p in resolution.origins if p.startswith(pointer + "/")]:
+            del resolution.origins[known]
 
 
 def _mark(resolution: Resolution, value: Any, pointer: str, origin: Origin) -> None:
     """Record the origin of `value` and of every leaf below it; forget what it replaced."""
     _forget(resolution, pointer)
     resolution.origins[pointer] = origin
+    parent = pointer.rsplit("/", 1)[0]
+    while parent and parent not in resolution.parents:
+        resolution.parents.add(parent)
+        parent = parent.rsplit("/", 1)[0]
     if isinstance(value, dict):
         for key, item in value.items():
             _mark(resolution, item, pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key)))
@@ -269,6 +279,28 @@ def _check_host_and_headers(resolution: Resolution) -> None:
                 )
 
 
+def _check_verbatim(resolution: Resolution) -> None:
+    """Text that HTTP clients or the file system would change on the way is refused: see verbatim.py."""
+    merged, endpoints = resolution.merged, resolution.merged.get("endpoints", {})
+    checks = [("/host", merged["host"], host_problem), ("/report_html", merged["report_html"], report_path_problem)]
+    checks += [
+        (pointer_join("/endpoints", name, "path"), fields.get("path"), path_problem)
+        for name, fields in endpoints.items()
+        if fields.get("enabled", True) is not False
+    ]
+    for base, headers in [("/headers", merged["headers"])] + [
+        (pointer_join("/endpoints", name, "headers"), fields.get("headers", {})) for name, fields in endpoints.items()
+    ]:
+        for key, value in headers.items():
+            parts = value.parts if isinstance(value, Text) else [value]
+            shown = "".join(p if isinstance(p, str) else "${env:" + p.name + "}" for p in parts)
+            checks.append((pointer_join(base, key), shown, lambda text, key=key: header_value_problem(key, text)))
+    for pointer, value, check in checks:
+        message = check(value) if isinstance(value, str) and pointer not in resolution.flagged else None
+        if message:
+            resolution.problem(pointer, message)
+
+
 def _think_time(resolution: Resolution) -> ThinkTime:
     think = resolution.merged["think_time_seconds"]
     if not isinstance(think, dict):
@@ -346,6 +378,7 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
     limits = Limits(**environment.get("limits", {}))
     _apply_defaults(resolution)
     _check_host_and_headers(resolution)
+    _check_verbatim(resolution)
     think_time = _think_time(resolution)
     _check_limits(resolution, limits, inputs.catalog.label)
     endpoints = _endpoints(resolution)
