@@ -421,7 +421,10 @@ def resolve_all(inputs: Inputs, refs: list[TargetRef], problems: Problems) -> li
             names = grouped.setdefault(key, [])
             if ref.name not in names:
                 names.append(ref.name)
-    for (file, pointer, message), names in grouped.items():
+    first_seen: dict[tuple[str, str], int] = {}  # a value's problems together, in the order found
+    for file, pointer, _message in grouped:
+        first_seen.setdefault((file, pointer), len(first_seen))
+    for (file, pointer, message), names in sorted(grouped.items(), key=lambda item: first_seen[item[0][:2]]):
         which = f"target {names[0]}" if len(names) == 1 else f"targets {', '.join(names)}"
         problems.add(file, pointer, f"{message} (for {which})")
     return targets
