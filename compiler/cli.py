@@ -116,6 +116,16 @@ def command_validate(args, problems: Problems) -> int:
     return EXIT_OK
 
 
+KEPT_EDITED = (
+    "not written: edited by hand since it was generated; move your changes into the catalog, the "
+    "simulation or templates/ and compile again, or run `compile --force` to overwrite them"
+)
+KEPT_LEFTOVER = (
+    "not removed: its target no longer exists, but it was edited by hand; keep what you need, then "
+    "delete it or run `compile --force`"
+)
+
+
 def command_compile(args, problems: Problems) -> int:
     if not args.out:  # an unset variable in `--out "$DIR"` would write to the current folder
         raise UsageError("--out is empty; name the output folder (default: generated)")
@@ -138,23 +148,12 @@ def command_compile(args, problems: Problems) -> int:
             return EXIT_DIFFERENCES
         print(f"{out}: up to date ({len(files)} file(s))")
         return EXIT_OK
-    for name in report.edited:
-        if args.force:
-            print(f"{out / name}: overwrote changes made by hand (--force)", file=sys.stderr)
-        else:
-            print(
-                f"{out / name}: not written: edited by hand since it was generated; move your changes into "
-                "the catalog, the simulation or templates/ and compile again, or run `compile --force` to "
-                "overwrite them", file=sys.stderr,
-            )
-    for name in report.edited_leftovers:
-        if args.force:
-            print(f"{out / name}: removed with changes made by hand (--force)", file=sys.stderr)
-        else:
-            print(
-                f"{out / name}: not removed: its target no longer exists, but it was edited by hand; keep "
-                "what you need, then delete it or run `compile --force`", file=sys.stderr,
-            )
+    for names, forced, kept in (
+        (report.edited, "overwrote changes made by hand (--force)", KEPT_EDITED),
+        (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
+    ):
+        for name in names:
+            print(f"{out / name}: {forced if args.force else kept}", file=sys.stderr)
     kept = [] if args.force else report.edited + report.edited_leftovers
     print(
         f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
