@@ -49,11 +49,12 @@ class _Hooks:
     """json.loads hooks that note what strict JSON refuses, for `_locate` to find."""
 
     def __init__(self) -> None:
-        self.refused = False
+        self.refused = False  # the data cannot be used
+        self.duplicates = False  # the data can (JSON's last value of each key), once told
 
     def pairs(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(pairs)
-        self.refused |= len(result) != len(pairs)
+        self.duplicates |= len(result) != len(pairs)
         return result
 
     def constant(self, name: str) -> None:
@@ -99,16 +100,19 @@ def _lone_surrogate(string: str) -> tuple[int, str] | None:
     return None
 
 
-def _locate(text: str) -> list[tuple[str, str]]:
+def _locate(text: str) -> tuple[list[tuple[str, str]], bool]:
     """(pointer, message) for each thing strict JSON refuses in a text that json.loads read (or
     gave up on, too deep): duplicate keys, NaN and Infinity, numbers out of range, lone surrogates,
-    nesting deeper than MAX_DEPTH. At most MAX_LOCATED, then a count of the others."""
+    nesting deeper than MAX_DEPTH. At most MAX_LOCATED, then a count of the others. And whether
+    only duplicate keys were found: then the data is still worth checking."""
     found: list[tuple[str, str]] = []
     more = 0
+    only_duplicates = True
     stack: list[list] = []  # one [key or index, {key: position} or None for an array] per container
 
-    def refuse(at: int, what: str, why: str) -> None:
-        nonlocal more
+    def refuse(at: int, what: str, why: str, duplicate: bool = False) -> None:
+        nonlocal more, only_duplicates
+        only_duplicates &= duplicate
         if len(found) < MAX_LOCATED:
             found.append((pointer_join("", *(frame[0] for frame in stack)), f"{what} at {_line_col(text, at)}{why}"))
         else:
@@ -131,7 +135,7 @@ def _locate(text: str) -> list[tuple[str, str]]:
             stack[-1][0], seen = key, stack[-1][1]
             if key in seen:
                 first = _line_col(text, seen[key])
-                refuse(at, f"duplicate key {key!r}", f" (first at {first}); JSON would keep only the last: remove one")
+                refuse(at, f"duplicate key {key!r}", f" (first at {first}); JSON would keep only the last: remove one", True)
             seen.setdefault(key, at)
         elif kind == "number":
             digits = value.lstrip("-")
@@ -150,7 +154,7 @@ def _locate(text: str) -> list[tuple[str, str]]:
             )
     if more:
         found.append(("", f"{more} more problem(s) like the ones above; fix those and validate again"))
-    return found
+    return found, only_duplicates
 
 
 def _clip(text: str, length: int = 40) -> str:
@@ -218,12 +222,14 @@ def load_document(
     except RecursionError:
         too_deep = True
     refused = hooks.refused or too_deep or _depth(data) > MAX_DEPTH
-    if refused or _SURROGATE_ESCAPE.search(text):
-        found = _locate(text) or ([("", "is not strict JSON")] if refused else [])  # _locate finds all, but be sure
+    if refused or hooks.duplicates or _SURROGATE_ESCAPE.search(text):
+        found, only_duplicates = _locate(text)
+        if refused and not found:  # _locate finds all, but be sure
+            found, only_duplicates = [("", "is not strict JSON")], False
         for pointer, message in found:
             problems.add(label, pointer, message)
-        if found:
-            return None
+        if found and not only_duplicates:
+            return None  # with duplicates only, the rest of the file is checked too: every error at once
     return Document(path, label, data)
 
 

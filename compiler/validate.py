@@ -197,8 +197,7 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
     if catalog is None:
         return None
     catalog_ok = check_schema(catalog, "catalog", problems)
-    if catalog_ok:
-        check_literal_credentials(catalog.label, catalog.data, problems)
+    check_literal_credentials(catalog.label, catalog.data, problems)
     apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}
     simulations: dict[str, Document] = {}
     for app_name, app in (apps.items() if isinstance(apps, dict) else ()):
@@ -229,8 +228,10 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
             )
             continue
         document = load_document(path, problems)
-        if document is not None and check_schema(document, "simulation", problems):
-            check_literal_credentials(document.label, document.data, problems)
+        if document is None:
+            continue
+        check_literal_credentials(document.label, document.data, problems)
+        if check_schema(document, "simulation", problems):
             simulations[relative] = document
     if not catalog_ok or not few_enough_targets(catalog, problems):
         return None

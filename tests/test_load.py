@@ -24,17 +24,23 @@ def load(tmp_path: Path, raw: bytes):
         (b'{"a": "\xff"}', "x.json: /: is not valid UTF-8 (byte 7, line 1, column 8); save it as UTF-8"),
         (b'{"a": NaN}', "x.json: /a: NaN at line 1, column 7 is not valid JSON; write a number"),
         (b'{"a": -Infinity}', "x.json: /a: -Infinity at line 1, column 7 is not valid JSON; write a number"),
-        (
-            b'{"a": 1, "a": 2}',
-            "x.json: /a: duplicate key 'a' at line 1, column 10 (first at line 1, column 2); "
-            "JSON would keep only the last: remove one",
-        ),
     ],
 )
 def test_refused_files_name_the_problem(tmp_path, raw, expected):
     document, problems = load(tmp_path, raw)
     assert document is None
     assert problems == [expected]
+
+
+def test_duplicate_keys_are_errors_but_the_rest_of_the_file_is_still_checked(tmp_path):
+    document, problems = load(tmp_path, b'{"a": 1, "b": {"c": 2, "c": 3}, "a": 4}')
+    assert problems == [
+        "x.json: /b/c: duplicate key 'c' at line 1, column 24 (first at line 1, column 16); "
+        "JSON would keep only the last: remove one",
+        "x.json: /a: duplicate key 'a' at line 1, column 33 (first at line 1, column 2); "
+        "JSON would keep only the last: remove one",
+    ]
+    assert document is not None and document.data == {"a": 4, "b": {"c": 3}}  # JSON's reading
 
 
 def test_missing_file_and_folder(tmp_path):
