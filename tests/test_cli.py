@@ -1,7 +1,6 @@
 """The command line: compile, --check, --only, tidying, list, explain, usage errors."""
 
 import copy
-import json
 import os
 import subprocess
 import sys

@@ -3,7 +3,6 @@
 import ast
 import copy
 import sys
-from pathlib import Path
 
 import black
 import pytest

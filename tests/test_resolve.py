@@ -2,14 +2,13 @@
 
 import copy
 import os
-from pathlib import Path
 
 import pytest
 
 from compiler.model import EnvRef, Origin, Text
 from compiler.problems import Problems
 from compiler.resolve import derived_seed, expand, resolve_all
-from compiler.targets import TargetRef, compatible_targets, why_not_compatible
+from compiler.targets import compatible_targets, why_not_compatible
 from compiler.validate import load_inputs
 from conftest import CATALOG, SIMULATION
 
