@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:db232c16179121a5abb5f10bc317b8228da9f8892c4da02701412efdfe29b3f9
+# compiler-digest: sha256:c4ed6f281d0de53b102b00355766cec6b6621bff2609224572ffa3bfbce3775c
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -14,6 +14,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode
 
@@ -201,7 +202,15 @@ def resolve(value, missing):
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if secret:
-            SECRETS.update({secret, quote(secret, safe=""), quote_plus(secret), quote(secret)})
+            SECRETS.update(
+                {
+                    secret,
+                    repr(secret)[1:-1],
+                    quote(secret, safe=""),
+                    quote_plus(secret),
+                    quote(secret),
+                }
+            )
         return secret
     if isinstance(value, Text):
         return "".join(resolve(part, missing) for part in value.parts)
@@ -242,7 +251,8 @@ class Request:
         self.url = endpoint.path + ("?" + urlencode(query, doseq=True) if query else "")
         overridden = {name.lower() for name in endpoint.headers}  # header names ignore case
         common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
-        self.headers = resolve({**common, **endpoint.headers}, missing)
+        self.raw_headers = {**common, **endpoint.headers}
+        self.headers = resolve(self.raw_headers, missing)
         self.payload = {}
         if endpoint.json is not None:
             self.payload["json"] = resolve(endpoint.json, missing)
@@ -270,44 +280,58 @@ class Request:
         """Why the request failed, or None. Written here rather than left to the HTTP client: its
         messages differ by client and carry the URL, and with it the query's ${env:...} values."""
         status = response.status_code or 0
-        if self.expect_status and status in self.expect_status:
-            return None
-        if status and self.expect_status:
-            return f"status {status}, expected one of {list(self.expect_status)}"
-        if status >= 400:
-            return f"status {status}"
-        error = getattr(response, "error", None) or response.request_meta.get("exception")
-        if error is not None or not status:
+        error = transport_error(response)
+        if error is not None or not status:  # no answer, or a body that did not arrive whole
             return fault_of(error)
-        return None
+        if self.expect_status:
+            if status in self.expect_status:
+                return None
+            return f"status {status}, expected one of {list(self.expect_status)}"
+        return f"status {status}" if status >= 400 else None
+
+
+def transport_error(response):
+    """What kept the answer from arriving whole, if anything. FastHttpUser also files a status
+    it does not expect (a 5xx, but also a 300) as an error: that one is judged by its status."""
+    for error in (getattr(response, "error", None), response.request_meta.get("exception")):
+        if error is not None and type(error).__name__ != "LocustBadStatusCode":
+            return error
+    return None
 
 
 def fault_of(error):
     """A failure to get an answer, in the same plain words for both HTTP clients."""
     names, chain, seen = set(), [error], set()
-    while chain:  # the error and the errors it wraps
+    while chain:  # the error and the errors it wraps, by their own class names
         current = chain.pop()
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        names.update(cls.__name__ for cls in type(current).__mro__)
+        names.add(type(current).__name__)
         wrapped = (current.__cause__, current.__context__, getattr(current, "original", None))
         chain += [
             e
             for e in (*wrapped, getattr(current, "reason", None), *current.args)
             if isinstance(e, BaseException)
         ]
-    if any("Timeout" in name for name in names):
-        return f"timed out after {REQUEST_TIMEOUT_SECONDS:g}s"
     if "ConnectionRefusedError" in names:
         return "connection refused"
+    if names & {"gaierror", "NameResolutionError"}:
+        return "host name not found"
     if names & {
         "ConnectionResetError",
         "ConnectionAbortedError",
+        "BrokenPipeError",
         "HTTPConnectionClosed",
         "RemoteDisconnected",
     }:
         return "connection closed before an answer"
+    if names & {"IncompleteRead", "ChunkedEncodingError", "HTTPParseError", "ContentDecodingError"}:
+        return "answer cut short or malformed"
+    if any(
+        "Timeout" in name for name in names
+    ):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
+        return f"timed out after {REQUEST_TIMEOUT_SECONDS:g}s"
     return without_secrets(f"{type(error).__name__}: {error}" if error is not None else "no answer")
 
 
@@ -359,6 +383,27 @@ def report_problems(path):
     return []
 
 
+def unsendable_headers(requests):
+    """Header values made with ${env:...} that HTTP cannot carry as they are; what the variables
+    hold is not shown, only what is wrong with it."""
+    found = []
+    for request in requests:
+        for name, raw in request.raw_headers.items():
+            value = request.headers[name]
+            if any(ord(c) < 32 or ord(c) == 127 for c in value):
+                why = "holds a line break or another control character (a newline at the end of the variable?)"
+            elif not value.isascii():
+                why = "holds characters other than ASCII, which a header cannot carry as they are"
+            elif value.startswith((" ", "\t")):
+                why = "starts with a space, which python-requests refuses and HTTP drops"
+            else:
+                continue
+            line = f"header {name} ({redact(raw)}) {why}"
+            if line not in found:
+                found.append(line)
+    return found
+
+
 def unset_variables(missing):
     return [
         f"environment variable {name} is not set; the simulation reads it as "
@@ -408,12 +453,16 @@ def prepare(environment, runner, **_kwargs):
     missing = set()
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
+    hide_secrets_in_logs()
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
-        if missing:
-            sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in unset_variables(missing)))
+        options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
+        problems = unset_variables(missing) + unsendable_headers(Simulation.tasks)
+        if problems:
+            sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in problems))
             sys.exit(2)
         return
-    problems = problems_with(options, missing)
+    problems = problems_with(options, missing) + unsendable_headers(Simulation.tasks)
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
     if problems:
         sys.stderr.write(
@@ -434,18 +483,45 @@ def prepare(environment, runner, **_kwargs):
 def stop_on_ctrl_c():
     """Ctrl-C (SIGINT) stops the run every time, the way SIGTERM does: report, summary, exit code.
     Python's own handler raises KeyboardInterrupt wherever the process happens to be, and one
-    raised inside a finalizer is lost: the run would go on. A second Ctrl-C exits at once."""
+    raised inside a finalizer is lost: the run would go on. Before the run starts (a master
+    waiting for its workers), Locust does not handle SIGTERM yet: the process exits 130 at once,
+    as it does on a second Ctrl-C."""
 
     def interrupt(_signum, _frame):
-        if run.get("interrupted"):
-            sys.stderr.write(f"{TARGET}: interrupted again: exiting now\n")
-            sys.stderr.flush()
+        if run.get("interrupted") or not run.get("started"):
+            when = "again" if run.get("interrupted") else "before the run started"
+            os.write(2, f"{TARGET}: interrupted {when}: exiting now\n".encode())
             os._exit(130)
         run["interrupted"] = True
-        log.info("Ctrl-C: stopping the run")
+        os.write(2, f"{TARGET}: Ctrl-C: stopping the run\n".encode())
         os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
 
     signal.signal(signal.SIGINT, interrupt)
+
+
+def hide_secrets_in_logs():
+    """Mask ${env:...} values in every log line, tracebacks included, whoever logs them."""
+
+    class WithoutSecrets(logging.Filter):
+        def filter(self, record):
+            if SECRETS:
+                record.msg, record.args = without_secrets(record.getMessage()), None
+                if record.exc_info:
+                    record.exc_text = without_secrets(
+                        "".join(traceback.format_exception(*record.exc_info))
+                    )
+            return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(WithoutSecrets())
+
+
+def report_last_statistics(environment, **_kwargs):
+    """A worker that stops on its own (Ctrl-C reaches every process of the terminal's group)
+    sends what it has not reported yet before it says goodbye; Locust's worker would not, and the
+    report would miss its last seconds."""
+    environment.runner.stop()
+    environment.runner._send_stats()
 
 
 def stop_forked_workers(runner, options, seconds=10):
@@ -502,6 +578,8 @@ def write_report(environment, **_kwargs):
     at the same path is kept under a name with its time, never overwritten."""
     if not run.get("html_file"):
         return
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.quit()  # quits the workers and waits for their last statistics
     options = copy.copy(environment.parsed_options)
     options.html_file = run.pop("html_file")
     process_html_filename(options)
@@ -551,6 +629,7 @@ class Simulation(TaskSet):
 @events.test_start.add_listener
 def count_users_from_zero(**_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
+    run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
 
 
 class SimulatedUser(USER_CLASS):

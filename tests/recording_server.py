@@ -10,7 +10,7 @@ answering every method; each answer carries a Content-Length. The status is chos
 
 Faults, for the tests of a target in trouble, are set per (method, path) or for every request
 ("*", "*"): `set_delay` answers late, `set_reset` reads the request and resets the connection
-(TCP RST, no answer).
+(TCP RST, no answer), `set_truncate` answers 200 with a body cut short and closes.
 """
 
 from __future__ import annotations
@@ -72,6 +72,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()  # linger 0: the peer sees "connection reset"
             return
+        if self.server.fault_for(self.server.truncations, self.command, url.path):
+            self.close_connection = True
+            self.send_response(200)
+            self.send_header("Content-Length", "100")
+            self.end_headers()
+            self.wfile.write(b'{"cut": "sho')  # 12 of the 100 bytes announced, then the end
+            self.wfile.flush()
+            return
         delay = self.server.fault_for(self.server.delays, self.command, url.path)
         if delay:
             time.sleep(delay)
@@ -121,6 +129,7 @@ class RecordingServer(ThreadingHTTPServer):
         self._initial_statuses = dict(self.statuses)
         self.delays: dict[tuple[str, str], float] = {}
         self.resets: dict[tuple[str, str], bool] = {}
+        self.truncations: dict[tuple[str, str], bool] = {}
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -153,6 +162,11 @@ class RecordingServer(ThreadingHTTPServer):
         """Read (method, path), or every request, then reset the connection without answering."""
         with self._lock:
             self.resets[(method.upper(), path)] = True
+
+    def set_truncate(self, method: str = "*", path: str = "*") -> None:
+        """Answer (method, path), or every request, with a 200 whose body ends too soon."""
+        with self._lock:
+            self.truncations[(method.upper(), path)] = True
 
     def fault_for(self, faults: dict, method: str, path: str):
         with self._lock:
@@ -192,6 +206,7 @@ class RecordingServer(ThreadingHTTPServer):
             self.statuses = dict(self._initial_statuses)
             self.delays.clear()
             self.resets.clear()
+            self.truncations.clear()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""

@@ -8,8 +8,10 @@ import time
 
 from test_locustfile_runs import (  # noqa: F401 - fixtures used by name
     TOKEN,
+    Locust,
     assert_nothing_received,
     generated,
+    processes,
     report_text,
     run_locust,
     rundir,
@@ -58,3 +60,29 @@ def test_a_report_that_cannot_be_written_stops_the_run_before_any_load(generated
     assert "html report a-folder.html is a folder; name a file" in folder.stderr
     assert "Traceback" not in blocked.output + folder.output
     assert_nothing_received(server)
+
+
+def test_a_worker_never_writes_the_report(generated, server, tmp_path):
+    """Master and worker started in the same folder, as in the README, both with the template's
+    report path: only the master writes, and the earlier report is kept, not replaced by the
+    worker's (empty) one."""
+    folder = tmp_path / "reports" / "shop_local_mx"
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text("<html>the earlier run</html>")
+    port = processes(1)[-1]
+    master = Locust(
+        generated["shop_local_mx"], tmp_path, "--master", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port, "--expect-workers", "1", "-t", "2s", env=TOKEN,
+    )  # fmt: skip
+    worker = Locust(generated["shop_local_mx"], tmp_path, "--worker", "--master-port", port, env=TOKEN)
+    try:
+        master_run, worker_run = master.wait(timeout=30), worker.wait(timeout=30)
+    finally:
+        master.kill()
+        worker.kill()
+    assert (master_run.returncode, worker_run.returncode) == (0, 0), (master_run, worker_run)
+    reports = sorted(folder.iterdir())
+    assert len(reports) == 2, reports
+    kept, newest = reports  # report.<time>.html sorts before report.html
+    assert kept.read_text() == "<html>the earlier run</html>"
+    assert "home" in report_text(newest)

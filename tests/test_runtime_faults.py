@@ -46,13 +46,24 @@ FAULTY = {
         {"name": "with_token", "path": "/token", "query": {"token": "${env:APP_TOKEN}"}},
     ],
 }
+EXPECTING = {  # expect_status everywhere: a status in the list passes only if the answer is whole
+    **FAULTY,
+    "endpoints": [
+        {"name": "whole", "path": "/fine", "expect_status": [200]},
+        {"name": "cut_short", "path": "/cut", "expect_status": [200]},
+        {"name": "multiple_choices", "path": "/choices", "expect_status": [200]},
+        {"name": "choices_by_rule", "path": "/choices"},  # Locust's rule: below 400 passes
+    ],
+}
 FAULTY_REQUESTS = {**FAULTY, "client": "requests"}
+EXPECTING_REQUESTS = {**EXPECTING, "client": "requests"}
 FAILING = ("broken", "slow", "reset", "with_token")
 
 
 @pytest.fixture(scope="module")
 def faulty_server():
-    server = RecordingServer(statuses={("GET", "/broken"): 503, ("GET", "/token"): 500}).start()
+    statuses = {("GET", "/broken"): 503, ("GET", "/token"): 500, ("GET", "/choices"): 300}
+    server = RecordingServer(statuses=statuses).start()
     try:
         yield server
     finally:
@@ -64,6 +75,7 @@ def server(faulty_server: RecordingServer):
     faulty_server.reset()
     faulty_server.set_delay(TIMEOUT * 4, "GET", "/slow")
     faulty_server.set_reset("GET", "/reset")
+    faulty_server.set_truncate("GET", "/cut")
     yield faulty_server
 
 
@@ -73,10 +85,15 @@ def generated(faulty_server: RecordingServer, tmp_path_factory) -> dict[str, Pat
     catalog = write_inputs(
         folder,
         faulty_server.port,
-        {"faulty": FAULTY, "faultyreqs": FAULTY_REQUESTS},
         {
-            "faulty": {"environments": ["local"], "countries": ["mx"]},
-            "faultyreqs": {"environments": ["local"], "countries": ["mx"]},
+            "faulty": FAULTY,
+            "faultyreqs": FAULTY_REQUESTS,
+            "expecting": EXPECTING,
+            "expectingreqs": EXPECTING_REQUESTS,
+        },
+        {
+            name: {"environments": ["local"], "countries": ["mx"]}
+            for name in ("faulty", "faultyreqs", "expecting", "expectingreqs")
         },
     )
     return compile_inputs(catalog, folder / "generated", env=TOKEN)
@@ -126,9 +143,26 @@ def test_failures_are_counted_by_name_and_the_run_ends_on_time(generated, server
     assert server.count() > 0
 
 
-def test_a_target_that_refuses_connections(generated, server, rundir):
+@pytest.mark.parametrize("target", ["expecting_local_mx", "expectingreqs_local_mx"])
+def test_a_status_passes_only_with_the_whole_answer(generated, server, rundir, target):
+    run = run_locust(generated[target], rundir, "-t", "2s", env=TOKEN)
+
+    assert run.returncode == 1, run
+    assert stats_row(run.output, "whole")[1] == 0, run
+    assert stats_row(run.output, "choices_by_rule")[1] == 0, run  # a 300 passes Locust's rule
+    for name in ("cut_short", "multiple_choices"):
+        requests, failures = stats_row(run.output, name)
+        assert requests > 0 and failures == requests, (name, run)
+    errors = run.output.split("Error report", 1)[1]
+    assert re.search(r"GET +multiple_choices: +status 300, expected one of \[200\]", errors), run
+    assert re.search(r"GET +cut_short: +answer cut short or malformed", errors), run
+    assert_no_secret_and_no_traceback(run)
+
+
+@pytest.mark.parametrize("target", ["faulty_local_mx", "faultyreqs_local_mx"])
+def test_a_target_that_refuses_connections(generated, server, rundir, target):
     nobody = f"http://127.0.0.1:{free_port()}"
-    run = run_locust(generated["faulty_local_mx"], rundir, "-H", nobody, "-t", "2s", env=TOKEN)
+    run = run_locust(generated[target], rundir, "-H", nobody, "-t", "2s", env=TOKEN)
 
     assert run.returncode == 1, run
     assert run.seconds < 2 + 4, run
@@ -136,7 +170,7 @@ def test_a_target_that_refuses_connections(generated, server, rundir):
         requests, failures = stats_row(run.output, name)
         assert requests > 0 and failures == requests, (name, run)
     assert re.search(r"GET +fine: +connection refused", run.output), run
-    assert_no_secret_and_no_traceback(run, report_text(rundir / "reports/faulty_local_mx/report.html"))
+    assert_no_secret_and_no_traceback(run, report_text(rundir / f"reports/{target}/report.html"))
 
 
 @pytest.mark.parametrize("target", ["faulty_local_mx", "faultyreqs_local_mx"])
@@ -185,3 +219,29 @@ def test_an_interrupted_run_against_a_failing_target_writes_its_report(
     report = report_text(rundir / "reports" / "faulty_local_mx" / "report.html")
     assert "slow" in report and "broken" in report
     assert_no_secret_and_no_traceback(run, report)
+
+
+def test_ctrl_c_while_the_master_waits_for_workers(generated, server, rundir):
+    """Before the run starts, Locust does not handle SIGTERM yet: Ctrl-C exits 130 at once,
+    with a message, rather than being killed by the signal (exit 143) or hanging."""
+    port = str(free_port())
+    locust = Locust(
+        generated["faulty_local_mx"], rundir, "--master", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", port, "--expect-workers", "1", env=TOKEN,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while "Simulation faulty_local_mx" not in (locust.logs / "stderr").read_text():
+            assert time.monotonic() < deadline, "the master did not start"
+            time.sleep(0.1)
+        time.sleep(0.5)
+        locust.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        run = locust.wait(timeout=10)
+    finally:
+        locust.kill()
+    assert locust.exited - interrupted < 2, run
+    assert run.returncode == 130, run
+    assert "faulty_local_mx: interrupted before the run started: exiting now" in run.stderr, run
+    assert "Traceback" not in run.output, run
+    assert server.count() == 0
