@@ -4,12 +4,13 @@ Such a value ends up in generated code that is committed and reviewed; `${env:NA
 out, reading it when the run starts. A warning, not an error: the value may be a harmless test
 key. A field looks like a credential when its name ends with token, password, secret, API key,
 authorization, ... (`access_token`, `X-Api-Key`, `Authorization`, `client_secret`), and its
-value is a non-empty string with no `${env:...}` in it. Form bodies (`a=1&password=x`) are read
-field by field.
+value is a non-empty string with no `${env:...}` in it. Raw bodies are read field by field when
+they are a form (`a=1&password=x`) or JSON text.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
@@ -46,13 +47,25 @@ def _fields(value: Any, pointer: str):
         for key, item in value.items():
             where = pointer_join(pointer, key)
             yield where, key, item
-            if key == "body" and isinstance(item, str) and "=" in item:
-                for field, text in parse_qsl(item, keep_blank_values=True):
+            if key == "body" and isinstance(item, str):
+                for _pointer, field, text in _body_fields(item):
                     yield where, field, text
             yield from _fields(item, where)
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _fields(item, pointer_join(pointer, index))
+
+
+def _body_fields(body: str):
+    """The fields of a raw body written as JSON text or as a form; none for anything else."""
+    try:
+        yield from _fields(json.loads(body), "")
+        return
+    except ValueError:
+        pass
+    if "=" in body:
+        for field, text in parse_qsl(body, keep_blank_values=True):
+            yield "", field, text
 
 
 def _advice(pointer: str, name: str, value: str) -> str:

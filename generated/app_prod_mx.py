@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:0a6effaff473687d3c3cc93dcfca2d19739502330fb0f598e91198a34ae58e54
+# compiler-digest: sha256:287db0bc9f8de14464280ba15cc6008633d7c0fa7d512e23d056e4cd0f493910
 "Load simulation app_prod_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -590,9 +590,7 @@ def write_report(environment, **_kwargs):
         with open(partial, "w", encoding="utf-8") as report:
             report.write(get_html_report(environment, show_download_link=False))
         if os.path.lexists(path):
-            kept = name_for_earlier(path)
-            os.rename(path, kept)
-            log.info("The earlier report at %s is kept as %s", path, kept)
+            log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
         os.replace(partial, path)
     except OSError as error:
         log.error("Could not write the HTML report to %s: %s", path, error.strerror or error)
@@ -602,15 +600,24 @@ def write_report(environment, **_kwargs):
     log.info("HTML report written to %s", path)
 
 
-def name_for_earlier(path):
-    """report.html -> report.20261124-013005.html, from the time the earlier report was written."""
+def keep_earlier(path):
+    """Give the earlier report a second name, from the time it was written (report.html ->
+    report.20261124-013005.html), never one in use; the report's own name is replaced next."""
     stem, extension = os.path.splitext(path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
-    candidate, number = f"{stem}.{stamp}{extension}", 1
-    while os.path.lexists(candidate):
-        number += 1
-        candidate = f"{stem}.{stamp}-{number}{extension}"
-    return candidate
+    for number in itertools.count(1):
+        kept = (
+            f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
+        )
+        try:
+            os.link(path, kept)  # fails if the name is taken, even by a run writing right now
+            return kept
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here: a rename, checked first
+            if not os.path.lexists(kept):
+                os.rename(path, kept)
+                return kept
 
 
 class Simulation(TaskSet):

@@ -25,6 +25,9 @@ def test_literal_credentials_are_named_with_their_pointer_and_a_suggestion(proje
     simulation["endpoints"].append(
         {"name": "login", "method": "POST", "path": "/login", "body": "user=ana&client_secret=s3"}
     )
+    simulation["endpoints"].append(
+        {"name": "raw", "method": "POST", "path": "/raw", "body": '{"auth": {"refresh_token": "r-9"}}'}
+    )
     simulation["overrides"] = {"countries": {"br": {"headers": {"Authorization": "Basic YTpi"}}}}
     catalog = copy.deepcopy(CATALOG)
     catalog["environments"]["qa"]["vars"]["db_password"] = "p4ss"
@@ -52,6 +55,9 @@ def test_literal_credentials_are_named_with_their_pointer_and_a_suggestion(proje
         "simulations/shop.json: /endpoints/2/body: warning: 'client_secret' looks like a "
         "credential with a literal value, which would end up in the generated code; use "
         '"${env:CLIENT_SECRET}" to read it from the environment when the run starts',
+        "simulations/shop.json: /endpoints/3/body: warning: 'refresh_token' looks like a "
+        "credential with a literal value, which would end up in the generated code; use "
+        '"${env:REFRESH_TOKEN}" to read it from the environment when the run starts',
         "simulations/shop.json: /overrides/countries/br/headers/Authorization: warning: "
         "'Authorization' looks like a credential with a literal value, which would end up in the "
         'generated code; use "Basic ${env:AUTHORIZATION}" to read it from the environment when '
