@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:a9c4be609d9cf5c887fe245be6bc16716cf101d2a39c0f1464eeb64cb9da16b4
+# compiler-digest: sha256:049a5ce709a23726bbde9d59f5c8646f063cc3025c04cb06ddb79bef60bfd634
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -335,8 +335,8 @@ def fault_of(error):
     return without_secrets(f"{type(error).__name__}: {error}" if error is not None else "no answer")
 
 
-def problems_with(options, missing):
-    """Everything that must stop the run before any load."""
+def problems_with(options):
+    """Everything about the run's settings that must stop it before any load."""
     found = []
     if options.num_users is not None and options.num_users < 0:
         found.append(f"users {options.num_users} must be 0 or more")
@@ -367,7 +367,7 @@ def problems_with(options, missing):
         )
     if options.html_file:
         found += report_problems(options.html_file)
-    return found + unset_variables(missing)
+    return found
 
 
 def report_problems(path):
@@ -454,15 +454,15 @@ def prepare(environment, runner, **_kwargs):
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
     hide_secrets_in_logs()
+    secrets = unset_variables(missing) + unsendable_headers(Simulation.tasks)  # every process sends
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
-        problems = unset_variables(missing) + unsendable_headers(Simulation.tasks)
-        if problems:
-            sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in problems))
+        if secrets:
+            sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in secrets))
             sys.exit(2)
         return
-    problems = problems_with(options, missing) + unsendable_headers(Simulation.tasks)
+    problems = problems_with(options) + secrets
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
     if problems:
         sys.stderr.write(
