@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from compiler.model import EnvRef, Target, Text
+from compiler.model import Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
@@ -172,15 +172,11 @@ def command_list(args, problems: Problems) -> int:
 
 def _shown(value: Any) -> str:
     def plain(item: Any) -> Any:
-        if isinstance(item, EnvRef):
-            return "${env:" + item.name + "}"
-        if isinstance(item, Text):
-            return "".join(plain(part) for part in item.parts)
-        if isinstance(item, dict) or hasattr(item, "items"):
+        if hasattr(item, "items"):  # dict, or a frozen MappingProxyType
             return {k: plain(v) for k, v in item.items()}
         if isinstance(item, (list, tuple)):
             return [plain(v) for v in item]
-        return item
+        return as_written(item)
 
     return json.dumps(plain(value), ensure_ascii=False)
 

@@ -69,16 +69,12 @@ def _body_fields(body: str):
 
 
 def _advice(pointer: str, name: str, value: str) -> str:
-    variable = variable_for(name)
     scheme = value.split(" ", 1)[0] + " " if re.match(r"(Bearer|Basic|Token|Digest) ", value) else ""
-    where = "in the generated code"
+    written = f'"{scheme}${{env:{variable_for(name)}}}"'
+    found = f"{name!r} looks like a credential with a literal value, which would end up in the generated code; "
     if "/vars/" in pointer:
         return (
-            f"{name!r} looks like a credential with a literal value, which would end up {where}; "
-            f'variables are compile-time text: write "{scheme}${{env:{variable}}}" where it is used, '
+            found + f"variables are compile-time text: write {written} where it is used, "
             "so it is read from the environment when the run starts"
         )
-    return (
-        f"{name!r} looks like a credential with a literal value, which would end up {where}; "
-        f'use "{scheme}${{env:{variable}}}" to read it from the environment when the run starts'
-    )
+    return found + f"use {written} to read it from the environment when the run starts"

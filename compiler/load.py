@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compiler.problems import Problems, pointer_join
+from compiler.problems import Problems, clipped, pointer_join
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_DEPTH = 64
@@ -142,7 +142,7 @@ def _locate(text: str) -> tuple[list[tuple[str, str]], bool]:
             if digits.isdigit() and len(digits) > MAX_DIGITS:
                 refuse(at, f"a number of {len(digits)} digits", f" is too long: no setting takes more than {MAX_DIGITS} digits")
             elif not digits.isdigit() and not math.isfinite(float(value)):
-                refuse(at, _clip(value), " is too large to be a number (it would be infinite)")
+                refuse(at, clipped(value), " is too large to be a number (it would be infinite)")
         elif kind == "word" and value in ("NaN", "Infinity", "-Infinity"):
             refuse(at, value, " is not valid JSON; write a number")
         if kind in ("string", "key") and (lone := _lone_surrogate(token.group("string"))):
@@ -155,10 +155,6 @@ def _locate(text: str) -> tuple[list[tuple[str, str]], bool]:
     if more:
         found.append(("", f"{more} more problem(s) like the ones above; fix those and validate again"))
     return found, only_duplicates
-
-
-def _clip(text: str, length: int = 40) -> str:
-    return text if len(text) <= length else text[: length - 3] + "..."
 
 
 def _depth(value: Any) -> int:

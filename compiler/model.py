@@ -29,6 +29,16 @@ class Text:
 RuntimeString = Union[str, Text]
 
 
+def as_written(value: Any) -> Any:
+    """A `Text` or `EnvRef` as the config wrote it, `${env:NAME}` for each part read at run
+    time; any other value as it is."""
+    if isinstance(value, EnvRef):
+        return "${env:" + value.name + "}"
+    if isinstance(value, Text):
+        return "".join(as_written(part) for part in value.parts)
+    return value
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a resolved value was set: its layer and its place in a file."""

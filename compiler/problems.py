@@ -70,6 +70,11 @@ def pointer_join(pointer: str, *keys: object) -> str:
     return pointer
 
 
+def clipped(text: str) -> str:
+    """A value quoted in a message: as it is, or its start and "..." beyond 40 characters."""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def did_you_mean(word: str, known: list[str] | set[str] | tuple[str, ...]) -> str:
     """' did you mean 'x'?' for a near miss, or ''."""
     close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)

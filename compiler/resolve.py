@@ -19,7 +19,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.load import Document
-from compiler.model import EnvRef, Endpoint, Limits, Origin, Target, Text, ThinkTime, freeze, locate
+from compiler.model import EnvRef, Endpoint, Limits, Origin, Target, Text, ThinkTime, as_written, freeze, locate
 from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.targets import TargetRef
 from compiler.timespan import parse_timespan
@@ -264,19 +264,25 @@ def _check_host_and_headers(resolution: Resolution) -> None:
     host = resolution.merged["host"]
     if "/host" not in resolution.flagged and not re.match(r"https?://[^/\s]", host):
         resolution.problem("/host", f"host {host!r} must be a URL starting with http:// or https://")
-    headers = [("/headers", resolution.merged["headers"])] + [
+    for pointer, key, value in _header_values(resolution.merged):
+        literal = "".join(p for p in (value.parts if isinstance(value, Text) else [value]) if isinstance(p, str))
+        if not literal.isascii() or not literal.isprintable():
+            resolution.problem(
+                pointer,
+                f"header {key} has non-ASCII or control characters ({literal!r}); HTTP sends "
+                "header values as ASCII: percent-encode it, or move it to the body",
+            )
+
+
+def _header_values(merged: dict):
+    """(pointer, name, value) of every header: the shared ones, then each endpoint's."""
+    header_sets = [("/headers", merged["headers"])] + [
         (pointer_join("/endpoints", name, "headers"), fields.get("headers", {}))
-        for name, fields in resolution.merged.get("endpoints", {}).items()
+        for name, fields in merged.get("endpoints", {}).items()
     ]
-    for base, values in headers:
-        for key, value in values.items():
-            literal = "".join(p for p in (value.parts if isinstance(value, Text) else [value]) if isinstance(p, str))
-            if not literal.isascii() or not literal.isprintable():
-                resolution.problem(
-                    pointer_join(base, key),
-                    f"header {key} has non-ASCII or control characters ({literal!r}); HTTP sends "
-                    "header values as ASCII: percent-encode it, or move it to the body",
-                )
+    for base, headers in header_sets:
+        for name, value in headers.items():
+            yield pointer_join(base, name), name, value
 
 
 def _check_verbatim(resolution: Resolution) -> None:
@@ -288,13 +294,10 @@ def _check_verbatim(resolution: Resolution) -> None:
         for name, fields in endpoints.items()
         if fields.get("enabled", True) is not False
     ]
-    for base, headers in [("/headers", merged["headers"])] + [
-        (pointer_join("/endpoints", name, "headers"), fields.get("headers", {})) for name, fields in endpoints.items()
-    ]:
-        for key, value in headers.items():
-            parts = value.parts if isinstance(value, Text) else [value]
-            shown = "".join(p if isinstance(p, str) else "${env:" + p.name + "}" for p in parts)
-            checks.append((pointer_join(base, key), shown, lambda text, key=key: header_value_problem(key, text)))
+    checks += [
+        (pointer, as_written(value), lambda text, key=key: header_value_problem(key, text))
+        for pointer, key, value in _header_values(merged)
+    ]
     for pointer, value, check in checks:
         message = check(value) if isinstance(value, str) and pointer not in resolution.flagged else None
         if message:

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 
 from compiler.load import Document
-from compiler.problems import Problems, did_you_mean, pointer_join
+from compiler.problems import Problems, clipped, did_you_mean, pointer_join
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 SCHEMA_FILES = {"catalog": "catalog.schema.json", "simulation": "simulation.schema.json"}
@@ -61,8 +61,7 @@ def _validator(kind: str) -> Draft202012Validator:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return clipped(json.dumps(value, ensure_ascii=False))
 
 
 _JSON_TYPES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}

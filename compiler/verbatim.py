@@ -97,10 +97,11 @@ def _shown(characters: list[str]) -> str:
 
 def host_problem(host: str) -> str | None:
     """Spaces and control characters in the host would break the request line or Host header."""
-    odd = sorted(set(_controls(host)) | {c for c in host if c.isspace()})
+    controls = _controls(host)
+    odd = sorted(set(controls) | {c for c in host if c.isspace()})
     if not odd:
         return None
-    kind = "spaces" if not _controls(host) else "control characters"
+    kind = "control characters" if controls else "spaces"
     return f"host {host!r} has {kind} ({_shown(odd)}), which a URL cannot hold as they are"
 
 

@@ -34,6 +34,8 @@ TEMP_PREFIX = ".compiler-"
 # The names mkstemp gives our temporary files; only these are ever tidied (and only when they
 # hold the start of a generated file, or nothing yet).
 TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[A-Za-z0-9_]+\.tmp")
+# Files are read without following a symbolic link, and without waiting on a FIFO.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 class OutputError(Exception):
@@ -86,8 +88,7 @@ def edited_by_hand(text: str) -> bool:
     body: the body must still match the digest it records. No digest line at all: edited.
     """
     if text.startswith(MARKER + "\n"):
-        recorded, body = split_header(text)
-        return recorded is None or text != with_header(body)
+        return text != with_header(split_header(text)[1])  # not ours: (None, text), never equal
     offset = 0
     while text.startswith("#", offset):
         end = text.find("\n", offset)
@@ -156,7 +157,7 @@ def _read(path: Path) -> tuple[str | None, str | None]:
     if not stat.S_ISREG(info.st_mode):
         return None, "it is not a regular file; move it away"
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(path, _READ_FLAGS)
         with os.fdopen(descriptor, "rb") as handle:
             if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
                 return None, "it is not a regular file; move it away"
@@ -177,7 +178,7 @@ def _is_our_temporary(path: Path) -> bool:
     try:
         if not stat.S_ISREG(path.lstat().st_mode):
             return False
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(path, _READ_FLAGS)
         with os.fdopen(descriptor, "rb") as handle:
             head = handle.read(len(MARK.encode()))
     except OSError:
