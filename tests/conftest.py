@@ -103,3 +103,92 @@ def project(tmp_path: Path):
         )
 
     return make
+
+
+# -- recording servers, compiled targets and run folders (tests that run Locust) -------------------
+
+from locust_runs import (  # noqa: E402
+    MIX,
+    NOSEED,
+    REQS,
+    SECRET,
+    SHOP,
+    STATUSES,
+    compile_inputs,
+    write_inputs,
+)
+from recording_server import RecordingServer  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shared_server():
+    """One recording server for the module; every compiled file's host points at it."""
+    server = RecordingServer(statuses=STATUSES).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server(shared_server: RecordingServer):
+    """The shared server, with no request recorded yet and its default statuses."""
+    shared_server.reset()
+    yield shared_server
+    assert shared_server.errors == [], "the recording server failed to handle a request"
+
+
+@pytest.fixture
+def make_server():
+    """Factory of extra recording servers, all stopped at the end of the test."""
+    servers: list[RecordingServer] = []
+
+    def make(**kwargs) -> RecordingServer:
+        server = RecordingServer(**kwargs).start()
+        servers.append(server)
+        return server
+
+    try:
+        yield make
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def generated(shared_server: RecordingServer, tmp_path_factory) -> dict[str, Path]:
+    """The compiled targets, compiled once with the secret in the compiler's environment."""
+    folder = tmp_path_factory.mktemp("inputs")
+    catalog = write_inputs(
+        folder,
+        shared_server.port,
+        {"shop": SHOP, "mix": MIX, "noseed": NOSEED, "reqs": REQS},
+        {
+            "shop": {
+                "environments": ["local", "prod"],
+                "countries": ["mx", "br"],
+                "exclude": [{"environment": "prod", "country": "br"}],
+            },
+            "mix": {"environments": ["local"], "countries": ["mx"]},
+            "noseed": {"environments": ["local"], "countries": ["mx"]},
+            "reqs": {"environments": ["local"], "countries": ["mx"]},
+        },
+    )
+    files = compile_inputs(catalog, folder / "generated", env={"APP_TOKEN": SECRET})
+    assert sorted(files) == [
+        "mix_local_mx",
+        "noseed_local_mx",
+        "reqs_local_mx",
+        "shop_local_br",
+        "shop_local_mx",
+        "shop_prod_mx",
+    ]
+    return files
+
+
+@pytest.fixture
+def rundir(tmp_path: Path) -> Path:
+    """Where locust runs: an empty folder (no locust.conf, no pyproject.toml)."""
+    path = tmp_path / "run"
+    path.mkdir()
+    return path

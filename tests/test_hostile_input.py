@@ -46,7 +46,7 @@ from hypothesis import strategies as st
 from compiler.cli import main
 from compiler.render import BLACK_MODE
 from recording_server import RecordingServer
-from test_locustfile_runs import run_locust
+from locust_runs import run_locust
 
 EXPLORE = int(os.environ.get("HOSTILE_EXPLORE", "0") or 0)
 

@@ -6,17 +6,13 @@ from __future__ import annotations
 import os
 import time
 
-from test_locustfile_runs import (  # noqa: F401 - fixtures used by name
+from locust_runs import (
     TOKEN,
     Locust,
     assert_nothing_received,
-    generated,
     processes,
     report_text,
     run_locust,
-    rundir,
-    server,
-    shared_server,
 )
 
 

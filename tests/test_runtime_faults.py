@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from recording_server import RecordingServer
-from test_locustfile_runs import (
+from locust_runs import (
     SECRET,
     TOKEN,
     Locust,

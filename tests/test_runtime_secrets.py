@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from test_locustfile_runs import (  # noqa: F401 - fixtures used by name
+from locust_runs import (
     SECRET,
     assert_nothing_received,
-    generated,
     processes,
     run_locust,
-    rundir,
-    server,
-    shared_server,
 )
 
 
