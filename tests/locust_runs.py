@@ -224,8 +224,25 @@ class Locust:
                 start_new_session=True,  # its own process group: its workers too, killed at the end
             )
 
+    def __enter__(self) -> "Locust":
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.kill()
+
     def send_signal(self, signum: int) -> None:
         self.process.send_signal(signum)
+
+    def interrupt(self, signum: int, group: bool = False, timeout: float = 15) -> tuple[Run, float]:
+        """Send `signum` to locust (or to its whole process group, as a terminal's Ctrl-C does),
+        wait for it to exit: the run, and the seconds from the signal to the exit."""
+        if group:
+            os.killpg(self.process.pid, signum)
+        else:
+            self.send_signal(signum)
+        sent = time.monotonic()
+        run = self.wait(timeout=timeout)
+        return run, self.exited - sent
 
     def wait(self, timeout: float = RUN_TIMEOUT, grace: float = STRAGGLER_GRACE) -> Run:
         try:

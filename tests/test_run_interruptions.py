@@ -9,7 +9,6 @@ are conftest.py's. Load only goes to recording servers on 127.0.0.1 that the tes
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import time
@@ -30,15 +29,10 @@ from locust_runs import (
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_report_is_written_when_interrupted(generated, server, rundir, signum):
-    locust = Locust(generated["shop_local_mx"], rundir, "-t", "60s", env=TOKEN)
-    try:
+    with Locust(generated["shop_local_mx"], rundir, "-t", "60s", env=TOKEN) as locust:
         assert server.wait_for(30, timeout=30), "the run did not start"
-        locust.send_signal(signum)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=15)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 5, run
+        run, seconds = locust.interrupt(signum)
+    assert seconds < 5, run
     assert run.returncode == 0, run
     folder = rundir / "reports" / "shop_local_mx"
     report = report_text(folder / "report.html")
@@ -79,16 +73,11 @@ def test_ctrl_c_is_not_lost_in_a_finalizer(generated, server, rundir):
     probe = rundir / "slow_finalizers.py"
     rundir.mkdir(parents=True, exist_ok=True)
     probe.write_text(SLOW_FINALIZERS)
-    locust = Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN)
-    try:
+    with Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN) as locust:
         assert server.wait_for(10, timeout=30), "the run did not start"
         time.sleep(0.5)
-        locust.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=15)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 5, run
+        run, seconds = locust.interrupt(signal.SIGINT)
+    assert seconds < 5, run
     assert run.returncode == 0, run
     assert "home" in report_text(rundir / "reports" / "shop_local_mx" / "report.html")
     assert "Traceback" not in run.output, run
@@ -110,18 +99,13 @@ def test_a_second_ctrl_c_exits_at_once(generated, server, rundir):
     probe = rundir / "slow_shutdown.py"
     rundir.mkdir(parents=True, exist_ok=True)
     probe.write_text(SLOW_SHUTDOWN)
-    locust = Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN)
-    try:
+    with Locust(f"{generated['shop_local_mx']},{probe}", rundir, "-t", "60s", env=TOKEN) as locust:
         assert server.wait_for(10, timeout=30), "the run did not start"
         locust.send_signal(signal.SIGINT)
         time.sleep(1)
         assert locust.process.poll() is None, "the shutdown was not slow: the test proves nothing"
-        locust.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=15)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 2, run
+        run, seconds = locust.interrupt(signal.SIGINT)
+    assert seconds < 2, run
     assert run.returncode == 130, run
     assert "interrupted again: exiting now" in run.stderr, run
     assert "Traceback" not in run.output, run
@@ -129,15 +113,10 @@ def test_a_second_ctrl_c_exits_at_once(generated, server, rundir):
 
 def test_distributed_report_is_written_on_ctrl_c(generated, server, rundir):
     """Ctrl-C in a terminal: SIGINT to the whole process group, the master and its workers."""
-    locust = Locust(generated["shop_local_mx"], rundir, *processes(2), "-t", "60s", env=TOKEN)
-    try:
+    with Locust(generated["shop_local_mx"], rundir, *processes(2), "-t", "60s", env=TOKEN) as locust:
         assert server.wait_for(30, timeout=30), "the run did not start"
-        os.killpg(locust.process.pid, signal.SIGINT)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=15)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 5, run
+        run, seconds = locust.interrupt(signal.SIGINT, group=True)
+    assert seconds < 5, run
     assert run.returncode == 0 and not run.stragglers, run
     report = report_text(rundir / "reports" / "shop_local_mx" / "report.html")
     # Every request the workers sent is in the report, their last seconds included; except a

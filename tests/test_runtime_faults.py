@@ -205,16 +205,11 @@ def test_a_run_ends_on_time_while_requests_hang(generated, server, rundir):
 def test_an_interrupted_run_against_a_failing_target_writes_its_report(
     generated, server, rundir, signum
 ):
-    locust = Locust(generated["faulty_local_mx"], rundir, "-t", "60s", env=TOKEN)
-    try:
+    with Locust(generated["faulty_local_mx"], rundir, "-t", "60s", env=TOKEN) as locust:
         assert server.wait_for(20, timeout=30), "the run did not start"
         time.sleep(1)  # some requests have timed out by now
-        locust.send_signal(signum)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=15)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 5, run
+        run, seconds = locust.interrupt(signum)
+    assert seconds < 5, run
     assert run.returncode == 1, run  # requests failed before the interruption
     report = report_text(rundir / "reports" / "faulty_local_mx" / "report.html")
     assert "slow" in report and "broken" in report
@@ -225,22 +220,17 @@ def test_ctrl_c_while_the_master_waits_for_workers(generated, server, rundir):
     """Before the run starts, Locust does not handle SIGTERM yet: Ctrl-C exits 130 at once,
     with a message, rather than being killed by the signal (exit 143) or hanging."""
     port = str(free_port())
-    locust = Locust(
+    with Locust(
         generated["faulty_local_mx"], rundir, "--master", "--master-bind-host", "127.0.0.1",
         "--master-bind-port", port, "--expect-workers", "1", env=TOKEN,
-    )  # fmt: skip
-    try:
+    ) as locust:  # fmt: skip
         deadline = time.monotonic() + 20
         while "Simulation faulty_local_mx" not in (locust.logs / "stderr").read_text():
             assert time.monotonic() < deadline, "the master did not start"
             time.sleep(0.1)
         time.sleep(0.5)
-        locust.send_signal(signal.SIGINT)
-        interrupted = time.monotonic()
-        run = locust.wait(timeout=10)
-    finally:
-        locust.kill()
-    assert locust.exited - interrupted < 2, run
+        run, seconds = locust.interrupt(signal.SIGINT, timeout=10)
+    assert seconds < 2, run
     assert run.returncode == 130, run
     assert "faulty_local_mx: interrupted before the run started: exiting now" in run.stderr, run
     assert "Traceback" not in run.output, run
