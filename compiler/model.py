@@ -75,6 +75,17 @@ class Endpoint:
     json: Any  # None when absent; frozen JSON otherwise (MappingProxyType and tuples)
     body: RuntimeString | None
     expect_status: tuple[int, ...]
+    follow_redirects: bool  # to the same origin only; a redirect elsewhere always fails
+
+
+@dataclass(frozen=True)
+class ProtectedHost:
+    """The host of a target in a protected environment: a run aimed at it is protected, and
+    held to that environment's limits, whatever file runs it."""
+
+    host: str
+    environment: str
+    limits: Limits
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class Target:
     endpoints: tuple[Endpoint, ...]
     limits: Limits
     protected: bool
+    protected_hosts: tuple[ProtectedHost, ...]  # of every protected target in the catalog
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
 
     def origin_of(self, pointer: str) -> Origin:

@@ -14,14 +14,16 @@ import copy
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
 from compiler.load import Document
-from compiler.model import EnvRef, Endpoint, Limits, Origin, Target, Text, ThinkTime, as_written, freeze, locate
+from compiler.model import (
+    EnvRef, Endpoint, Limits, Origin, ProtectedHost, Target, Text, ThinkTime, as_written, freeze, locate,
+)
 from compiler.problems import Problems, did_you_mean, pointer_join
-from compiler.targets import TargetRef
+from compiler.targets import TargetRef, compatible_targets
 from compiler.timespan import parse_timespan
 from compiler.validate import Inputs
 from compiler.verbatim import header_value_problem, host_problem, path_problem, report_path_problem
@@ -35,6 +37,7 @@ DEFAULTS = {
     "request_timeout_seconds": 60,
     "headers": {},
     "report_html": None,
+    "follow_redirects": True,
 }
 ENDPOINT_DEFAULTS = {"method": "GET", "weight": 1}
 
@@ -360,6 +363,7 @@ def _endpoints(resolution: Resolution) -> tuple[Endpoint, ...]:
                 json=freeze(fields.get("json")),
                 body=fields.get("body"),
                 expect_status=tuple(fields.get("expect_status", ())),
+                follow_redirects=fields.get("follow_redirects", resolution.merged["follow_redirects"]),
             )
         )
     if not endpoints and not resolution.problems:
@@ -408,18 +412,20 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         endpoints=endpoints,
         limits=limits,
         protected=bool(environment.get("protected", False)),
+        protected_hosts=(),  # filled in by resolve_all, which sees every target
         origins=freeze(dict(sorted(resolution.origins.items()))),
     )
 
 
 def resolve_all(inputs: Inputs, refs: list[TargetRef], problems: Problems) -> list[Target]:
-    """Resolve every target; problems shared by several targets are reported once, naming them."""
-    targets: list[Target] = []
+    """Resolve every target; problems shared by several targets are reported once, naming them.
+    Each target also learns the hosts of the catalog's protected targets, whichever are asked."""
+    resolved: dict[str, Target] = {}
     grouped: dict[tuple[str, str, str], list[str]] = {}
     for ref in refs:
         target, found = resolve_target(inputs, ref)
         if target is not None:
-            targets.append(target)
+            resolved[ref.name] = target
         for key in found:
             names = grouped.setdefault(key, [])
             if ref.name not in names:
@@ -430,4 +436,20 @@ def resolve_all(inputs: Inputs, refs: list[TargetRef], problems: Problems) -> li
     for (file, pointer, message), names in sorted(grouped.items(), key=lambda item: first_seen[item[0][:2]]):
         which = f"target {names[0]}" if len(names) == 1 else f"targets {', '.join(names)}"
         problems.add(file, pointer, f"{message} (for {which})")
-    return targets
+    hosts = protected_hosts(inputs, resolved)
+    return [replace(target, protected_hosts=hosts) for target in resolved.values()]
+
+
+def protected_hosts(inputs: Inputs, resolved: dict[str, Target]) -> tuple[ProtectedHost, ...]:
+    """The hosts of every compatible target in a protected environment, in a stable order,
+    each once; targets not resolved yet are resolved here (their problems are their own run's)."""
+    catalog = inputs.catalog.data
+    found: dict[tuple, ProtectedHost] = {}
+    for ref in compatible_targets(catalog):
+        if not catalog["environments"].get(ref.environment, {}).get("protected", False):
+            continue
+        target = resolved.get(ref.name) or (resolve_target(inputs, ref)[0] if inputs.can_resolve(ref) else None)
+        if target is not None:
+            entry = ProtectedHost(target.host, target.environment, target.limits)
+            found.setdefault((as_written(entry.host), entry.environment), entry)
+    return tuple(found[key] for key in sorted(found))

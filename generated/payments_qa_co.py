@@ -2,25 +2,36 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:12f2063814284032ae7f5023a49e39cc2ca740dd944a20021582df271cb43c72
+# compiler-digest: sha256:f73f10ec6f3798aef03a4230ba8c4f565037fa6864e5a1337aaf8fcd0d4c131a
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
+import ctypes
+import hashlib
 import itertools
 import logging
 import os
 import random
 import signal
+import stat
 import sys
+import tempfile
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus, urlencode
+from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
 
 from locust import FastHttpUser, HttpUser, TaskSet, events
+from locust.exception import (
+    InterruptTaskSet,
+    RescheduleTask,
+    RescheduleTaskImmediately,
+    StopTest,
+    StopUser,
+)
 from locust.html import get_html_report, process_html_filename
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 
 
@@ -51,6 +62,7 @@ class Endpoint:
     json: object = None
     body: object = None  # a raw body: str or Text
     expect_status: tuple = ()  # statuses that pass; empty: Locust's rule (>= 400 fails)
+    follow_redirects: bool = True  # to the same origin; a redirect elsewhere always fails
 
 
 # What this file simulates. Every value below comes from the sources the docstring names;
@@ -78,6 +90,18 @@ LIMITS = {
     "max_run_time": "30m",
 }
 PROTECTED = False
+# A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
+# too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
+PROTECTED_HOSTS = {
+    "https://co.shop.example.com": (
+        "prod",
+        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    ),
+    "https://mx.shop.example.com": (
+        "prod",
+        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    ),
+}
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
@@ -114,6 +138,8 @@ ENDPOINTS = [
 
 # How it runs. This part is the same in every generated file.
 
+# -- options and precedence ------------------------------------------------------------------------
+
 OPTION_FLAGS = {
     "host": "-H/LOCUST_HOST",
     "num_users": "-u/LOCUST_USERS",
@@ -125,9 +151,25 @@ OPTION_FLAGS = {
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
 CLIENT_OPTIONS = {"timeout": REQUEST_TIMEOUT_SECONDS} if CLIENT == "requests" else {}
-SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
+MAX_USERS_PER_PROCESS = 100_000  # far beyond what one Locust process can drive; a typo above it
 log = logging.getLogger(TARGET)
-run = {"runs": 0}  # per process: the parser, the report path, runs started, the spawn counter
+run = {"runs": 0}  # per process: the parser, the report path, runs started, the spawn counter...
+
+
+def refuse_a_second_file():
+    """Two generated files in one Locust (-f a.py,b.py) would share options, checks and the
+    report: each file is a whole run. Say so before Locust fails on duplicate class names."""
+    other = getattr(events, "simulation_target", None)
+    if other is not None and other != TARGET:
+        sys.stderr.write(
+            f"{TARGET}: cannot run in one Locust with {other}: a generated file is a whole run; "
+            "run the files one after another (python -m compiler run runs several)\n"
+        )
+        sys.exit(2)
+    events.simulation_target = TARGET
+
+
+refuse_a_second_file()
 
 
 @events.init_command_line_parser.add_listener
@@ -154,7 +196,8 @@ def add_options(parser, **_kwargs):
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"
-    parser.set_defaults(headless=True, **DEFAULTS)
+    # The web UI listens on this machine only, unless --web-host says otherwise.
+    parser.set_defaults(headless=True, web_host="127.0.0.1", **DEFAULTS)
     run["parser"] = parser
 
 
@@ -194,13 +237,21 @@ def names_option(arg, option_strings):
     return False
 
 
+# -- values from the environment, and keeping them secret ---------------------------------------
+
+SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
+SHORTEST_SECRET = (
+    4  # shorter values are not masked: masking "x" would garble every line, hiding nothing
+)
+
+
 def resolve(value, missing):
     """Join `Env` and `Text` values with the process environment; note what is missing."""
     if isinstance(value, Env):
         if value.name not in os.environ:
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
-        if secret:
+        if len(secret) >= SHORTEST_SECRET:
             SECRETS.update(
                 {
                     secret,
@@ -240,6 +291,103 @@ def redact(value):
     return value
 
 
+class MaskedStream:
+    """sys.stdout or sys.stderr with secrets masked, for what is written outside logging:
+    gevent's hub printing a greenlet's error, warnings, an uncaught exception in a thread."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def write(self, text):
+        return self.stream.write(
+            without_secrets(text) if SECRETS and isinstance(text, str) else text
+        )
+
+    def writelines(self, lines):
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+
+
+class MaskedError(Exception):
+    """An exception that escaped a user, as Locust's exceptions table, its CSV and the web UI
+    show it: its message with secrets masked."""
+
+    def __init__(self, error):
+        super().__init__(without_secrets(f"{type(error).__name__}: {error}"))
+
+    def __repr__(self):
+        return str(self)
+
+
+def hide_secrets():
+    """Mask ${env:...} values everywhere a process writes: every log line (tracebacks
+    included, whoever logs them), stdout and stderr, and the exceptions that escape a user."""
+
+    class WithoutSecrets(logging.Filter):
+        def filter(self, record):
+            if SECRETS:
+                record.msg, record.args = without_secrets(record.getMessage()), None
+                if record.exc_info:
+                    record.exc_text = without_secrets(
+                        "".join(traceback.format_exception(*record.exc_info))
+                    )
+            return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(WithoutSecrets())
+    sys.stdout, sys.stderr = MaskedStream(sys.stdout), MaskedStream(sys.stderr)
+    fire = events.user_error.fire  # the exceptions table (and a worker's copy sent to its master)
+
+    def fire_masked(*, user_instance, exception, tb, **kwargs):
+        return fire(user_instance=user_instance, exception=MaskedError(exception), tb=tb, **kwargs)
+
+    events.user_error.fire = fire_masked
+
+
+# -- requests and their judgement ----------------------------------------------------------------
+
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+MAX_REDIRECTS = 10
+DEFAULT_PORTS = {"http": 80, "https": 443}
+SEND_ERRORS = (Exception,)  # what sending may raise; Locust's own signals to a user pass through
+USER_SIGNALS = (StopUser, StopTest, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
+
+
+class Failure(Exception):
+    """Why a request failed, in plain words, the same in the failure table of one process and
+    of a master (Locust quotes the message of any other exception there)."""
+
+    def __repr__(self):
+        return str(self)
+
+
+class Quiet:
+    """The request event of a redirect's next leg: the request is counted once, as a whole."""
+
+    @staticmethod
+    def fire(**_kwargs):
+        pass
+
+
+def origin(url):
+    """(scheme, host, port) of a URL, the way browsers compare origins."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def shown_origin(url):
+    parts = urlsplit(url)
+    return without_secrets(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
+
+
 class Request:
     """An endpoint ready to send: environment values joined and the query encoded, once."""
 
@@ -258,22 +406,77 @@ class Request:
         if endpoint.body is not None:
             self.payload["data"] = resolve(endpoint.body, missing).encode()
         self.expect_status = endpoint.expect_status
+        self.follow_redirects = endpoint.follow_redirects
 
     def __call__(self, taskset):
-        with taskset.client.request(
+        started = time.perf_counter()
+        try:
+            self.send(taskset.client, taskset.user.host)
+        except USER_SIGNALS:
+            raise
+        except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
+            events.request.fire(
+                request_type=self.method,
+                name=self.name,
+                response_time=(time.perf_counter() - started) * 1000,
+                response_length=0,
+                exception=Failure(fault_of(error)),
+                context={},
+                response=None,
+                url=self.url,
+            )
+
+    def send(self, client, host):
+        with client.request(
             self.method,
             self.url,
             name=self.name,
             headers=self.headers,
             catch_response=True,
+            allow_redirects=False,  # followed below, to the same origin only
             **self.payload,
             **CLIENT_OPTIONS,
         ) as response:
-            failure = self.failure(response)
+            answer, failure = response, None
+            if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
+                answer, failure = self.redirected(client, host, response)
+            failure = failure or self.failure(answer)
             if failure:
-                response.failure(failure)
+                response.failure(Failure(failure))
             else:
                 response.success()
+
+    def redirected(self, client, host, response):
+        """Follow the answer's redirects within the run's origin: (final answer, failure). Every
+        leg's time counts in the request's; a redirect to another origin is not followed, so
+        no header reaches a host the configuration did not name."""
+        url, method, payload = urljoin(host + "/", self.url.lstrip("/")), self.method, self.payload
+        answer = response
+        for _ in range(MAX_REDIRECTS):
+            location = answer.headers.get("Location")
+            if answer.status_code not in REDIRECT_STATUSES or not location:
+                return answer, None
+            url = urljoin(url, location)
+            if origin(url) != origin(host):
+                return answer, f"redirect to another origin {shown_origin(url)}, not followed"
+            if answer.status_code in (301, 302, 303) and method != "HEAD":
+                method, payload = "GET", {}
+            leg = client.request(
+                method,
+                url,
+                headers=self.headers,
+                catch_response=True,
+                allow_redirects=False,
+                **payload,
+                **CLIENT_OPTIONS,
+            )
+            with leg:
+                leg._request_event = Quiet  # Locust's context manager reports through this
+                leg.success()
+            response.request_meta["response_time"] += leg.request_meta["response_time"]
+            response.request_meta["response_length"] = leg.request_meta["response_length"]
+            answer = leg
+        return answer, f"more than {MAX_REDIRECTS} redirects"
 
     def failure(self, response):
         """Why the request failed, or None. Written here rather than left to the HTTP client: its
@@ -298,8 +501,44 @@ def transport_error(response):
     return None
 
 
+FAULTS = (  # (class names in the error's chain, the words for it), the first that matches
+    ({"ConnectionRefusedError"}, "connection refused"),
+    ({"gaierror", "NameResolutionError"}, "host name not found"),
+    (
+        {
+            "ConnectionResetError",
+            "ConnectionAbortedError",
+            "BrokenPipeError",
+            "HTTPConnectionClosed",
+            "RemoteDisconnected",
+        },
+        "connection closed before an answer",
+    ),
+    (
+        {
+            "IncompleteRead",
+            "ChunkedEncodingError",
+            "HTTPParseError",
+            "ContentDecodingError",
+            "BadStatusLine",
+            "LineTooLong",
+            "InvalidChunkLength",
+            "HeaderParsingError",
+            "InvalidHeader",
+            "UnexpectedEOF",
+        },
+        "answer cut short or malformed",
+    ),
+    (
+        {"InvalidURL", "InvalidSchema", "MissingSchema", "LocationParseError", "URLRequired"},
+        "request URL not valid",
+    ),
+)
+
+
 def fault_of(error):
-    """A failure to get an answer, in the same plain words for both HTTP clients."""
+    """A failure to get an answer, in the same plain words for both HTTP clients; never the
+    server's bytes or a secret."""
     names, chain, seen = set(), [error], set()
     while chain:  # the error and the errors it wraps, by their own class names
         current = chain.pop()
@@ -313,72 +552,112 @@ def fault_of(error):
             for e in (*wrapped, getattr(current, "reason", None), *current.args)
             if isinstance(e, BaseException)
         ]
-    if "ConnectionRefusedError" in names:
-        return "connection refused"
-    if names & {"gaierror", "NameResolutionError"}:
-        return "host name not found"
-    if names & {
-        "ConnectionResetError",
-        "ConnectionAbortedError",
-        "BrokenPipeError",
-        "HTTPConnectionClosed",
-        "RemoteDisconnected",
-    }:
-        return "connection closed before an answer"
-    if names & {"IncompleteRead", "ChunkedEncodingError", "HTTPParseError", "ContentDecodingError"}:
-        return "answer cut short or malformed"
+    for kinds, words in FAULTS:
+        if names & kinds:
+            return words
     if any(
         "Timeout" in name for name in names
     ):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
         return f"timed out after {REQUEST_TIMEOUT_SECONDS:g}s"
-    return without_secrets(f"{type(error).__name__}: {error}" if error is not None else "no answer")
+    return f"{type(error).__name__}, no answer" if error is not None else "no answer"
 
 
-def problems_with(options):
+# -- checks before any load ------------------------------------------------------------------------
+
+
+def guard_for(host):
+    """(protected environment or None, limits) for a run aimed at `host`: this target's, made
+    stricter by those of a protected environment whose host it is, whatever file runs it."""
+    limits, protected_by = dict(LIMITS), ENVIRONMENT if PROTECTED else None
+    for protected_host, (environment, its_limits) in PROTECTED_HOSTS.items():
+        if origin(protected_host) == origin(str(host)):
+            protected_by = protected_by or environment
+            for key, value in its_limits.items():
+                if value is not None and (
+                    limits[key] is None or seconds_of(value) < seconds_of(limits[key])
+                ):
+                    limits[key] = value
+    return protected_by, limits
+
+
+def seconds_of(limit):
+    return parse_timespan(limit) if isinstance(limit, str) else limit
+
+
+def host_problems(host, allow_protected):
+    """What is wrong with aiming the run at `host`, from the command line or the web UI."""
+    if not str(host).startswith(("http://", "https://")):
+        return [f"host {host!r} must start with http:// or https://"]
+    protected_by, _limits = guard_for(host)
+    if protected_by and not allow_protected:
+        whose = (
+            ""
+            if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
+            else f"{host} is a host of "
+        )
+        return [
+            f"{whose}environment {protected_by} is protected: add --allow-protected "
+            "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
+        ]
+    return []
+
+
+def problems_with(options, workers=1):
     """Everything about the run's settings that must stop it before any load."""
     found = []
     if options.num_users is not None and options.num_users < 0:
         found.append(f"users {options.num_users} must be 0 or more")
-    if not str(options.host).startswith(("http://", "https://")):
-        found.append(f"host {options.host!r} must start with http:// or https://")
-    if LIMITS["max_users"] is not None and options.num_users > LIMITS["max_users"]:
+    found += host_problems(options.host, options.allow_protected)
+    protected_by, limits = guard_for(options.host)
+    whose = f"environment {protected_by or ENVIRONMENT}'s"
+    if limits["max_users"] is not None and options.num_users > limits["max_users"]:
+        found.append(f"users {options.num_users} is above {whose} max_users {limits['max_users']}")
+    elif options.num_users > MAX_USERS_PER_PROCESS * workers:
         found.append(
-            f"users {options.num_users} is above environment {ENVIRONMENT}'s "
-            f"max_users {LIMITS['max_users']}"
+            f"users {options.num_users} is more than {workers} Locust process(es) can start (at most "
+            f"{MAX_USERS_PER_PROCESS} each): spread them over workers (--processes, --master/--worker)"
         )
-    if LIMITS["max_spawn_rate"] is not None and options.spawn_rate > LIMITS["max_spawn_rate"]:
+    if limits["max_spawn_rate"] is not None and options.spawn_rate > limits["max_spawn_rate"]:
         found.append(
-            f"spawn_rate {options.spawn_rate:g} is above environment {ENVIRONMENT}'s "
-            f"max_spawn_rate {LIMITS['max_spawn_rate']}"
+            f"spawn_rate {options.spawn_rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
         )
-    if LIMITS["max_run_time"] is not None:
-        limit = parse_timespan(LIMITS["max_run_time"])
+    if limits["max_run_time"] is not None:
+        limit = parse_timespan(limits["max_run_time"])
         if not options.run_time or options.run_time > limit:  # Locust runs forever on 0
             shown = f"{options.run_time}s" if options.run_time else "0 (no limit)"
             found.append(
-                f"run_time {shown} is above environment {ENVIRONMENT}'s "
-                f"max_run_time {LIMITS['max_run_time']} ({limit}s)"
+                f"run_time {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
             )
-    if PROTECTED and not options.allow_protected:
-        found.append(
-            f"environment {ENVIRONMENT} is protected: add --allow-protected "
-            "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
-        )
     if options.html_file:
         found += report_problems(options.html_file)
     return found
 
 
 def report_problems(path):
-    """Whether the HTML report can be written where asked, checked before any load."""
-    folder = os.path.dirname(os.path.abspath(path))
-    existing = folder
+    """Whether the HTML report can be written where asked, checked before any load by writing
+    a file there: a device, a folder or a folder no file can be made in is refused."""
+    try:
+        if stat.S_ISDIR(os.stat(path).st_mode):
+            return [f"html report {path} is a folder; name a file"]
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return [
+                f"html report {path} is not a regular file (a device or a pipe?); name a file or a new name"
+            ]
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # a new name, or a link to none; its folder is checked below
+    except OSError as error:
+        return [f"html report {path} cannot be written: {error.strerror}"]
+    existing = os.path.dirname(os.path.abspath(path))
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    if os.path.isdir(path):
-        return [f"html report {path} is a folder; name a file"]
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        return [f"html report {path} cannot be written: {existing} is not a writable folder"]
+    try:
+        probe, probe_path = tempfile.mkstemp(prefix=".report-probe-", dir=existing)
+        os.close(probe)
+        os.remove(probe_path)
+    except OSError as error:
+        return [
+            f"html report {path} cannot be written: {existing} is not a writable folder ({error.strerror})"
+        ]
     return []
 
 
@@ -426,9 +705,21 @@ def describe(options):
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
     for dest, value in shown.items():
         lines.append(f"  {dest:<11} {value!s:<42} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
-    limits = ", ".join(f"{key}={value}" for key, value in LIMITS.items() if value is not None)
-    lines.append(f"  {'limits':<11} {limits or 'none'}")
-    lines.append(f"  {'protected':<11} {'yes' if PROTECTED else 'no'}")
+    protected_by, limits = guard_for(options.host)
+    if str(options.host).rstrip("/") != DEFAULTS["host"].rstrip("/"):
+        also = (
+            f"; it is a host of protected environment {protected_by}"
+            if protected_by and protected_by != ENVIRONMENT
+            else ""
+        )
+        lines.append(
+            f"  {'warning':<11} host {options.host} is not the catalog's host for {TARGET} ({DEFAULTS['host']}){also}"
+        )
+    shown_limits = ", ".join(f"{key}={value}" for key, value in limits.items() if value is not None)
+    lines.append(f"  {'limits':<11} {shown_limits or 'none'}")
+    lines.append(
+        f"  {'protected':<11} {'yes, environment ' + protected_by if protected_by else 'no'}"
+    )
     lines.append(
         f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
     )
@@ -444,24 +735,233 @@ def describe(options):
     return "\n".join(lines)
 
 
+# -- master and workers ----------------------------------------------------------------------------
+
+HELLO_SECONDS = 15  # a worker that says nothing about itself this long after connecting is refused
+MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
+with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
+    DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
+
+
+def admit_checked_workers(runner):
+    """On the master: a worker counts only once it said that it runs this same file and that
+    its own checks passed ("simulation_hello"); any other is refused, with the reason on both
+    sides. Until then Locust does not see it: no users, no statistics of its mixed in."""
+    handle, pending, admitted, sent_away = runner.handle_message, {}, set(), set()
+    run.update(pending=pending, admitted=admitted, sent_away=sent_away, losses=[])
+    send_to_client = runner.server.send_to_client
+
+    def note_sent_away(msg):
+        """Workers the master stops or quits itself are not lost when they go."""
+        client = runner.clients.get(msg.node_id)
+        if msg.type in ("stop", "quit") and (client is None or client.state != "missing"):
+            sent_away.add(msg.node_id)
+        return send_to_client(msg)
+
+    def gate(client_id, msg):
+        if msg.type == "client_ready" and client_id not in admitted:
+            pending[client_id] = (time.monotonic(), msg)  # acknowledged, so that it runs its checks
+            runner.send_message(
+                "ack", client_id=client_id, data={"index": runner.get_worker_index(client_id)}
+            )
+        elif msg.type == "quit" and run.get("finished"):  # the master sent it away: no cascade
+            if client_id in runner.clients:
+                del runner.clients[client_id]
+        elif (
+            msg.type in ("simulation_hello", "simulation_leaving", "locustfile")
+            or client_id in admitted
+        ):
+            if msg.type == "quit" and client_id in admitted:
+                note_lost_worker(client_id, "quit during the run")
+                admitted.discard(client_id)
+            handle(client_id, msg)
+        elif msg.type == "quit":
+            pending.pop(client_id, None)
+
+    def hello(environment, msg):
+        client_id, said = msg.node_id, msg.data
+        if client_id not in pending:
+            return
+        if said.get("check_config"):
+            pending.pop(client_id)
+            log.info("worker %s ran --check-config and left; it is not part of the run", client_id)
+        elif said.get("digest") != DIGEST:
+            refuse(
+                client_id,
+                f"it runs another generated file ({said.get('target')}, digest {str(said.get('digest'))[:12]}), "
+                f"not {TARGET} (digest {DIGEST[:12]}): give every worker the master's file (--worker -f -)",
+            )
+        elif said.get("problems"):
+            refuse(client_id, "its own checks failed: " + "; ".join(said["problems"]))
+        else:
+            _connected, ready = pending.pop(client_id)
+            admitted.add(client_id)
+            handle(client_id, ready)  # now Locust counts it
+
+    def leaving(environment, msg):
+        run.setdefault("leaving", {})[msg.node_id] = msg.data["reason"]
+
+    def refuse(client_id, reason):
+        pending.pop(client_id, None)
+        log.error("worker %s refused: %s", client_id, reason)
+        runner.send_message("simulation_refused", {"reason": reason}, client_id=client_id)
+        runner.send_message(
+            "quit", None, client_id=client_id
+        )  # a worker that is not ours quits too
+        if not run.get("started"):
+            stop_before_the_run(runner, f"worker {client_id} refused: {reason}")
+
+    def watch():
+        while True:
+            time.sleep(1)
+            for client_id, (connected, _msg) in list(pending.items()):
+                if time.monotonic() - connected > HELLO_SECONDS:
+                    refuse(
+                        client_id,
+                        f"it said nothing of its file or checks within {HELLO_SECONDS}s: "
+                        "not a file of this compiler, or one from an older compile",
+                    )
+            for client in runner.clients.all:
+                if client.state == "missing" and client.id in admitted:
+                    admitted.discard(client.id)
+                    note_lost_worker(
+                        client.id, f"went silent (no heartbeat for {HEARTBEAT_LIVENESS}s)"
+                    )
+
+    runner.handle_message = gate
+    runner.server.send_to_client = note_sent_away
+    runner.register_message("simulation_hello", hello)
+    runner.register_message("simulation_leaving", leaving)
+    threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
+
+
+def note_lost_worker(client_id, how):
+    """A worker gone while the run is on: the run did not have the load asked for. Workers the
+    master itself stopped or sent away do not count."""
+    if run.get("started") and client_id not in run["sent_away"]:
+        reason = run.get("leaving", {}).get(client_id)
+        run["losses"].append((time.monotonic(), client_id, how, reason))
+        log.error("worker %s %s%s", client_id, how, f" ({reason})" if reason else "")
+
+
+def counted_losses():
+    """The lost workers that make the run fail. One that stopped on a signal shortly before the
+    master did was stopped with it (a Ctrl-C reaches every process of the terminal)."""
+    ending = run.get("ending") or time.monotonic()
+    return [
+        f"worker {client_id} {how}" + (f" ({reason})" if reason else "")
+        for at, client_id, how, reason in run.get("losses", [])
+        if not (reason and reason.startswith("interrupted") and ending - at < 5)
+    ]
+
+
+def join_as_checked_worker(environment, runner, problems):
+    """On a worker: tell the master which file this is and whether its checks passed; stop when
+    the master refuses it, or when the master has gone silent."""
+    options = environment.parsed_options
+
+    def refused(environment, msg):
+        sys.stderr.write(f"{TARGET}: refused by the master: {msg.data['reason']}\n")
+        environment.process_exit_code = 2
+        runner.quit()
+
+    runner.register_message("simulation_refused", refused)
+    said = {
+        "digest": DIGEST,
+        "target": TARGET,
+        "problems": problems,
+        "check_config": bool(options.check_config),
+    }
+    runner.send_message("simulation_hello", said)
+    if options.check_config or problems:
+        time.sleep(0.5)  # let the message leave before the process does
+        if problems:
+            sys.stderr.write(
+                f"{TARGET}: invalid configuration on this worker, no request sent:\n"
+                + "".join(f"  - {problem}\n" for problem in problems)
+            )
+            sys.exit(2)
+        print(f"{TARGET}: configuration ok on this worker, no request sent", flush=True)
+        sys.exit(0)
+    threading.Thread(
+        target=stop_when_master_is_silent, args=(environment, runner), daemon=True
+    ).start()
+
+
+def stop_when_master_is_silent(environment, runner):
+    """Locust's worker waits 60s for a master that died (kill -9, a lost machine) and loads
+    the target all the while: stop well before."""
+    while True:
+        time.sleep(1)
+        heard = runner.last_heartbeat_timestamp
+        if heard and time.time() - heard > MASTER_SILENCE_SECONDS:
+            log.error(
+                "the master has not answered for %ss: stopping this worker", MASTER_SILENCE_SECONDS
+            )
+            environment.process_exit_code = 1
+            runner.quit()
+            return
+
+
+def stop_with_the_parent():
+    """A worker forked by --processes stops when its master is gone, however it went (kill -9,
+    or SIGTERM before the run started): Linux sends it SIGTERM then (prctl PR_SET_PDEATHSIG)."""
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+    except (AttributeError, OSError):  # not Linux: Locust's own 60s heartbeat timeout remains
+        return
+    if os.getppid() != parent:  # gone already, before the call
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+os.register_at_fork(after_in_child=stop_with_the_parent)
+
+
+def stop_before_the_run(runner, reason, code=1):
+    """Stop a master that is still waiting for its workers: quit every worker, then exit (its
+    forked workers follow it, see stop_with_the_parent)."""
+    sys.stderr.write(f"{TARGET}: {reason}; no request sent\n")
+    sys.stderr.flush()
+    quit_workers(runner, wait=0)
+    time.sleep(0.2)  # let the quit messages leave
+    os._exit(code)
+
+
+def quit_workers(runner, wait=3):
+    """Tell every worker, counted or not, to quit, and wait for their last statistics."""
+    if not isinstance(runner, MasterRunner):
+        return
+    for client_id in [*run.get("pending", {}), *(client.id for client in runner.clients.all)]:
+        runner.send_message("quit", None, client_id=client_id)
+    deadline = time.monotonic() + wait
+    while runner.clients.all and len(runner.greenlet) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+# -- the run: prepare, hold the limits, report and judge -----------------------------------------
+
+
 @events.init.add_listener
-def prepare(environment, runner, **_kwargs):
+def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
-    stop_on_ctrl_c()
+    run["runner"] = runner
+    stop_on_signals()
     missing = set()
     Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
     Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
-    hide_secrets_in_logs()
+    hide_secrets()
     secrets = unset_variables(missing) + unsendable_headers(Simulation.tasks)  # every process sends
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
-        if secrets:
-            sys.stderr.write("".join(f"{TARGET}: {line}\n" for line in secrets))
-            sys.exit(2)
+        if options.check_config:
+            print(describe(options), flush=True)
+        join_as_checked_worker(environment, runner, secrets)
         return
-    problems = problems_with(options) + secrets
+    workers = options.expect_workers if isinstance(runner, MasterRunner) else 1
+    problems = problems_with(options, workers) + secrets
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
     if problems:
         sys.stderr.write(
@@ -474,45 +974,49 @@ def prepare(environment, runner, **_kwargs):
         print(f"{TARGET}: configuration ok, no request sent", flush=True)
         stop_forked_workers(runner, options)
         sys.exit(0)
+    if isinstance(runner, MasterRunner):
+        admit_checked_workers(runner)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
-    hold_limits(runner)
+    hold_limits(environment, runner)
+    if web_ui is not None:
+        refuse_bad_starts_in_the_web_ui(environment, web_ui)
 
 
-def stop_on_ctrl_c():
+def stop_on_signals():
     """Ctrl-C (SIGINT) stops the run every time, the way SIGTERM does: report, summary, exit code.
     Python's own handler raises KeyboardInterrupt wherever the process happens to be, and one
     raised inside a finalizer is lost: the run would go on. Before the run starts (a master
-    waiting for its workers), Locust does not handle SIGTERM yet: the process exits 130 at once,
-    as it does on a second Ctrl-C."""
+    waiting for its workers), Locust does not handle SIGTERM yet: the process exits at once
+    (130, or 143 on SIGTERM), as it does on a second Ctrl-C; a report half written is removed."""
 
-    def interrupt(_signum, _frame):
+    def exit_now(signum, when):
+        if run.get("writing") and os.path.exists(run["writing"]):
+            os.remove(run["writing"])
+        os.write(
+            2,
+            f"{TARGET}: {'interrupted' if signum == signal.SIGINT else 'terminated'} {when}: exiting now\n".encode(),
+        )
+        os._exit(128 + signum)
+
+    def interrupt(signum, _frame):
         if run.get("interrupted") or not run.get("started"):
-            when = "again" if run.get("interrupted") else "before the run started"
-            os.write(2, f"{TARGET}: interrupted {when}: exiting now\n".encode())
-            os._exit(130)
+            exit_now(signum, "again" if run.get("interrupted") else "before the run started")
         run["interrupted"] = True
         os.write(2, f"{TARGET}: Ctrl-C: stopping the run\n".encode())
+        send_leaving("interrupted by Ctrl-C")
         os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
 
     signal.signal(signal.SIGINT, interrupt)
+    signal.signal(
+        signal.SIGTERM, lambda signum, _frame: exit_now(signum, "before the run started")
+    )  # then Locust's
 
 
-def hide_secrets_in_logs():
-    """Mask ${env:...} values in every log line, tracebacks included, whoever logs them."""
-
-    class WithoutSecrets(logging.Filter):
-        def filter(self, record):
-            if SECRETS:
-                record.msg, record.args = without_secrets(record.getMessage()), None
-                if record.exc_info:
-                    record.exc_text = without_secrets(
-                        "".join(traceback.format_exception(*record.exc_info))
-                    )
-            return True
-
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(WithoutSecrets())
+def send_leaving(reason):
+    runner = run.get("runner")
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("simulation_leaving", {"reason": reason})
 
 
 def report_last_statistics(environment, **_kwargs):
@@ -534,57 +1038,103 @@ def stop_forked_workers(runner, options, seconds=10):
     runner.quit()
 
 
-def hold_limits(runner):
-    """Keep users and spawn rate within the limits when they change during a run (the web UI's
-    form, the w/W keys): every change goes through runner.start."""
+def hold_limits(environment, runner):
+    """Keep every start within the limits (the web UI's form, the w/W keys: every change goes
+    through runner.start): a host that must not be run against is refused, users and spawn
+    rate are capped at the limits of the host's environment."""
     start = runner.start
 
     def start_within_limits(user_count, spawn_rate, *args, **kwargs):
-        if LIMITS["max_run_time"] is not None and runner.state in ("ready", "stopped"):
+        problems = host_problems(environment.host, environment.parsed_options.allow_protected)
+        if problems:
+            log.error("not started: %s", "; ".join(problems))
+            return
+        protected_by, limits = guard_for(environment.host)
+        if runner.state in ("ready", "stopped"):
             run["runs"] += 1  # a new run, not a change of users: it gets its own deadline
-            threading.Thread(
-                target=stop_at_max_run_time, args=(runner, run["runs"]), daemon=True
-            ).start()
-        user_count = capped("users", user_count, LIMITS["max_users"])
-        spawn_rate = capped("spawn_rate", spawn_rate, LIMITS["max_spawn_rate"])
+            run.get("sent_away", set()).clear()
+            if limits["max_run_time"] is not None:
+                threading.Thread(
+                    target=stop_at_max_run_time,
+                    args=(runner, run["runs"], limits["max_run_time"]),
+                    daemon=True,
+                ).start()
+        whose = protected_by or ENVIRONMENT
+        user_count = capped("users", user_count, limits["max_users"], whose)
+        spawn_rate = capped("spawn_rate", spawn_rate, limits["max_spawn_rate"], whose)
         return start(user_count, spawn_rate, *args, **kwargs)
 
     runner.start = start_within_limits
 
 
-def stop_at_max_run_time(runner, number):
+def refuse_bad_starts_in_the_web_ui(environment, web_ui):
+    """The web UI's form sets the host of each run: one the run would refuse is refused there,
+    with the reason, before Locust starts anything."""
+    from locust.web import jsonify, request  # Locust's web UI is a Flask app: Flask's own
+
+    @web_ui.app.before_request
+    def check_swarm():
+        if request.method == "POST" and request.path.endswith("/swarm"):
+            host = request.form.get("host") or environment.host
+            problems = host_problems(host, environment.parsed_options.allow_protected)
+            if problems:
+                return jsonify(
+                    {"success": False, "message": "; ".join(problems), "host": environment.host}
+                )
+        return None
+
+
+def stop_at_max_run_time(runner, number, max_run_time):
     """The web UI can start a run with any run time; max_run_time stops it all the same."""
-    time.sleep(parse_timespan(LIMITS["max_run_time"]))  # Locust has made this a greenlet's sleep
+    time.sleep(parse_timespan(max_run_time))  # Locust has made this a greenlet's sleep
     if run["runs"] == number and runner.state not in ("stopping", "stopped"):
-        log.warning(
-            "environment %s's max_run_time %s reached: stopping",
-            ENVIRONMENT,
-            LIMITS["max_run_time"],
-        )
+        log.warning("environment %s's max_run_time %s reached: stopping", ENVIRONMENT, max_run_time)
         runner.stop()
 
 
-def capped(name, value, limit):
+def capped(name, value, limit, environment):
     if limit is None or value <= limit:
         return value
-    log.warning("%s %s capped at environment %s's limit %s", name, value, ENVIRONMENT, limit)
+    log.warning("%s %s capped at environment %s's limit %s", name, value, environment, limit)
     return limit
 
 
 @events.quitting.add_listener
-def write_report(environment, **_kwargs):
-    """Write the HTML report atomically, also when the run was interrupted. An earlier report
-    at the same path is kept under a name with its time, never overwritten."""
-    if not run.get("html_file"):
+def finish(environment, **_kwargs):
+    """At every shutdown of the master (or the only process): gather the workers' last
+    statistics, write the report, and judge whether the run did what was asked."""
+    if isinstance(environment.runner, WorkerRunner) or run.get("finished"):
         return
-    if isinstance(environment.runner, MasterRunner):
-        environment.runner.quit()  # quits the workers and waits for their last statistics
+    run["finished"], run["ending"] = True, time.monotonic()
+    quit_workers(environment.runner)
+    failures = []
+    if run.get("html_file"):
+        failures += write_report(environment, run.pop("html_file"))
+    failures += counted_losses()
+    if environment.runner.stats.total.num_requests == 0:
+        failures.append(
+            "no request was sent (no user ran long enough, or the run was stopped before)"
+        )
+    if failures:
+        sys.stderr.write(
+            f"{TARGET}: the run did not do what was asked:\n"
+            + "".join(f"  - {line}\n" for line in failures)
+        )
+        environment.process_exit_code = max(environment.process_exit_code or 0, 1)
+
+
+def write_report(environment, path):
+    """Write the HTML report atomically, also when the run was interrupted; what went wrong,
+    if anything. An earlier report at the same path is kept under a name with its time."""
     options = copy.copy(environment.parsed_options)
-    options.html_file = run.pop("html_file")
+    options.html_file = path
     process_html_filename(options)
     path = options.html_file
-    partial = f"{path}.{os.getpid()}.tmp"
+    partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
     try:
+        problems = report_problems(path)
+        if problems:
+            return problems
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(partial, "w", encoding="utf-8") as report:
             report.write(get_html_report(environment, show_download_link=False))
@@ -592,11 +1142,13 @@ def write_report(environment, **_kwargs):
             log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
         os.replace(partial, path)
     except OSError as error:
-        log.error("Could not write the HTML report to %s: %s", path, error.strerror or error)
         if os.path.exists(partial):
             os.remove(partial)
-        return
+        return [f"the HTML report could not be written to {path}: {error.strerror or error}"]
+    finally:
+        run.pop("writing", None)
     log.info("HTML report written to %s", path)
+    return []
 
 
 def keep_earlier(path):
@@ -619,6 +1171,9 @@ def keep_earlier(path):
                 return kept
 
 
+# -- the simulated users ---------------------------------------------------------------------------
+
+
 class Simulation(TaskSet):
     """Draws each request and each think time from the user's own seeded generator."""
 
@@ -633,7 +1188,7 @@ class Simulation(TaskSet):
 
 
 @events.test_start.add_listener
-def count_users_from_zero(**_kwargs):
+def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
 
@@ -650,3 +1205,5 @@ class SimulatedUser(USER_CLASS):
         worker_index = environment.runner.worker_index if environment.runner else 0
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
+        if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
+            self.client.get_redirect_target = lambda _response: None  # still parse Location

@@ -131,14 +131,13 @@ def write_inputs(
 ) -> Path:
     """A catalog whose environments all point at 127.0.0.1:<port>, and its simulations.
 
-    `local` has limits; `prod` has limits and is protected. `apps` maps an app name to its
+    `local` has limits; `prod` has limits and is protected; its host says localhost, not 127.0.0.1. `apps` maps an app name to its
     catalog entry without `simulation` (taken as simulations/<app>.json from `simulations`).
     """
-    domain = {"domain": f"127.0.0.1:{port}"}
     catalog = {
-        "environments": {
-            "local": {"vars": domain, "limits": LOCAL_LIMITS},
-            "prod": {"vars": domain, "limits": PROD_LIMITS, "protected": True},
+        "environments": {  # the same server, under two names: a protected host is its own origin
+            "local": {"vars": {"domain": f"127.0.0.1:{port}"}, "limits": LOCAL_LIMITS},
+            "prod": {"vars": {"domain": f"localhost:{port}"}, "limits": PROD_LIMITS, "protected": True},
         },
         "countries": COUNTRIES,
         "apps": {

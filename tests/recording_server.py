@@ -11,6 +11,9 @@ answering every method; each answer carries a Content-Length. The status is chos
 Faults, for the tests of a target in trouble, are set per (method, path) or for every request
 ("*", "*"): `set_delay` answers late, `set_reset` reads the request and resets the connection
 (TCP RST, no answer), `set_truncate` answers 200 with a body cut short and closes.
+
+Hostile answers: `set_headers` adds headers to the answer of (method, path) (a redirect's
+Location, say), `set_raw` writes the given bytes instead of an HTTP answer and closes.
 """
 
 from __future__ import annotations
@@ -80,6 +83,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(b'{"cut": "sho')  # 12 of the 100 bytes announced, then the end
             self.wfile.flush()
             return
+        raw = self.server.fault_for(self.server.raws, self.command, url.path)
+        if raw is not None:
+            self.close_connection = True
+            self.wfile.write(raw)
+            self.wfile.flush()
+            return
         delay = self.server.fault_for(self.server.delays, self.command, url.path)
         if delay:
             time.sleep(delay)
@@ -88,6 +97,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
+        for name, value in (self.server.fault_for(self.server.extra_headers, self.command, url.path) or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if payload:
             self.wfile.write(payload)
@@ -130,6 +141,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.delays: dict[tuple[str, str], float] = {}
         self.resets: dict[tuple[str, str], bool] = {}
         self.truncations: dict[tuple[str, str], bool] = {}
+        self.extra_headers: dict[tuple[str, str], dict[str, str]] = {}
+        self.raws: dict[tuple[str, str], bytes] = {}
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -167,6 +180,16 @@ class RecordingServer(ThreadingHTTPServer):
         """Answer (method, path), or every request, with a 200 whose body ends too soon."""
         with self._lock:
             self.truncations[(method.upper(), path)] = True
+
+    def set_headers(self, headers: dict[str, str], method: str = "*", path: str = "*") -> None:
+        """Add `headers` to the answer of (method, path), or of every request."""
+        with self._lock:
+            self.extra_headers[(method.upper(), path)] = dict(headers)
+
+    def set_raw(self, raw: bytes, method: str = "*", path: str = "*") -> None:
+        """Answer (method, path), or every request, with `raw` bytes, not HTTP, and close."""
+        with self._lock:
+            self.raws[(method.upper(), path)] = raw
 
     def fault_for(self, faults: dict, method: str, path: str):
         with self._lock:
@@ -207,6 +230,8 @@ class RecordingServer(ThreadingHTTPServer):
             self.delays.clear()
             self.resets.clear()
             self.truncations.clear()
+            self.extra_headers.clear()
+            self.raws.clear()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""
