@@ -187,3 +187,23 @@ def test_one_compile_at_a_time_writes_to_a_folder(project):
     finally:
         os.close(descriptor)
     assert made.cli("compile")[0] == 0
+
+
+def test_git_ignores_the_temporary_files_of_interrupted_writes():
+    """An interrupted compile (or a report being written) leaves `*.tmp` files: never committed."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = [
+        "generated/.compiler-abc123.tmp",  # compile's temporary, beside the generated files
+        "other-out/.compiler-x_1.tmp",  # the same in any --out folder
+        "data/results/app_qa_mx/report.html.4242.tmp",  # a report being written
+    ]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == paths
+    kept = subprocess.run(["git", "check-ignore", "--no-index", "generated/app_qa_mx.py"], cwd=ROOT, capture_output=True)
+    assert kept.returncode == 1  # the generated files themselves are committed
