@@ -40,11 +40,7 @@ def build_parser() -> ArgumentParser:
         prog="python -m compiler",
         description="Compile declarative load simulations into standalone locustfiles.",
     )
-    parser.add_argument(
-        "--catalog",
-        default=os.environ.get("CONFIG_PATH", DEFAULT_CATALOG),
-        help=f"catalog file (default: $CONFIG_PATH, else {DEFAULT_CATALOG})",
-    )
+    parser.add_argument("--catalog", help=f"catalog file (default: $CONFIG_PATH, else {DEFAULT_CATALOG})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=ArgumentParser)
     commands.add_parser("validate", help="check the catalog and every simulation")
     compile_ = commands.add_parser("compile", help="write one locustfile per compatible target")
@@ -57,6 +53,22 @@ def build_parser() -> ArgumentParser:
     explain = commands.add_parser("explain", help="show one target's resolved configuration and sources")
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     return parser
+
+
+def catalog_path(option: str | None) -> str:
+    """The catalog to read: --catalog, else CONFIG_PATH, else the default.
+
+    An empty value is a usage error, not the current folder (`.: is a folder`) nor the default:
+    `CONFIG_PATH=` or `--catalog "$UNSET"` is a slip, and compiling another catalog than the one
+    meant would be worse than stopping."""
+    if option is not None:
+        if not option:
+            raise UsageError("--catalog is empty; name a catalog file")
+        return option
+    from_environment = os.environ.get("CONFIG_PATH")
+    if from_environment == "":
+        raise UsageError("CONFIG_PATH is set but empty; unset it or name a catalog file")
+    return from_environment or DEFAULT_CATALOG
 
 
 def _print_problems(problems: Problems) -> None:
@@ -248,6 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     try:
         args = build_parser().parse_args(argv)
+        args.catalog = catalog_path(args.catalog)
         return COMMANDS[args.command](args, problems)
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
