@@ -17,9 +17,10 @@ from compiler.model import Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
+from compiler.streams import StdoutError, guarded_stdout
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.validate import Inputs, load_inputs
-from compiler.write import OutputError, sync
+from compiler.write import OutputError, Report, WriteError, sync
 
 DEFAULT_CATALOG = "data/catalog.json"
 EXIT_OK, EXIT_DIFFERENCES, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
@@ -146,12 +147,17 @@ def command_compile(args, problems: Problems) -> int:
     _print_problems(problems)
     files = {f"{target.name}.py": render_target(target) for target in targets}
     out = Path(args.out)
+    stopped: WriteError | None = None
     try:
         report = sync(out, files, args.only, check=args.check, force=args.force)
     except OutputError as error:
         raise UsageError(str(error)) from None
+    except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
+        report, stopped = error.report, error
     for name, why in report.foreign.items():
         print(f"{out / name}: not written: {why}", file=sys.stderr)
+    if stopped is not None:
+        return _stopped(out, report, stopped)
     if args.check:
         for line in report.differences:
             print(f"{out}: {line}")
@@ -172,6 +178,17 @@ def command_compile(args, problems: Problems) -> int:
         f"{len(report.removed)} removed" + (f", {len(kept)} kept (edited by hand)" if kept else "")
     )
     return EXIT_INVALID if report.foreign or kept else EXIT_OK
+
+
+def _stopped(out: Path, report: Report, error: WriteError) -> int:
+    """The error that stopped a compile, and what it had done: files written before it are
+    complete, the others are as they were (never half-written)."""
+    print(f"error: {error}", file=sys.stderr)
+    print(
+        f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+        "then stopped by the error above; the other files are as they were"
+    )
+    return EXIT_INVALID
 
 
 def command_list(args, problems: Problems) -> int:
@@ -259,9 +276,13 @@ COMMANDS = {"validate": command_validate, "compile": command_compile, "list": co
 def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     try:
-        args = build_parser().parse_args(argv)
-        args.catalog = catalog_path(args.catalog)
-        return COMMANDS[args.command](args, problems)
+        with guarded_stdout():
+            args = build_parser().parse_args(argv)
+            args.catalog = catalog_path(args.catalog)
+            return COMMANDS[args.command](args, problems)
+    except StdoutError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
@@ -269,8 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_problems(problems)
         print(_summary(problems), file=sys.stderr)
         return EXIT_INVALID
-    except OSError as error:  # the output folder is a file, a disk is full, a permission...
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+    except OSError as error:  # every stage names its files; this is a last resort that still says which
+        where = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+        print(f"error: {where or 'a file the compiler uses'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted; files already written are complete, the others untouched", file=sys.stderr)
