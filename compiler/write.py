@@ -6,7 +6,9 @@ of one; the next compile removes the temporary files an interrupted one left. On
 that carry the compiler's header are ever replaced or removed; anything else in the output
 folder (files without the header, symbolic links, folders, unreadable or non-UTF-8 files) is
 foreign and left alone. Each file records the digest of its body, which tells a stale file (body
-intact, inputs changed) from one edited by hand; an edited file is kept unless `force`. Every
+intact, inputs changed) from one edited by hand; an edited file is kept unless `force`. A file
+an editor saved with a UTF-8 BOM or CRLF line endings is still the compiler's: it is judged on
+its content, `--check` says how it was saved, and compile rewrites it as it writes files. Every
 path written or removed is a direct child of the (resolved) output folder, and one compile at a
 time writes to a folder (an advisory lock on the folder itself).
 """
@@ -75,14 +77,19 @@ class Report:
     # Files of targets that no longer exist, edited by hand: kept unless `force` (then in `removed`).
     edited_leftovers: list[str] = field(default_factory=list)
     foreign: dict[str, str] = field(default_factory=dict)  # not ours (name -> why): never touched
+    # Files an editor saved in another form (name -> "saved with CRLF line endings"): --check says so.
+    saved_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
+        def listed(kind: str, names: list[str]) -> list[str]:
+            return [f"{kind}: {n}" + (f" ({self.saved_as[n]})" if n in self.saved_as else "") for n in names]
+
         return sorted(
-            [f"missing: {n}" for n in self.missing]
-            + [f"stale: {n}" for n in self.stale]
-            + [f"edited by hand: {n}" for n in self.edited]
-            + [f"no longer a target: {n}" for n in self.removed]
+            listed("missing", self.missing)
+            + listed("stale", self.stale)
+            + listed("edited by hand", self.edited)
+            + listed("no longer a target", self.removed)
         )
 
 
@@ -163,6 +170,23 @@ def _writing(folder: Path, label: Path, report: Report) -> Iterator[None]:
         os.close(descriptor)  # also releases the lock
 
 
+def as_saved(text: str) -> tuple[str, str]:
+    """(the text as the compiler wrote it, how an editor saved it differently, or "").
+
+    Editors may add a UTF-8 byte order mark or turn line endings into CRLF without anyone
+    editing a line. Neither can be the compiler's own text (it writes neither, and a carriage
+    return in a value is escaped in its literal), so undoing them only ever recognises the
+    compiler's file: the content decides whether it is stale or edited by hand, and the form
+    is said, and rewritten by the next compile."""
+    forms = []
+    if text.startswith("\ufeff"):
+        text, forms = text[1:], ["a UTF-8 BOM"]
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+        forms.append("CRLF line endings")
+    return text, ("saved with " + " and ".join(forms) if forms else "")
+
+
 def _read(path: Path) -> tuple[str | None, str | None]:
     """(text, None) for a regular UTF-8 file; (None, why) for anything the compiler must treat as
     not its own; (None, None) when nothing is there. Never follows a symbolic link."""
@@ -190,6 +214,17 @@ def _read(path: Path) -> tuple[str | None, str | None]:
         return data.decode("utf-8"), None
     except UnicodeDecodeError:
         return None, "it is not UTF-8 text, so the compiler did not write it as it is; move it away"
+
+
+def _read_as_written(path: Path, report: Report) -> tuple[str | None, str | None]:
+    """`_read`, with an editor's BOM or CRLF undone and noted in the report."""
+    current, why_foreign = _read(path)
+    if current is None:
+        return current, why_foreign
+    current, saved_as = as_saved(current)
+    if saved_as:
+        report.saved_as[path.name] = saved_as
+    return current, why_foreign
 
 
 def _is_our_temporary(path: Path) -> bool:
@@ -235,13 +270,13 @@ def _sync(out: Path, folder: Path, files: dict[str, str], patterns, check: bool,
                     _child(folder, entry.name).unlink(missing_ok=True)
     for name, text in sorted(files.items()):
         path = _child(folder, name)
-        current, why_foreign = _read(path)
+        current, why_foreign = _read_as_written(path, report)
         if why_foreign is None and current is not None and not is_generated(current):
             why_foreign = FOREIGN
         if why_foreign is not None:
             report.foreign[name] = why_foreign
             continue
-        if current == text:
+        if current == text and name not in report.saved_as:
             report.unchanged.append(name)
             continue
         edited = current is not None and edited_by_hand(current)
@@ -259,7 +294,7 @@ def _sync(out: Path, folder: Path, files: dict[str, str], patterns, check: bool,
         if path.name in files or not is_selected(path.stem, patterns):
             continue
         path = _child(folder, path.name)
-        current, _why_foreign = _read(path)
+        current, _why_foreign = _read_as_written(path, report)
         if current is None or not is_generated(current):
             continue  # not ours: left alone
         if edited_by_hand(current):
