@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from compiler.model import Target, as_written
+from compiler.model import Expansion, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
@@ -210,12 +210,29 @@ def _shown(value: Any) -> str:
     return json.dumps(plain(value), ensure_ascii=False)
 
 
+def _made_with(target: Target, value: Any, pointer: str) -> str:
+    """", ${currency} from catalog (...)" for each variable the value at `pointer` was made
+    with, each once; a list shown whole (expect_status, a repeated query parameter) counts its
+    items'."""
+    expansions: list[Expansion] = []
+
+    def collect(item: Any, at: str) -> None:
+        expansions.extend(e for e in target.expansions.get(at, ()) if e not in expansions)
+        if isinstance(item, (list, tuple)):
+            for index, element in enumerate(item):
+                collect(element, pointer_join(at, index))
+
+    collect(value, pointer)
+    return "".join(f", {expansion}" for expansion in expansions)
+
+
 def explain_lines(target: Target, catalog_label: str) -> list[str]:
-    """Every resolved value of a target with the layer (and file, pointer) it came from."""
+    """Every resolved value of a target with the layer (and file, pointer) that wrote it, and for
+    a string made with variables, where each variable was set."""
     rows: list[tuple[str, Any, str]] = []
 
     def add(key: str, value: Any, pointer: str) -> None:
-        rows.append((key, value, str(target.origin_of(pointer))))
+        rows.append((key, value, str(target.origin_of(pointer)) + _made_with(target, value, pointer)))
 
     for key, value in (
         ("host", target.host), ("users", target.users), ("spawn_rate", target.spawn_rate),

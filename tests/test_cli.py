@@ -258,3 +258,36 @@ def test_an_empty_catalog_name_is_a_usage_error(project):
     assert not (made.folder / "generated").exists()
     result = run_compiler(made.folder, "list", env={"CONFIG_PATH": str(made.catalog_path)})
     assert (result.returncode, result.stdout.split()) == (0, ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"])
+
+
+def test_explain_credits_each_variable_to_where_it_is_set(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["vars"] = {"sku": "A1", "field": "color"}
+    simulation["endpoints"][1]["json"] = {"currency": "${currency}", "sku": "${sku}-${sku}", "${field}": "red"}
+    simulation["endpoints"][1]["query"] = {"tag": ["${service}", "x-${country}", "plain"], "token": "${env:QUERY_TOKEN}"}
+    simulation["overrides"] = {"countries": {"br": {"vars": {"sku": "B2"}}}}
+    made = project(simulation=simulation)
+    code, out, err = made.cli("explain", "shop_qa_br")
+    assert (code, err) == (0, "")
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines()[2:]}
+    template = "<- template (simulations/shop.json"
+    assert rows["host"] == (
+        f'"https://br.qa.example.test"  {template} /host), ${{country}} built-in, '
+        "${domain} from catalog (catalog.json /environments/qa/vars/domain)"
+    )
+    assert rows["endpoints.cart.json.currency"] == (
+        f'"BRL"  {template} /endpoints/1/json/currency), ${{currency}} from catalog (catalog.json /countries/br/vars/currency)'
+    )
+    assert rows["endpoints.cart.json.sku"] == (  # a variable used twice is listed once, from the layer that set it
+        f'"B2-B2"  {template} /endpoints/1/json/sku), ${{sku}} from countries.br (simulations/shop.json /overrides/countries/br/vars/sku)'
+    )
+    assert rows["endpoints.cart.json.color"].endswith(", ${field} from template (simulations/shop.json /vars/field)")
+    assert rows["endpoints.cart.query.tag"] == (
+        f'["shop", "x-br", "plain"]  {template} /endpoints/1/query/tag), '
+        "${service} from catalog (catalog.json /apps/shop/vars/service), ${country} built-in"
+    )
+    assert rows["endpoints.cart.query.token"].endswith(", ${env:QUERY_TOKEN} read at run time")
+    assert rows["headers.Authorization"].endswith(", ${env:SHOP_TOKEN} read at run time")
+    assert rows["endpoints.cart.path"] == f'"/cart"  {template} /endpoints/1/path)'  # no variable, nothing added
+    mx = made.cli("explain", "shop_qa_mx")[1]
+    assert "${sku} from template (simulations/shop.json /vars/sku)" in mx
