@@ -157,7 +157,7 @@ def command_compile(args, problems: Problems) -> int:
     for name, why in report.foreign.items():
         print(f"{out / name}: not written: {why}", file=sys.stderr)
     if stopped is not None:
-        return _stopped(out, report, stopped)
+        return _stopped(out, report, stopped, args.check)
     if args.check:
         for line in report.differences:
             print(f"{out}: {line}")
@@ -180,14 +180,15 @@ def command_compile(args, problems: Problems) -> int:
     return EXIT_INVALID if report.foreign or kept else EXIT_OK
 
 
-def _stopped(out: Path, report: Report, error: WriteError) -> int:
+def _stopped(out: Path, report: Report, error: WriteError, check: bool) -> int:
     """The error that stopped a compile, and what it had done: files written before it are
-    complete, the others are as they were (never half-written)."""
+    complete, the others are as they were (never half-written). `--check` had written nothing."""
     print(f"error: {error}", file=sys.stderr)
-    print(
-        f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
-        "then stopped by the error above; the other files are as they were"
-    )
+    if not check:
+        print(
+            f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            "then stopped by the error above; the other files are as they were"
+        )
     return EXIT_INVALID
 
 

@@ -62,6 +62,8 @@ def test_a_write_refused_by_the_system_stops_compile_naming_the_file_and_what_wa
 
 
 def test_a_read_only_output_folder_is_named_with_the_target_file_not_a_temporary_one(project):
+    """A folder the process may write nothing in: the message names the file it failed to write,
+    never the temporary name that failed; an unreadable folder is named itself."""
     made = project()
     prefix: list[str] = []
     if os.geteuid() == 0:
@@ -85,6 +87,16 @@ def test_a_read_only_output_folder_is_named_with_the_target_file_not_a_temporary
         "the other files are as they were\n"
     )
     assert {p.name: p.read_bytes() for p in generated.iterdir()} == before
+    generated.chmod(0o000)  # not even listed: the folder is named, and --check says no more
+    try:
+        check, compile_ = compiler(made, "compile", "--check", prefix=prefix), compiler(made, "compile", prefix=prefix)
+    finally:
+        generated.chmod(0o755)
+    assert (check.returncode, check.stdout) == (2, "")
+    assert check.stderr == "error: generated: cannot list the output folder: Permission denied\n"
+    assert (compile_.returncode, compile_.stderr.splitlines()[0]) == (
+        2, "error: generated: cannot open the output folder to lock it: Permission denied"
+    )
 
 
 def test_a_reader_that_went_away_is_not_an_error(project):
