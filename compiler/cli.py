@@ -13,13 +13,14 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from compiler.model import Target, as_written
+from compiler.model import Expansion, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
+from compiler.streams import StdoutError, guarded_stdout
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.validate import Inputs, load_inputs
-from compiler.write import OutputError, sync
+from compiler.write import OutputError, Report, WriteError, sync
 
 DEFAULT_CATALOG = "data/catalog.json"
 EXIT_OK, EXIT_DIFFERENCES, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
@@ -40,11 +41,7 @@ def build_parser() -> ArgumentParser:
         prog="python -m compiler",
         description="Compile declarative load simulations into standalone locustfiles.",
     )
-    parser.add_argument(
-        "--catalog",
-        default=os.environ.get("CONFIG_PATH", DEFAULT_CATALOG),
-        help=f"catalog file (default: $CONFIG_PATH, else {DEFAULT_CATALOG})",
-    )
+    parser.add_argument("--catalog", help=f"catalog file (default: $CONFIG_PATH, else {DEFAULT_CATALOG})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=ArgumentParser)
     commands.add_parser("validate", help="check the catalog and every simulation")
     compile_ = commands.add_parser("compile", help="write one locustfile per compatible target")
@@ -57,6 +54,22 @@ def build_parser() -> ArgumentParser:
     explain = commands.add_parser("explain", help="show one target's resolved configuration and sources")
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     return parser
+
+
+def catalog_path(option: str | None) -> str:
+    """The catalog to read: --catalog, else CONFIG_PATH, else the default.
+
+    An empty value is a usage error, not the current folder (`.: is a folder`) nor the default:
+    `CONFIG_PATH=` or `--catalog "$UNSET"` is a slip, and compiling another catalog than the one
+    meant would be worse than stopping."""
+    if option is not None:
+        if not option:
+            raise UsageError("--catalog is empty; name a catalog file")
+        return option
+    from_environment = os.environ.get("CONFIG_PATH")
+    if from_environment == "":
+        raise UsageError("CONFIG_PATH is set but empty; unset it or name a catalog file")
+    return from_environment or DEFAULT_CATALOG
 
 
 def _print_problems(problems: Problems) -> None:
@@ -134,12 +147,17 @@ def command_compile(args, problems: Problems) -> int:
     _print_problems(problems)
     files = {f"{target.name}.py": render_target(target) for target in targets}
     out = Path(args.out)
+    stopped: WriteError | None = None
     try:
         report = sync(out, files, args.only, check=args.check, force=args.force)
     except OutputError as error:
         raise UsageError(str(error)) from None
+    except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
+        report, stopped = error.report, error
     for name, why in report.foreign.items():
         print(f"{out / name}: not written: {why}", file=sys.stderr)
+    if stopped is not None:
+        return _stopped(out, report, stopped, args.check)
     if args.check:
         for line in report.differences:
             print(f"{out}: {line}")
@@ -162,6 +180,18 @@ def command_compile(args, problems: Problems) -> int:
     return EXIT_INVALID if report.foreign or kept else EXIT_OK
 
 
+def _stopped(out: Path, report: Report, error: WriteError, check: bool) -> int:
+    """The error that stopped a compile, and what it had done: files written before it are
+    complete, the others are as they were (never half-written). `--check` had written nothing."""
+    print(f"error: {error}", file=sys.stderr)
+    if not check:
+        print(
+            f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            "then stopped by the error above; the other files are as they were"
+        )
+    return EXIT_INVALID
+
+
 def command_list(args, problems: Problems) -> int:
     inputs = _load(args.catalog, problems)
     problems.raise_if_errors()
@@ -181,12 +211,29 @@ def _shown(value: Any) -> str:
     return json.dumps(plain(value), ensure_ascii=False)
 
 
+def _made_with(target: Target, value: Any, pointer: str) -> str:
+    """", ${currency} from catalog (...)" for each variable the value at `pointer` was made
+    with, each once; a list shown whole (expect_status, a repeated query parameter) counts its
+    items'."""
+    expansions: list[Expansion] = []
+
+    def collect(item: Any, at: str) -> None:
+        expansions.extend(e for e in target.expansions.get(at, ()) if e not in expansions)
+        if isinstance(item, (list, tuple)):
+            for index, element in enumerate(item):
+                collect(element, pointer_join(at, index))
+
+    collect(value, pointer)
+    return "".join(f", {expansion}" for expansion in expansions)
+
+
 def explain_lines(target: Target, catalog_label: str) -> list[str]:
-    """Every resolved value of a target with the layer (and file, pointer) it came from."""
+    """Every resolved value of a target with the layer (and file, pointer) that wrote it, and for
+    a string made with variables, where each variable was set."""
     rows: list[tuple[str, Any, str]] = []
 
     def add(key: str, value: Any, pointer: str) -> None:
-        rows.append((key, value, str(target.origin_of(pointer))))
+        rows.append((key, value, str(target.origin_of(pointer)) + _made_with(target, value, pointer)))
 
     for key, value in (
         ("host", target.host), ("users", target.users), ("spawn_rate", target.spawn_rate),
@@ -247,8 +294,13 @@ COMMANDS = {"validate": command_validate, "compile": command_compile, "list": co
 def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     try:
-        args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args, problems)
+        with guarded_stdout():
+            args = build_parser().parse_args(argv)
+            args.catalog = catalog_path(args.catalog)
+            return COMMANDS[args.command](args, problems)
+    except StdoutError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_INVALID
@@ -256,8 +308,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_problems(problems)
         print(_summary(problems), file=sys.stderr)
         return EXIT_INVALID
-    except OSError as error:  # the output folder is a file, a disk is full, a permission...
-        print(f"error: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+    except OSError as error:  # every stage names its files; this is a last resort that still says which
+        where = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+        print(f"error: {where or 'a file the compiler uses'}: {error.strerror or error}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:
         print("interrupted; files already written are complete, the others untouched", file=sys.stderr)

@@ -15,10 +15,12 @@ say where.
 from __future__ import annotations
 
 import codecs
+import errno
 import json
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ MAX_LOCATED = 20  # refusals located per file; the others are counted
 
 @dataclass(frozen=True)
 class Document:
-    path: Path  # where it was read from
+    path: Path  # where it was read from (the catalog: its real path, symbolic links resolved)
     label: str  # how messages name it: relative to the working folder when it is below it
     data: Any
 
@@ -172,22 +174,69 @@ def _line_col(text: str, index: int) -> str:
     return f"line {line}, column {column}"
 
 
+class NotARegularFile(OSError):
+    """A FIFO, a device or a socket where a config file was expected."""
+
+    def __init__(self, kind: str):
+        super().__init__(kind)
+        self.kind = kind
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _kind_of(mode: int) -> str:
+    return next((kind for test, kind in _KINDS if test(mode)), "not a file")
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """At most `limit` bytes of a regular file (a symbolic link to one is fine).
+
+    Anything else is refused before a byte is read: reading a FIFO waits for a writer for ever,
+    and /dev/zero or /dev/stdin are not files a catalog names. Opening with O_NONBLOCK never waits
+    (not even on a FIFO without a writer), and the check is made on what was opened, so nothing
+    can be swapped in between."""
+    try:
+        kind = os.stat(path).st_mode
+    except OSError:
+        kind = None  # the open below raises the same error, with its usual meaning
+    if kind is not None and stat.S_ISDIR(kind):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    if kind is not None and not stat.S_ISREG(kind):
+        raise NotARegularFile(_kind_of(kind))
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(descriptor, "rb") as file:
+        mode = os.fstat(file.fileno()).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        if not stat.S_ISREG(mode):
+            raise NotARegularFile(_kind_of(mode))
+        return file.read(limit)
+
+
 def load_document(
     path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found"
 ) -> Document | None:
     """Read one JSON file; on failure add a problem (`missing` when there is no such file) and return None."""
     label = label or label_for(path)
     try:
-        with path.open("rb") as file:  # one byte more than allowed is enough to refuse: /dev/zero ends
-            raw = file.read(MAX_FILE_BYTES + 1)
+        raw = _read_regular_file(path, MAX_FILE_BYTES + 1)  # one byte more than allowed is enough to refuse
     except FileNotFoundError:
         problems.add(label, "", missing)
         return None
     except IsADirectoryError:
         problems.add(label, "", "is a folder, expected a JSON file")
         return None
+    except NotARegularFile as error:
+        problems.add(label, "", f"is not a regular file ({error.kind}), expected a JSON file")
+        return None
     except OSError as error:
-        problems.add(label, "", f"cannot be read: {error.strerror}")
+        problems.add(label, "", f"cannot be read: {error.strerror or error}")
         return None
     if len(raw) > MAX_FILE_BYTES:
         problems.add(label, "", f"is larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a config file; is it the right file?")

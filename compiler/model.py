@@ -2,7 +2,8 @@
 
 Resolution turns raw JSON into these dataclasses. Strings that read the process environment at
 run time are `Text` values (literal parts and `EnvRef`s), so no secret is ever known here.
-Every leaf of the resolved configuration remembers where it was set (`Origin`), for `explain`.
+Every leaf of the resolved configuration remembers where it was set (`Origin`), and a string
+made with variables which ones and where each was set (`Expansion`), for `explain`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,22 @@ class Origin:
 
     def __str__(self) -> str:
         return f"{self.layer} ({self.file} {self.pointer or '/'})" if self.file else self.layer
+
+
+BUILT_IN = Origin("built-in")  # app, environment, country, target
+AT_RUN_TIME = Origin("read at run time")  # ${env:NAME}
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A `${...}` that a resolved string was made with, and where its value comes from: the
+    text's origin says which layer wrote `${currency}`, this says which layer set `currency`."""
+
+    placeholder: str  # ${currency}, ${env:APP_TOKEN}
+    source: Origin  # BUILT_IN, AT_RUN_TIME, catalog (file, pointer), or a simulation layer
+
+    def __str__(self) -> str:
+        return f"{self.placeholder} from {self.source}" if self.source.file else f"{self.placeholder} {self.source}"
 
 
 @dataclass(frozen=True)
@@ -111,6 +128,9 @@ class Target:
     protected: bool
     protected_hosts: tuple[ProtectedHost, ...]  # of every protected target in the catalog
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
+    # JSON pointer of a resolved string (an object key's `${...}` counts for its value) -> the
+    # variables it was made with, in order; strings without any are not listed.
+    expansions: Mapping[str, tuple[Expansion, ...]]
 
     def origin_of(self, pointer: str) -> Origin:
         return locate(self.origins, pointer)

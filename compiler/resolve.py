@@ -20,7 +20,20 @@ from typing import Any
 
 from compiler.load import Document
 from compiler.model import (
-    EnvRef, Endpoint, Limits, Origin, ProtectedHost, Target, Text, ThinkTime, as_written, freeze, locate,
+    AT_RUN_TIME,
+    BUILT_IN,
+    EnvRef,
+    Endpoint,
+    Expansion,
+    Limits,
+    Origin,
+    ProtectedHost,
+    Target,
+    Text,
+    ThinkTime,
+    as_written,
+    freeze,
+    locate,
 )
 from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.targets import TargetRef, compatible_targets
@@ -61,6 +74,7 @@ class Resolution:
     merged: dict = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     parents: set[str] = field(default_factory=set)  # pointers with origins recorded below them
+    expansions: dict[str, list[Expansion]] = field(default_factory=dict)  # resolved pointer -> ${...} used
 
     def problem(self, pointer: str, message: str) -> None:
         """A problem with the value at `pointer` of the merged configuration."""
@@ -72,8 +86,18 @@ class Resolution:
 # -- variables -------------------------------------------------------------------------------------
 
 
-def expand(text: str, variables: dict[str, str], allow_env: bool, report) -> str | Text:
-    """Expand `${name}`, keep `${env:NAME}` for run time, turn `$${` into a literal `${`."""
+@dataclass(frozen=True)
+class Variables:
+    """What `${name}` expands to for one target, and where each value was set (for explain)."""
+
+    values: dict[str, str]
+    sources: dict[str, Origin]
+
+
+def expand(text: str, variables: dict[str, str], allow_env: bool, report, used: list[str] | None = None) -> str | Text:
+    """Expand `${name}`, keep `${env:NAME}` for run time, turn `$${` into a literal `${`.
+
+    Each placeholder expanded (or kept for run time) is appended to `used`: `name`, `env:NAME`."""
     parts: list[str | EnvRef] = []
     literal: list[str] = []
     position = 0
@@ -100,6 +124,8 @@ def expand(text: str, variables: dict[str, str], allow_env: bool, report) -> str
             else:
                 parts += ["".join(literal), EnvRef(name)]
                 literal = []
+                if used is not None:
+                    used.append(body)
         elif not VARIABLE_NAME.match(body):
             report(f"'${{{body}}}' is not a valid placeholder; write ${{name}} or ${{env:NAME}}")
         elif body not in variables:
@@ -109,6 +135,8 @@ def expand(text: str, variables: dict[str, str], allow_env: bool, report) -> str
             )
         else:
             literal.append(variables[body])
+            if used is not None:
+                used.append(body)
     literal.append(text[position:])
     parts.append("".join(literal))
     parts = [part for part in parts if part != ""]
@@ -121,31 +149,59 @@ def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def variables_for(catalog: dict, ref: TargetRef, simulation_vars: dict) -> dict[str, str]:
-    """Built-ins, then the vars of the environment, the country, the app, the simulation."""
-    variables = {"app": ref.app, "environment": ref.environment, "country": ref.country, "target": ref.name}
-    for scope in (catalog["environments"][ref.environment], catalog["countries"][ref.country], catalog["apps"][ref.app]):
-        variables.update({k: _as_text(v) for k, v in scope.get("vars", {}).items()})
-    variables.update({k: _as_text(v) for k, v in simulation_vars.items()})
-    return variables
+def variables_for(catalog: Document, ref: TargetRef, resolution: Resolution) -> Variables:
+    """Built-ins, then the vars of the environment, the country, the app, the simulation (merged
+    from its layers, whose origins `resolution` recorded); a later one wins."""
+    values = {"app": ref.app, "environment": ref.environment, "country": ref.country, "target": ref.name}
+    sources = dict.fromkeys(values, BUILT_IN)
+    for kind, name in (("environments", ref.environment), ("countries", ref.country), ("apps", ref.app)):
+        for key, value in catalog.data[kind][name].get("vars", {}).items():
+            values[key] = _as_text(value)
+            sources[key] = Origin("catalog", catalog.label, pointer_join("", kind, name, "vars", key))
+    for key, value in resolution.merged.get("vars", {}).items():
+        values[key] = _as_text(value)
+        sources[key] = locate(resolution.origins, pointer_join("/vars", key))
+    return Variables(values, sources)
 
 
-def _expand_value(resolution: Resolution, value: Any, pointer: str, variables, allow_env: bool) -> Any:
+def _note(resolution: Resolution, at: str, used: list[str], variables: Variables) -> None:
+    """Record the placeholders a string at `at` (resolved pointer) was made with, each once."""
+    if not used:
+        return
+    known = resolution.expansions.setdefault(at, [])
+    for name in used:
+        placeholder = "${" + name + "}"
+        if all(expansion.placeholder != placeholder for expansion in known):
+            source = AT_RUN_TIME if name.startswith("env:") else variables.sources[name]
+            known.append(Expansion(placeholder, source))
+
+
+def _expand_value(resolution: Resolution, value: Any, pointer: str, at: str, variables: Variables, allow_env: bool) -> Any:
+    """`value` with its strings expanded. `pointer` is where it was written (problems name it),
+    `at` where it ends up in the resolved configuration, keys expanded (explain looks there)."""
     if isinstance(value, str):
-        return expand(value, variables, allow_env, lambda message: resolution.problem(pointer, message))
+        used: list[str] = []
+        result = expand(value, variables.values, allow_env, lambda message: resolution.problem(pointer, message), used)
+        _note(resolution, at, used, variables)
+        return result
     if isinstance(value, list):
-        return [_expand_value(resolution, v, pointer_join(pointer, i), variables, allow_env) for i, v in enumerate(value)]
+        return [
+            _expand_value(resolution, v, pointer_join(pointer, i), pointer_join(at, i), variables, allow_env)
+            for i, v in enumerate(value)
+        ]
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
-            here = pointer_join(pointer, key)
-            name = expand(key, variables, False, lambda message: resolution.problem(here, f"in this key: {message}"))
-            result[name if isinstance(name, str) else key] = _expand_value(resolution, item, here, variables, allow_env)
+            here, used = pointer_join(pointer, key), []
+            name = expand(key, variables.values, False, lambda message: resolution.problem(here, f"in this key: {message}"), used)
+            key = name if isinstance(name, str) else key
+            _note(resolution, pointer_join(at, key), used, variables)
+            result[key] = _expand_value(resolution, item, here, pointer_join(at, key), variables, allow_env)
         return result
     return value
 
 
-def expand_merged(resolution: Resolution, variables: dict[str, str]) -> None:
+def expand_merged(resolution: Resolution, variables: Variables) -> None:
     """Expand every string of the merged configuration; `${env:...}` only where it is sent."""
     merged = resolution.merged
     for key, value in merged.items():
@@ -153,9 +209,10 @@ def expand_merged(resolution: Resolution, variables: dict[str, str]) -> None:
             for name, fields in value.items():
                 for field_name, item in fields.items():
                     here = pointer_join("/endpoints", name, field_name)
-                    fields[field_name] = _expand_value(resolution, item, here, variables, field_name in RUNTIME_FIELDS)
+                    fields[field_name] = _expand_value(resolution, item, here, here, variables, field_name in RUNTIME_FIELDS)
         elif key != "vars":  # variable values are literal text
-            merged[key] = _expand_value(resolution, value, pointer_join("", key), variables, key == "headers")
+            here = pointer_join("", key)
+            merged[key] = _expand_value(resolution, value, here, here, variables, key == "headers")
 
 
 # -- layers ----------------------------------------------------------------------------------------
@@ -242,7 +299,7 @@ def resolve_target(inputs: Inputs, ref: TargetRef) -> tuple[Target | None, list[
     resolution = Resolution(ref, document.label)
     for layer in layers_of(document, ref):
         _merge(resolution, resolution.merged, layer.data, "", Origin(layer.name, layer.file, layer.pointer))
-    expand_merged(resolution, variables_for(catalog, ref, resolution.merged.get("vars", {})))
+    expand_merged(resolution, variables_for(inputs.catalog, ref, resolution))
     target = _build(inputs, ref, resolution)
     return (None, resolution.problems) if resolution.problems else (target, [])
 
@@ -414,6 +471,7 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         protected=bool(environment.get("protected", False)),
         protected_hosts=(),  # filled in by resolve_all, which sees every target
         origins=freeze(dict(sorted(resolution.origins.items()))),
+        expansions=freeze({at: tuple(used) for at, used in sorted(resolution.expansions.items())}),
     )
 
 

@@ -8,6 +8,7 @@ overrides for targets that do not exist, duplicate endpoint names, inverted rang
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,9 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
     )
     if catalog is None:
         return None
+    # Simulations are relative to the catalog file itself: through a symbolic link, to the file
+    # it points to, so a linked catalog reads (and compiles) exactly as the file it names.
+    catalog = Document(Path(os.path.realpath(catalog.path)), catalog.label, catalog.data)
     catalog_ok = check_schema(catalog, "catalog", problems)
     check_literal_credentials(catalog.label, catalog.data, problems)
     apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}

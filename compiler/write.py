@@ -6,7 +6,9 @@ of one; the next compile removes the temporary files an interrupted one left. On
 that carry the compiler's header are ever replaced or removed; anything else in the output
 folder (files without the header, symbolic links, folders, unreadable or non-UTF-8 files) is
 foreign and left alone. Each file records the digest of its body, which tells a stale file (body
-intact, inputs changed) from one edited by hand; an edited file is kept unless `force`. Every
+intact, inputs changed) from one edited by hand; an edited file is kept unless `force`. A file
+an editor saved with a UTF-8 BOM or CRLF line endings is still the compiler's: it is judged on
+its content, `--check` says how it was saved, and compile rewrites it as it writes files. Every
 path written or removed is a direct child of the (resolved) output folder, and one compile at a
 time writes to a folder (an advisory lock on the folder itself).
 """
@@ -42,6 +44,26 @@ class OutputError(Exception):
     """The output folder cannot be used as asked (not a folder, busy, a path outside it)."""
 
 
+class WriteError(Exception):
+    """The system refused an operation on one path of the output (a full disk, a read-only
+    folder, a file size limit). The message names that path as the user wrote it, never a
+    temporary file's name nor an empty one, and `report` holds what was done before, so that
+    the command line can say how far the compile got."""
+
+    def __init__(self, path: Path, action: str, error: OSError, report: Report):
+        super().__init__(f"{path}: {action}: {error.strerror or error}")
+        self.path, self.report = path, report
+
+
+@contextlib.contextmanager
+def _failing_as(path: Path, action: str, report: Report) -> Iterator[None]:
+    """Any OSError inside becomes a WriteError about `path`."""
+    try:
+        yield
+    except OSError as error:
+        raise WriteError(path, action, error, report) from None
+
+
 @dataclass
 class Report:
     written: list[str] = field(default_factory=list)
@@ -55,14 +77,19 @@ class Report:
     # Files of targets that no longer exist, edited by hand: kept unless `force` (then in `removed`).
     edited_leftovers: list[str] = field(default_factory=list)
     foreign: dict[str, str] = field(default_factory=dict)  # not ours (name -> why): never touched
+    # Files an editor saved in another form (name -> "saved with CRLF line endings"): --check says so.
+    saved_as: dict[str, str] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
+        def listed(kind: str, names: list[str]) -> list[str]:
+            return [f"{kind}: {n}" + (f" ({self.saved_as[n]})" if n in self.saved_as else "") for n in names]
+
         return sorted(
-            [f"missing: {n}" for n in self.missing]
-            + [f"stale: {n}" for n in self.stale]
-            + [f"edited by hand: {n}" for n in self.edited]
-            + [f"no longer a target: {n}" for n in self.removed]
+            listed("missing", self.missing)
+            + listed("stale", self.stale)
+            + listed("edited by hand", self.edited)
+            + listed("no longer a target", self.removed)
         )
 
 
@@ -122,23 +149,42 @@ def output_folder(out: Path, create: bool) -> Path:
 
 
 @contextlib.contextmanager
-def _writing(folder: Path, label: Path) -> Iterator[None]:
+def _writing(folder: Path, label: Path, report: Report) -> Iterator[None]:
     """One compile at a time writes to `folder`: a lock on the folder itself, which the kernel
     drops when the process ends, however it ends; at the end the folder's entries (renames,
     removals) are flushed to disk."""
     if fcntl is None:
         yield
         return
-    descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    with _failing_as(label, "cannot open the output folder to lock it", report):
+        descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OutputError(f"{label}: another compile is writing to this folder; run again when it has finished") from None
         yield
-        os.fsync(descriptor)
+        with _failing_as(label, "cannot flush the output folder's entries to disk", report):
+            os.fsync(descriptor)
     finally:
         os.close(descriptor)  # also releases the lock
+
+
+def as_saved(text: str) -> tuple[str, str]:
+    """(the text as the compiler wrote it, how an editor saved it differently, or "").
+
+    Editors may add a UTF-8 byte order mark or turn line endings into CRLF without anyone
+    editing a line. Neither can be the compiler's own text (it writes neither, and a carriage
+    return in a value is escaped in its literal), so undoing them only ever recognises the
+    compiler's file: the content decides whether it is stale or edited by hand, and the form
+    is said, and rewritten by the next compile."""
+    forms = []
+    if text.startswith("\ufeff"):
+        text, forms = text[1:], ["a UTF-8 BOM"]
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+        forms.append("CRLF line endings")
+    return text, ("saved with " + " and ".join(forms) if forms else "")
 
 
 def _read(path: Path) -> tuple[str | None, str | None]:
@@ -170,6 +216,17 @@ def _read(path: Path) -> tuple[str | None, str | None]:
         return None, "it is not UTF-8 text, so the compiler did not write it as it is; move it away"
 
 
+def _read_as_written(path: Path, report: Report) -> tuple[str | None, str | None]:
+    """`_read`, with an editor's BOM or CRLF undone and noted in the report."""
+    current, why_foreign = _read(path)
+    if current is None:
+        return current, why_foreign
+    current, saved_as = as_saved(current)
+    if saved_as:
+        report.saved_as[path.name] = saved_as
+    return current, why_foreign
+
+
 def _is_our_temporary(path: Path) -> bool:
     """A temporary file an interrupted compile left: our name, a regular file, and holding the
     start of a generated file (or nothing yet)."""
@@ -195,45 +252,56 @@ def sync(out: Path, files: dict[str, str], patterns: list[str] | None, check: bo
     Never touches a foreign file; keeps a file edited by hand unless `force`. With `check`,
     only compares."""
     report = Report()
-    folder = output_folder(out, create=not check)
-    with contextlib.nullcontext() if check else _writing(folder, out):
-        if not check:
-            for entry in sorted(folder.iterdir()):  # left by an interrupted compile
-                if _is_our_temporary(entry):
-                    _child(folder, entry.name).unlink(missing_ok=True)
-        for name, text in sorted(files.items()):
-            path = _child(folder, name)
-            current, why_foreign = _read(path)
-            if why_foreign is None and current is not None and not is_generated(current):
-                why_foreign = FOREIGN
-            if why_foreign is not None:
-                report.foreign[name] = why_foreign
-                continue
-            if current == text:
-                report.unchanged.append(name)
-                continue
-            edited = current is not None and edited_by_hand(current)
-            if check:
-                (report.missing if current is None else report.edited if edited else report.stale).append(name)
-                continue
-            if edited:
-                report.edited.append(name)
-                if not force:
-                    continue
-            write_atomically(path, text)
-            report.written.append(name)
-        for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-            if path.name in files or not is_selected(path.stem, patterns):
-                continue
-            path = _child(folder, path.name)
-            current, _why_foreign = _read(path)
-            if current is None or not is_generated(current):
-                continue  # not ours: left alone
-            if edited_by_hand(current):
-                report.edited_leftovers.append(path.name)
-                if not (force or check):
-                    continue
-            report.removed.append(path.name)
-            if not check:
-                path.unlink(missing_ok=True)
+    with _failing_as(out, "cannot create the output folder", report):
+        folder = output_folder(out, create=not check)
+    with contextlib.nullcontext() if check else _writing(folder, out, report):
+        _sync(out, folder, files, patterns, check, force, report)
     return report
+
+
+def _sync(out: Path, folder: Path, files: dict[str, str], patterns, check: bool, force: bool, report: Report) -> None:
+    """The work of `sync` inside the (locked) resolved folder; `out` is how messages name it."""
+    with _failing_as(out, "cannot list the output folder", report):
+        listed = sorted(folder.iterdir()) if folder.is_dir() else []
+    if not check:
+        for entry in listed:  # left by an interrupted compile
+            if _is_our_temporary(entry):
+                with _failing_as(out / entry.name, "cannot remove this temporary file of an interrupted compile", report):
+                    _child(folder, entry.name).unlink(missing_ok=True)
+    for name, text in sorted(files.items()):
+        path = _child(folder, name)
+        current, why_foreign = _read_as_written(path, report)
+        if why_foreign is None and current is not None and not is_generated(current):
+            why_foreign = FOREIGN
+        if why_foreign is not None:
+            report.foreign[name] = why_foreign
+            continue
+        if current == text and name not in report.saved_as:
+            report.unchanged.append(name)
+            continue
+        edited = current is not None and edited_by_hand(current)
+        if check:
+            (report.missing if current is None else report.edited if edited else report.stale).append(name)
+            continue
+        if edited:
+            report.edited.append(name)
+            if not force:
+                continue
+        with _failing_as(out / name, "not written", report):
+            write_atomically(path, text)
+        report.written.append(name)
+    for path in [entry for entry in listed if entry.name.endswith(".py")]:
+        if path.name in files or not is_selected(path.stem, patterns):
+            continue
+        path = _child(folder, path.name)
+        current, _why_foreign = _read_as_written(path, report)
+        if current is None or not is_generated(current):
+            continue  # not ours: left alone
+        if edited_by_hand(current):
+            report.edited_leftovers.append(path.name)
+            if not (force or check):
+                continue
+        if not check:
+            with _failing_as(out / path.name, "not removed", report):
+                path.unlink(missing_ok=True)
+        report.removed.append(path.name)

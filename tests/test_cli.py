@@ -2,6 +2,7 @@
 
 import copy
 import os
+import shutil
 import subprocess
 import sys
 
@@ -197,3 +198,96 @@ def test_files_of_an_older_compiler_version_are_still_its_own(project):
         "generated/shop_qa_co.py: removed with changes made by hand (--force)",
     ]
     assert sorted(p.name for p in generated.iterdir()) == ["shop_prod_mx.py", "shop_qa_br.py", "shop_qa_mx.py"]
+
+
+# --- which catalog: links, FIFOs, empty names --------------------------------------------------
+
+
+def run_compiler(folder, *args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    """`python -m compiler ARGS` in a real process from `folder`, without the caller's CONFIG_PATH."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("CONFIG_PATH", "COMPILER_DEBUG")}
+    return subprocess.run(
+        [sys.executable, "-m", "compiler", *args], cwd=folder, capture_output=True, text=True, timeout=timeout,
+        env={**environment, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def test_a_linked_catalog_reads_its_simulations_beside_the_file_it_points_to(project, tmp_path):
+    made = project()
+    assert made.cli("compile", "--out", "direct")[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "my-catalog.json").symlink_to(made.catalog_path)  # no simulations/ beside the link
+    for args, env in ((["--catalog", "my-catalog.json"], {}), ([], {"CONFIG_PATH": "my-catalog.json"})):
+        result = run_compiler(elsewhere, *args, "compile", "--out", "out", env=env)
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+        assert result.stdout == "out: 3 written, 0 unchanged, 0 removed\n"
+        # The same files as through the real path: the headers name catalog.json, not the link.
+        for path in sorted((made.folder / "direct").iterdir()):
+            assert (elsewhere / "out" / path.name).read_bytes() == path.read_bytes()
+        result = run_compiler(elsewhere, *args, "explain", "shop_qa_mx", env=env)
+        assert "sources: catalog.json, simulations/shop.json (relative to the catalog's folder)" in result.stdout
+        assert f"<- template ({os.path.relpath(made.folder / 'simulations/shop.json', elsewhere)} /host)" in result.stdout
+        shutil.rmtree(elsewhere / "out")
+
+
+def test_a_fifo_as_the_catalog_is_refused_at_once(project):
+    made = project()
+    os.mkfifo(made.folder / "catalog.fifo")  # reading it would wait for a writer for ever
+    for args, env in ((["--catalog", "catalog.fifo"], {}), ([], {"CONFIG_PATH": "catalog.fifo"})):
+        result = run_compiler(made.folder, *args, "validate", env=env, timeout=30)
+        assert result.returncode == 2
+        assert result.stderr.splitlines() == [
+            "catalog.fifo: /: is not a regular file (a FIFO), expected a JSON file",
+            "1 error(s), 0 warning(s) in 1 file(s)",
+        ]
+    result = run_compiler(made.folder, "--catalog", "/dev/null", "list")
+    assert result.returncode == 2  # the label is relative to the current folder: ../../dev/null
+    assert result.stderr.splitlines()[0].endswith("dev/null: /: is not a regular file (a character device), expected a JSON file")
+
+
+def test_an_empty_catalog_name_is_a_usage_error(project):
+    made = project()
+    result = run_compiler(made.folder, "list", env={"CONFIG_PATH": ""})
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2, "", "error: CONFIG_PATH is set but empty; unset it or name a catalog file\n"
+    )
+    for env in ({}, {"CONFIG_PATH": str(made.catalog_path)}):  # --catalog wins over CONFIG_PATH, even empty
+        result = run_compiler(made.folder, "--catalog", "", "compile", env=env)
+        assert (result.returncode, result.stdout, result.stderr) == (2, "", "error: --catalog is empty; name a catalog file\n")
+    assert not (made.folder / "generated").exists()
+    result = run_compiler(made.folder, "list", env={"CONFIG_PATH": str(made.catalog_path)})
+    assert (result.returncode, result.stdout.split()) == (0, ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"])
+
+
+def test_explain_credits_each_variable_to_where_it_is_set(project):
+    simulation = copy.deepcopy(SIMULATION)
+    simulation["vars"] = {"sku": "A1", "field": "color"}
+    simulation["endpoints"][1]["json"] = {"currency": "${currency}", "sku": "${sku}-${sku}", "${field}": "red"}
+    simulation["endpoints"][1]["query"] = {"tag": ["${service}", "x-${country}", "plain"], "token": "${env:QUERY_TOKEN}"}
+    simulation["overrides"] = {"countries": {"br": {"vars": {"sku": "B2"}}}}
+    made = project(simulation=simulation)
+    code, out, err = made.cli("explain", "shop_qa_br")
+    assert (code, err) == (0, "")
+    rows = {line.split()[0]: line.split(None, 1)[1] for line in out.splitlines()[2:]}
+    template = "<- template (simulations/shop.json"
+    assert rows["host"] == (
+        f'"https://br.qa.example.test"  {template} /host), ${{country}} built-in, '
+        "${domain} from catalog (catalog.json /environments/qa/vars/domain)"
+    )
+    assert rows["endpoints.cart.json.currency"] == (
+        f'"BRL"  {template} /endpoints/1/json/currency), ${{currency}} from catalog (catalog.json /countries/br/vars/currency)'
+    )
+    assert rows["endpoints.cart.json.sku"] == (  # a variable used twice is listed once, from the layer that set it
+        f'"B2-B2"  {template} /endpoints/1/json/sku), ${{sku}} from countries.br (simulations/shop.json /overrides/countries/br/vars/sku)'
+    )
+    assert rows["endpoints.cart.json.color"].endswith(", ${field} from template (simulations/shop.json /vars/field)")
+    assert rows["endpoints.cart.query.tag"] == (
+        f'["shop", "x-br", "plain"]  {template} /endpoints/1/query/tag), '
+        "${service} from catalog (catalog.json /apps/shop/vars/service), ${country} built-in"
+    )
+    assert rows["endpoints.cart.query.token"].endswith(", ${env:QUERY_TOKEN} read at run time")
+    assert rows["headers.Authorization"].endswith(", ${env:SHOP_TOKEN} read at run time")
+    assert rows["endpoints.cart.path"] == f'"/cart"  {template} /endpoints/1/path)'  # no variable, nothing added
+    mx = made.cli("explain", "shop_qa_mx")[1]
+    assert "${sku} from template (simulations/shop.json /vars/sku)" in mx

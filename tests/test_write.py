@@ -187,3 +187,71 @@ def test_one_compile_at_a_time_writes_to_a_folder(project):
     finally:
         os.close(descriptor)
     assert made.cli("compile")[0] == 0
+
+
+def test_git_ignores_the_temporary_files_of_interrupted_writes():
+    """An interrupted compile (or a report being written) leaves `*.tmp` files: never committed."""
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = [
+        "generated/.compiler-abc123.tmp",  # compile's temporary, beside the generated files
+        "other-out/.compiler-x_1.tmp",  # the same in any --out folder
+        "data/results/app_qa_mx/report.html.4242.tmp",  # a report being written
+    ]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.split() == paths
+    kept = subprocess.run(["git", "check-ignore", "--no-index", "generated/app_qa_mx.py"], cwd=ROOT, capture_output=True)
+    assert kept.returncode == 1  # the generated files themselves are committed
+
+
+# --- files an editor saved in another form: still the compiler's ------------------------------
+
+
+def test_a_generated_file_saved_with_a_bom_or_crlf_is_still_the_compilers(project):
+    made = project()
+    made.cli("compile")
+    generated = made.folder / "generated"
+    original = {p.name: p.read_bytes() for p in generated.iterdir()}
+    (generated / "shop_qa_mx.py").write_bytes(b"\xef\xbb\xbf" + original["shop_qa_mx.py"])
+    (generated / "shop_qa_br.py").write_bytes(original["shop_qa_br.py"].replace(b"\n", b"\r\n"))
+    (generated / "shop_prod_mx.py").write_bytes(b"\xef\xbb\xbf" + original["shop_prod_mx.py"].replace(b"\n", b"\r\n"))
+    code, out, err = made.cli("compile", "--check")
+    assert (code, err) == (1, "generated: differs from the sources; run `make compile` and review the diff\n")
+    assert out.splitlines() == [
+        "generated: stale: shop_prod_mx.py (saved with a UTF-8 BOM and CRLF line endings)",
+        "generated: stale: shop_qa_br.py (saved with CRLF line endings)",
+        "generated: stale: shop_qa_mx.py (saved with a UTF-8 BOM)",
+    ]
+    # The content is the compiler's: compile rewrites them as it writes them, without --force.
+    code, out, err = made.cli("compile")
+    assert (code, out, err) == (0, "generated: 3 written, 0 unchanged, 0 removed\n", "")
+    assert {p.name: p.read_bytes() for p in generated.iterdir()} == original
+    assert made.cli("compile", "--check")[0] == 0
+
+
+def test_a_file_saved_with_crlf_and_edited_is_edited_by_hand_and_a_leftover_with_a_bom_is_removed(project):
+    made = project()
+    made.cli("compile")
+    generated = made.folder / "generated"
+    mx = generated / "shop_qa_mx.py"
+    edited = mx.read_bytes().replace(b'"num_users": 4', b'"num_users": 40').replace(b"\n", b"\r\n")
+    mx.write_bytes(edited)
+    leftover = generated / "shop_qa_co.py"  # a target since removed, its file saved by an editor
+    leftover.write_bytes(b"\xef\xbb\xbf" + (generated / "shop_qa_br.py").read_bytes())
+    code, out, _err = made.cli("compile", "--check")
+    assert code == 1 and out.splitlines() == [
+        "generated: edited by hand: shop_qa_mx.py (saved with CRLF line endings)",
+        "generated: no longer a target: shop_qa_co.py (saved with a UTF-8 BOM)",
+    ]
+    code, out, err = made.cli("compile")
+    assert (code, out) == (2, "generated: 0 written, 2 unchanged, 1 removed, 1 kept (edited by hand)\n")
+    assert err.startswith("generated/shop_qa_mx.py: not written: edited by hand since it was generated")
+    assert mx.read_bytes() == edited and not leftover.exists()
+    code, out, err = made.cli("compile", "--force")
+    assert (code, out) == (0, "generated: 1 written, 2 unchanged, 0 removed\n")
+    assert b"\r" not in mx.read_bytes()
