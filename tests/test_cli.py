@@ -1,9 +1,12 @@
-"""The command line: compile, --check, --only, tidying, list, explain, usage errors."""
+"""The command line: compile, --check, --only, tidying, list, explain, usage errors, and a Python
+without the dependencies."""
 
 import copy
 import os
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT, SIMULATION
 
@@ -197,3 +200,43 @@ def test_files_of_an_older_compiler_version_are_still_its_own(project):
         "generated/shop_qa_co.py: removed with changes made by hand (--force)",
     ]
     assert sorted(p.name for p in generated.iterdir()) == ["shop_prod_mx.py", "shop_qa_br.py", "shop_qa_mx.py"]
+
+
+# -- run with a Python that lacks the dependencies --------------------------------------------------
+
+
+@pytest.mark.parametrize("dependency", ["black", "jinja2", "jsonschema", "locust"])
+def test_a_missing_dependency_is_one_line_that_says_how_to_set_up(dependency, tmp_path):
+    """`python3 -m compiler validate` with the system's Python, where `import black` fails: the
+    dependency is made unimportable (None in sys.modules) before the package's __main__ runs."""
+    hide = (
+        f"import runpy, sys; sys.modules[{dependency!r}] = None; "
+        "runpy.run_module('compiler', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"python -m compiler: missing dependency {dependency}: run `make` to set up .venv, "
+        "then `.venv/bin/python -m compiler validate`\n"
+    )
+
+
+def test_another_import_error_is_not_blamed_on_the_setup(tmp_path):
+    """Only the dependencies are named; a module the package lacks is a bug and shows as one."""
+    hide = (
+        "import runpy, sys; sys.modules['compiler.write'] = None; "
+        "runpy.run_module('compiler', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "list"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "missing dependency" not in result.stderr
+    assert "ModuleNotFoundError" in result.stderr
