@@ -1,5 +1,24 @@
-"""`python -m compiler ...` runs the command line."""
+"""`python -m compiler ...` runs the command line.
 
-from compiler.cli import main
+Run with a Python that lacks the dependencies (the system's `python3` rather than the venv's),
+it says which one is missing and how to get them, in one line, and exits 2: never a traceback.
+"""
+
+import sys
+
+DEPENDENCIES = ("black", "jinja2", "jsonschema", "locust")  # pyproject.toml's, as imported
+
+try:
+    from compiler.cli import main
+except ImportError as error:
+    missing = (getattr(error, "name", None) or "").partition(".")[0]
+    if missing not in DEPENDENCIES:
+        raise
+    print(
+        f"python -m compiler: missing dependency {missing}: run `make` to set up .venv, "
+        f"then `.venv/bin/python -m compiler {' '.join(sys.argv[1:]) or '...'}`",
+        file=sys.stderr,
+    )
+    raise SystemExit(2)
 
 raise SystemExit(main())

@@ -12,7 +12,7 @@ from pathlib import Path
 
 _locust = importlib.util.find_spec("locust")
 if _locust is None or not _locust.submodule_search_locations:  # pragma: no cover - a broken install
-    raise ImportError("locust is not installed; run `make` to create the environment")
+    raise ModuleNotFoundError("No module named 'locust'", name="locust")  # __main__ says what to do
 _path = Path(next(iter(_locust.submodule_search_locations))) / "util" / "timespan.py"
 _spec = importlib.util.spec_from_file_location("_locust_timespan", _path)
 _module = importlib.util.module_from_spec(_spec)

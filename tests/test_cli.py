@@ -1,10 +1,13 @@
-"""The command line: compile, --check, --only, tidying, list, explain, usage errors."""
+"""The command line: compile, --check, --only, tidying, list, explain, usage errors, and a Python
+without the dependencies."""
 
 import copy
 import os
 import shutil
 import subprocess
 import sys
+
+import pytest
 
 from conftest import ROOT, SIMULATION
 
@@ -291,3 +294,41 @@ def test_explain_credits_each_variable_to_where_it_is_set(project):
     assert rows["endpoints.cart.path"] == f'"/cart"  {template} /endpoints/1/path)'  # no variable, nothing added
     mx = made.cli("explain", "shop_qa_mx")[1]
     assert "${sku} from template (simulations/shop.json /vars/sku)" in mx
+# -- run with a Python that lacks the dependencies --------------------------------------------------
+
+
+@pytest.mark.parametrize("dependency", ["black", "jinja2", "jsonschema", "locust"])
+def test_a_missing_dependency_is_one_line_that_says_how_to_set_up(dependency, tmp_path):
+    """`python3 -m compiler validate` with the system's Python, where `import black` fails: the
+    dependency is made unimportable (None in sys.modules) before the package's __main__ runs."""
+    hide = (
+        f"import runpy, sys; sys.modules[{dependency!r}] = None; "
+        "runpy.run_module('compiler', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "validate"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"python -m compiler: missing dependency {dependency}: run `make` to set up .venv, "
+        "then `.venv/bin/python -m compiler validate`\n"
+    )
+
+
+def test_another_import_error_is_not_blamed_on_the_setup(tmp_path):
+    """Only the dependencies are named; a module the package lacks is a bug and shows as one."""
+    hide = (
+        "import runpy, sys; sys.modules['compiler.write'] = None; "
+        "runpy.run_module('compiler', run_name='__main__', alter_sys=True)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", hide, "list"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    assert "missing dependency" not in result.stderr
+    assert "ModuleNotFoundError" in result.stderr

@@ -1,7 +1,10 @@
 """The bundled local target service: answers the demo simulations' endpoints on 127.0.0.1.
 
 A plain WSGI app on gevent's server (Locust already brings gevent), so that it stays far from
-being the bottleneck of a demo. Run: python tools/target_service.py --port 8765 [--seconds N]
+being the bottleneck of a demo. Run: python tools/target_service.py [--port 8765] [--seconds N]
+(`--port 0` takes a free port). It prints `target service: listening on http://127.0.0.1:PORT`
+once it answers. Every (method, path) below answers with its status and a small JSON body, and
+so does GET /product/<anything> (the README's quickstart); anything else is a 404.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ ROUTES = {  # (method, path) -> status
     ("POST", "/payments/refund"): 202,
     ("GET", "/health"): 200,
 }
+PREFIXES = {  # (method, path prefix) -> status, for paths that carry a value: /product/A1
+    ("GET", "/product/"): 200,
+}
 REASONS = {200: "200 OK", 201: "201 Created", 202: "202 Accepted", 404: "404 Not Found"}
 
 
@@ -31,10 +37,17 @@ def app(environ, start_response):
     length = int(environ.get("CONTENT_LENGTH") or 0)
     if length:
         environ["wsgi.input"].read(length)
-    status = ROUTES.get((method, path), 404)
+    status = ROUTES.get((method, path)) or status_by_prefix(method, path)
     body = json.dumps({"ok": status < 400, "path": path}).encode()
     start_response(REASONS[status], [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def status_by_prefix(method: str, path: str) -> int:
+    for (route_method, prefix), status in PREFIXES.items():
+        if method == route_method and path.startswith(prefix) and len(path) > len(prefix):
+            return status
+    return 404
 
 
 def listener(port: int) -> socket.socket:
@@ -50,7 +63,7 @@ def listener(port: int) -> socket.socket:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: a free one)")
     parser.add_argument("--seconds", type=float, default=600, help="stop by itself after this long")
     args = parser.parse_args()
     try:
@@ -59,7 +72,8 @@ def main() -> int:
     except OSError as error:
         print(f"target service: cannot listen on 127.0.0.1:{args.port}: {error.strerror}", file=sys.stderr)
         return 2
-    print(f"target service: listening on http://127.0.0.1:{args.port} for at most {args.seconds:g}s", flush=True)
+    port = server.socket.getsockname()[1]
+    print(f"target service: listening on http://127.0.0.1:{port} for at most {args.seconds:g}s", flush=True)
     spawn_later(args.seconds, server.stop)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     try:
