@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:29f2baa6b253a7bc6e1c75fdf0320d30af2e59833e2c905d591c76e2a7166e7d
+# compiler-digest: sha256:2a8a3a01510aad975fd8c763a44253b2c02d1a75cbd9517612ab99b6787500e6
 "Load simulation app_staging_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -42,27 +42,92 @@ class Env:
         self.name = name
 
 
+class Captured:
+    """`${capture:NAME}`: a value an earlier step (or on_start) captured from an answer."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class FromFeed:
+    """`${feed:FEED.COLUMN}`: the column of the row this user (or iteration) drew from a feed."""
+
+    def __init__(self, feed, column):
+        self.feed, self.column = feed, column
+
+
 class Text:
-    """A string of literal parts and `Env` values, joined when the run starts."""
+    """A string of literal parts, `Env`, `Captured` and `FromFeed` values, joined when the run
+    starts (Env) or when the request is sent (the others)."""
 
     def __init__(self, *parts):
         self.parts = parts
 
 
+class Json:
+    """A JSON path of the supported subset, as written, with its steps parsed by the compiler:
+    names (str) and indexes (int, negative from the end)."""
+
+    def __init__(self, text, *steps):
+        self.text, self.steps = text, steps
+
+
 @dataclass(frozen=True)
-class Endpoint:
-    """One request of the simulation, as the template and its overrides define it."""
+class Step:
+    """One request of a flow (or of on_start), as the template and its overrides define it."""
 
     name: str
     method: str
-    path: str
-    weight: int
+    path: object  # str or Text
     headers: dict = field(default_factory=dict)
     query: dict = field(default_factory=dict)  # a list value repeats the parameter
     json: object = None
     body: object = None  # a raw body: str or Text
+    form: dict = None  # sent URL-encoded
     expect_status: tuple = ()  # statuses that pass; empty: Locust's rule (>= 400 fails)
     follow_redirects: bool = True  # to the same origin; a redirect elsewhere always fails
+    capture: dict = field(
+        default_factory=dict
+    )  # name -> {"json": Json} | {"header": ..} | {"regex": ..}, "default"
+    checks: tuple = ()  # {"json": Json, "exists": bool} | {"json": Json, "equals": value} | ...
+    timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
+    continue_on_failure: bool = False  # else a failed step ends the iteration of its flow
+
+
+@dataclass(frozen=True)
+class Endpoint(Step):
+    """An independent request: a flow of one step, chosen by weight."""
+
+    weight: int = 1
+    tags: tuple = ()
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A pause step: seconds drawn uniformly from the user's generator."""
+
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Steps run in order as one task, chosen by weight among the flows and endpoints."""
+
+    name: str
+    steps: tuple
+    weight: int = 1
+    tags: tuple = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    """Rows of a CSV or JSON file, embedded: only the columns the simulation uses."""
+
+    mode: str  # random, sequential or unique
+    columns: tuple
+    rows: tuple  # of tuples, in the file's order
+    when_exhausted: str = "stop_user"  # unique feeds: stop_user or stop_run
 
 
 # What this file simulates. Every value below comes from the sources the docstring names;
