@@ -23,7 +23,7 @@ from compiler.model import EnvRef, Target, Text
 TEMPLATE_DIR = Path(__file__).parent / "templates"  # a link to the project's templates/
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = tuple(
-    f"runtime/{name}.py.j2" for name in ("options", "secrets", "requests", "checks", "distributed", "run")
+    f"runtime/{name}.py.j2" for name in ("options", "secrets", "values", "requests", "flows", "load", "thresholds", "checks", "distributed", "run")
 )
 BLACK_MODE = black.Mode(target_versions={black.TargetVersion.PY311}, line_length=100)
 # Files that start with MARK are the compiler's, whatever version wrote them: keep it stable.

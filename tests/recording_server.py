@@ -12,6 +12,7 @@ Faults, for the tests of a target in trouble, are set per (method, path) or for 
 ("*", "*"): `set_delay` answers late, `set_reset` reads the request and resets the connection
 (TCP RST, no answer), `set_truncate` answers 200 with a body cut short and closes.
 
+Answers with content: `set_body` answers (method, path) with the given body (JSON or text).
 Hostile answers: `set_headers` adds headers to the answer of (method, path) (a redirect's
 Location, say), `set_raw` writes the given bytes instead of an HTTP answer and closes.
 """
@@ -93,7 +94,8 @@ class _Handler(BaseHTTPRequestHandler):
         if delay:
             time.sleep(delay)
         status = self.server.status_for(self.command, url.path)
-        payload = b"" if self.command == "HEAD" else f'{{"status": {status}}}'.encode()
+        body = self.server.fault_for(self.server.bodies, self.command, url.path)
+        payload = b"" if self.command == "HEAD" else body if body is not None else f'{{"status": {status}}}'.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -143,6 +145,7 @@ class RecordingServer(ThreadingHTTPServer):
         self.truncations: dict[tuple[str, str], bool] = {}
         self.extra_headers: dict[tuple[str, str], dict[str, str]] = {}
         self.raws: dict[tuple[str, str], bytes] = {}
+        self.bodies: dict[tuple[str, str], bytes] = {}
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -185,6 +188,11 @@ class RecordingServer(ThreadingHTTPServer):
         """Add `headers` to the answer of (method, path), or of every request."""
         with self._lock:
             self.extra_headers[(method.upper(), path)] = dict(headers)
+
+    def set_body(self, body: bytes | str, method: str = "*", path: str = "*") -> None:
+        """Answer (method, path), or every request, with `body` (Content-Type stays JSON)."""
+        with self._lock:
+            self.bodies[(method.upper(), path)] = body.encode() if isinstance(body, str) else body
 
     def set_raw(self, raw: bytes, method: str = "*", path: str = "*") -> None:
         """Answer (method, path), or every request, with `raw` bytes, not HTTP, and close."""
@@ -232,6 +240,7 @@ class RecordingServer(ThreadingHTTPServer):
             self.truncations.clear()
             self.extra_headers.clear()
             self.raws.clear()
+            self.bodies.clear()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""
