@@ -51,14 +51,25 @@ class Service:
         self.port = int(line[len(LISTENING) :].split()[0])
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def status(self, method: str, path: str, body: bytes | None = None) -> int:
-        request = urllib.request.Request(self.url + path, data=body, method=method)
+    def status(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> int:
+        return self.call(method, path, body, headers)[0]
+
+    def call(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ) -> tuple[int, dict, object]:
+        """(status, headers, the answer's JSON document) of one real HTTP request."""
+        request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                answer.read()
-                return answer.status
+                return answer.status, dict(answer.headers), json.loads(answer.read())
         except urllib.error.HTTPError as error:
-            return error.code
+            return error.code, dict(error.headers), json.loads(error.read())
+
+    def login(self, email: str = "ana@shop.example.test") -> dict:
+        """The Authorization header of a user who logged in."""
+        status, _, answer = self.call("POST", "/login", json.dumps({"email": email, "password": "pw"}).encode())
+        assert status == 200, answer
+        return {"Authorization": f"Bearer {answer['token']}"}
 
     def stop(self) -> None:
         self.process.terminate()
@@ -167,3 +178,98 @@ def test_the_quickstart_runs_green_against_the_service(service, tmp_path):
     assert set(counts) == {"home", "search", "add_to_cart", "product"}, run
     assert counts["product"][0] > 0 and all(failures == 0 for _, failures in counts.values()), counts
     assert (work / "data" / "results" / "app_local_pe" / "report.html").is_file()
+
+
+# -- the shop journey: POST /login, GET /products, POST /cart, POST /cart/<id>/pay ---------------
+
+
+def post_json(service, path, document, headers=None):
+    return service.call("POST", path, json.dumps(document).encode(), {"Content-Type": "application/json", **(headers or {})})
+
+
+def test_login_answers_a_token_derived_from_the_email(service):
+    first = post_json(service, "/login", {"email": "ana@shop.example.test", "password": "pw"})
+    again = post_json(service, "/login", {"email": "ana@shop.example.test", "password": "other"})
+    other = post_json(service, "/login", {"email": "bo@shop.example.test", "password": "pw"})
+    assert first[0] == again[0] == other[0] == 200
+    assert first[2]["token"] == again[2]["token"] != other[2]["token"]
+    assert "ana@shop" not in first[2]["token"]  # opaque, not the email in clear
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"email": "ana@shop.example.test"}, {"password": "pw"}, {"email": "", "password": "pw"}, {}, []],
+    ids=["no password", "no email", "empty email", "empty object", "not an object"],
+)
+def test_login_without_email_or_password_is_a_401(service, body):
+    assert post_json(service, "/login", body)[0] == 401
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer demo-token", "Bearer st1.YW5hQHNob3AuZXhhbXBsZS50ZXN0.00", "Basic YTpi"],
+    ids=["none", "not issued", "forged", "not bearer"],
+)
+def test_the_journey_routes_need_a_token_the_service_issued(service, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    assert service.status("GET", "/products?country=mx", headers=headers) == 401
+    assert service.status("POST", "/cart/1/pay", b"method=card", headers) == 401
+    if authorization and authorization.startswith("Bearer st1."):  # claims to be one of its tokens
+        assert post_json(service, "/cart", {"sku": "MX-TENIS-01", "qty": 1, "currency": "MXN"}, headers)[0] == 401
+
+
+def test_post_cart_without_a_shop_token_is_still_the_demo_route(service):
+    """The `app` simulation's add_to_cart posts to /cart with its own ${env:APP_TOKEN}."""
+    status, _, answer = post_json(service, "/cart", {"sku": "A1", "quantity": 1}, {"Authorization": "Bearer demo-token"})
+    assert (status, answer) == (201, {"ok": True, "path": "/cart"})
+
+
+def test_products_list_a_few_fixed_products_per_country(service):
+    auth = service.login()
+    seen = {}
+    for country in ("mx", "co", "br"):
+        status, _, answer = service.call("GET", f"/products?country={country}", headers=auth)
+        assert status == 200 and answer["country"] == country
+        assert len(answer["items"]) >= 2
+        assert all(set(item) == {"sku", "name", "price"} for item in answer["items"])
+        seen[country] = answer["items"]
+    assert service.call("GET", "/products?country=mx", headers=auth)[2]["items"] == seen["mx"]  # fixed
+    assert seen["mx"][0]["sku"] != seen["co"][0]["sku"]
+    assert service.status("GET", "/products?country=zz", headers=auth) == 400
+    assert service.status("GET", "/products", headers=auth) == 400
+
+
+def test_the_whole_journey_with_its_captures(service):
+    """Log in, capture the token; list, capture $.items[0].sku; add it, capture X-Cart-Id; pay."""
+    token = post_json(service, "/login", {"email": "carla@shop.example.test", "password": "pw"})[2]["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    sku = service.call("GET", "/products?country=co", headers=auth)[2]["items"][0]["sku"]
+
+    status, headers, cart = post_json(service, "/cart", {"sku": sku, "qty": 2, "currency": "COP"}, auth)
+    assert status == 201
+    assert cart["currency"] == "COP" and cart["sku"] == sku
+    assert headers["X-Cart-Id"] == str(cart["cart"])
+
+    path = f"/cart/{headers['X-Cart-Id']}/pay"
+    form = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    status, _, paid = service.call("POST", path, b"method=card", form)
+    assert (status, paid) == (200, {"status": "paid", "cart": headers["X-Cart-Id"]})
+    assert service.call("POST", path, b"method=card", form)[0] == 409  # paid once
+
+
+def test_the_cart_refuses_what_it_cannot_sell(service):
+    auth = service.login()
+    assert post_json(service, "/cart", {"sku": "NOPE", "qty": 1, "currency": "MXN"}, auth)[0] == 400
+    assert post_json(service, "/cart", {"sku": "MX-TENIS-01", "qty": 0, "currency": "MXN"}, auth)[0] == 400
+    assert post_json(service, "/cart", {"sku": "MX-TENIS-01", "qty": 1}, auth)[0] == 400
+    assert service.status("POST", "/cart", b"not json", auth) == 400
+
+
+def test_pay_needs_a_cart_of_the_same_user_and_a_method(service):
+    ana, bo = service.login("ana@shop.example.test"), service.login("bo@shop.example.test")
+    cart = post_json(service, "/cart", {"sku": "BR-TENIS-01", "qty": 1, "currency": "BRL"}, ana)[1]["X-Cart-Id"]
+    assert service.status("POST", "/cart/999999/pay", b"method=card", ana) == 404
+    assert service.status("POST", f"/cart/{cart}/pay", b"method=card", bo) == 404  # not bo's cart
+    assert service.status("POST", f"/cart/{cart}/pay", b"method=bitcoin", ana) == 400
+    assert service.status("POST", f"/cart/{cart}/pay", b"", ana) == 400
+    assert service.status("POST", f"/cart/{cart}/pay", b"method=cash", ana) == 200
