@@ -2,16 +2,18 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:98c5df5875c4dcc0c93408bcfc160fed84c98eb08b92b455e5b99b7dadd6748f
+# compiler-digest: sha256:571fec41cd8b0446b7d3bef74f26069b3dd9c376e04f09a74d728e7b785a74c3
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
 import ctypes
 import hashlib
 import itertools
+import json
 import logging
 import os
 import random
+import re
 import signal
 import stat
 import sys
@@ -22,7 +24,8 @@ import traceback
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
 
-from locust import FastHttpUser, HttpUser, TaskSet, events
+from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events
+from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import (
     InterruptTaskSet,
     RescheduleTask,
@@ -31,6 +34,7 @@ from locust.exception import (
     StopUser,
 )
 from locust.html import get_html_report, process_html_filename
+from locust.stats import StatsEntry
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 
@@ -200,6 +204,13 @@ ENDPOINTS = [
     ),
 ]
 
+ON_START = []
+FLOWS = []
+FEEDS = {}
+PACING = {}
+STAGES = []
+THRESHOLDS = {}
+
 
 # How it runs. This part is the same in every generated file.
 
@@ -216,9 +227,14 @@ OPTION_FLAGS = {
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
 CLIENT_OPTIONS = {"timeout": REQUEST_TIMEOUT_SECONDS} if CLIENT == "requests" else {}
+HELLO_SECONDS = 15  # a worker that says nothing about itself this long after connecting is refused
+MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 MAX_USERS_PER_PROCESS = 100_000  # far beyond what one Locust process can drive; a typo above it
 log = logging.getLogger(TARGET)
-run = {"runs": 0}  # per process: the parser, the report path, runs started, the spawn counter...
+run = {
+    "runs": 0,
+    "iterations": 0,
+}  # per process: the parser, the report path, runs started, the spawn counter...
 
 
 def refuse_a_second_file():
@@ -328,10 +344,13 @@ def resolve(value, missing):
             )
         return secret
     if isinstance(value, Text):
-        return "".join(resolve(part, missing) for part in value.parts)
+        parts = [resolve(part, missing) for part in value.parts]
+        if any(isinstance(part, (Captured, FromFeed)) for part in parts):
+            return Text(*parts)  # the rest is filled in for each request
+        return "".join(parts)
     if isinstance(value, dict):
         return {key: resolve(item, missing) for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [resolve(item, missing) for item in value]
     return value
 
@@ -347,6 +366,10 @@ def redact(value):
     """The value as the configuration names it: `${env:NAME}`, never the secret itself."""
     if isinstance(value, Env):
         return "${env:" + value.name + "}"
+    if isinstance(value, Captured):
+        return "${capture:" + value.name + "}"
+    if isinstance(value, FromFeed):
+        return "${feed:" + value.feed + "." + value.column + "}"
     if isinstance(value, Text):
         return "".join(redact(part) for part in value.parts)
     if isinstance(value, dict):
@@ -412,6 +435,119 @@ def hide_secrets():
     events.user_error.fire = fire_masked
 
 
+# -- values known only while the run goes: captures and feed rows --------------------------------
+
+MISSING = object()
+COLUMN_OF = {
+    (name, column): i for name, feed in FEEDS.items() for i, column in enumerate(feed.columns)
+}
+
+
+class Scope:
+    """What one iteration of a flow sees: the captures so far (on_start's, then the flow's own)
+    and the row drawn from each feed it uses."""
+
+    __slots__ = ("captures", "rows")
+
+    def __init__(self, captures, rows):
+        self.captures, self.rows = captures, rows
+
+
+class Unset(Exception):
+    """A request needs a capture that is not set (the step that sets it failed)."""
+
+
+def is_dynamic(value):
+    """Whether a value holds a capture or a feed reference, and so is built for each request."""
+    if isinstance(value, (Captured, FromFeed)):
+        return True
+    if isinstance(value, Text):
+        return any(is_dynamic(part) for part in value.parts)
+    if isinstance(value, dict):
+        return any(is_dynamic(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(is_dynamic(item) for item in value)
+    return False
+
+
+def references(value, kind):
+    """The Captured or FromFeed references in a value, in order."""
+    if isinstance(value, kind):
+        yield value
+    elif isinstance(value, Text):
+        for part in value.parts:
+            yield from references(part, kind)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from references(item, kind)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from references(item, kind)
+
+
+def lookup(reference, scope):
+    if isinstance(reference, Captured):
+        value = scope.captures.get(reference.name, MISSING)
+        if value is MISSING:
+            raise Unset(f"capture {reference.name} is not set (the step that sets it failed)")
+        return value
+    return scope.rows[reference.feed][COLUMN_OF[reference.feed, reference.column]]
+
+
+def as_text(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def render(value, scope, quote_parts=False):
+    """A value with its captures and feed values filled in. In JSON a lone reference keeps the
+    value's JSON type; in text it is written as text (JSON for numbers, booleans, objects). In a
+    path each filled-in value is percent-encoded as one segment."""
+    if isinstance(value, (Captured, FromFeed)):
+        return lookup(value, scope)
+    if isinstance(value, Text):
+        parts = []
+        for part in value.parts:
+            if isinstance(part, (Captured, FromFeed)):
+                text = as_text(lookup(part, scope))
+                parts.append(quote(text, safe="") if quote_parts else text)
+            else:
+                parts.append(part)
+        return "".join(parts)
+    if isinstance(value, dict):
+        return {key: render(item, scope, quote_parts) for key, item in value.items()}
+    if isinstance(value, list):
+        return [render(item, scope, quote_parts) for item in value]
+    return value
+
+
+def as_sent(value):
+    """A rendered query or form value as text: lists repeat the parameter."""
+    if isinstance(value, list):
+        return [as_sent(item) for item in value]
+    return as_text(value)
+
+
+def at_path(document, path):
+    """The value at a JSON path (names and indexes), or MISSING."""
+    for step in path.steps:
+        if isinstance(step, str):
+            if not isinstance(document, dict) or step not in document:
+                return MISSING
+            document = document[step]
+        else:
+            if not isinstance(document, list) or not -len(document) <= step < len(document):
+                return MISSING
+            document = document[step]
+    return document
+
+
+def shown(value, limit=80):
+    """A value in a failure message: as JSON, clipped, secrets masked."""
+    text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return without_secrets(text)
+
+
 # -- requests and their judgement ----------------------------------------------------------------
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
@@ -454,69 +590,131 @@ def shown_origin(url):
 
 
 class Request:
-    """An endpoint ready to send: environment values joined and the query encoded, once."""
+    """A step (or an endpoint) ready to send. What never changes is built once, at start:
+    environment values joined, the query encoded. What depends on captures and feed rows is
+    built for each request; the answer's body is parsed only when a check or capture reads it."""
 
-    def __init__(self, endpoint, missing):
-        self.name = self.__name__ = endpoint.name  # Locust's reports name tasks by __name__
-        self.method = endpoint.method
-        query = resolve(endpoint.query, missing)
-        self.url = endpoint.path + ("?" + urlencode(query, doseq=True) if query else "")
-        overridden = {name.lower() for name in endpoint.headers}  # header names ignore case
+    def __init__(self, step, missing):
+        self.name = self.__name__ = step.name  # Locust's reports name tasks by __name__
+        self.method = step.method
+        overridden = {name.lower() for name in step.headers}  # header names ignore case
         common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
-        self.raw_headers = {**common, **endpoint.headers}
+        self.raw_headers = {**common, **step.headers}
         self.headers = resolve(self.raw_headers, missing)
+        self.path, self.query = resolve(step.path, missing), resolve(step.query, missing)
         self.payload = {}
-        if endpoint.json is not None:
-            self.payload["json"] = resolve(endpoint.json, missing)
-        if endpoint.body is not None:
-            self.payload["data"] = resolve(endpoint.body, missing).encode()
-        self.expect_status = endpoint.expect_status
-        self.follow_redirects = endpoint.follow_redirects
+        if step.json is not None:
+            self.payload["json"] = resolve(step.json, missing)
+        if step.body is not None:
+            self.payload["data"] = resolve(step.body, missing)
+        if step.form is not None:
+            self.payload["data"] = resolve(step.form, missing)
+            if not any(name.lower() == "content-type" for name in self.raw_headers):
+                self.headers = {**self.headers, "Content-Type": "application/x-www-form-urlencoded"}
+        self.dynamic = is_dynamic((self.path, self.query, self.headers, self.payload))
+        if not self.dynamic:  # built once: the request a hand-written locustfile would send
+            self.url, self.headers, self.payload = self.build(None)
+        self.expect_status = step.expect_status
+        self.follow_redirects = step.follow_redirects
+        self.checks = [resolve(check, missing) for check in step.checks]
+        self.capture = resolve(step.capture, missing)
+        self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
+        self.timeout = step.timeout_seconds
+        self.options = (
+            {"timeout": step.timeout_seconds}
+            if CLIENT == "requests" and step.timeout_seconds
+            else CLIENT_OPTIONS
+        )
+        self.continue_on_failure = step.continue_on_failure
 
-    def __call__(self, taskset):
+    def build(self, scope):
+        """(url, headers, payload) for this request; a header whose capture is not set yet is
+        left out, anything else missing raises Unset."""
+        if scope is None or not self.dynamic:
+            path, query, payload = self.path, self.query, self.payload
+            headers = self.headers
+        else:
+            path = render(self.path, scope, quote_parts=True)
+            query, payload = render(self.query, scope), render(self.payload, scope)
+            headers = {}
+            for name, value in self.headers.items():
+                try:
+                    headers[name] = render(value, scope)
+                except Unset:
+                    continue  # sent from the moment the capture is set
+                if not isinstance(headers[name], str):
+                    headers[name] = as_text(headers[name])
+        if isinstance(payload.get("data"), dict):  # a form
+            payload = {
+                "data": urlencode(
+                    {k: as_sent(v) for k, v in payload["data"].items()}, doseq=True
+                ).encode()
+            }
+        elif isinstance(payload.get("data"), str):
+            payload = {"data": payload["data"].encode()}
+        encoded = urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
+        return path + ("?" + encoded if encoded else ""), headers, payload
+
+    def __call__(self, taskset):  # an endpoint: a flow of one step
+        run["iterations"] += 1
+        self.run(taskset.user, Scope(taskset.user.captures, taskset.user.rows))
+
+    def run(self, user, scope):
+        """Send, judge, capture: whether the step passed. Every outcome is counted once."""
         started = time.perf_counter()
         try:
-            self.send(taskset.client, taskset.user.host)
+            url, headers, payload = (
+                (self.url, self.headers, self.payload) if not self.dynamic else self.build(scope)
+            )
+            return self.send(user.client_for(self.timeout), user.host, url, headers, payload, scope)
         except USER_SIGNALS:
             raise
+        except Unset as error:
+            return self.failed(str(error), started, "")
         except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
-            events.request.fire(
-                request_type=self.method,
-                name=self.name,
-                response_time=(time.perf_counter() - started) * 1000,
-                response_length=0,
-                exception=Failure(fault_of(error)),
-                context={},
-                response=None,
-                url=self.url,
-            )
+            return self.failed(fault_of(error), started, "")
 
-    def send(self, client, host):
+    def failed(self, message, started, url):
+        events.request.fire(
+            request_type=self.method,
+            name=self.name,
+            response_time=(time.perf_counter() - started) * 1000,
+            response_length=0,
+            exception=Failure(message),
+            context={},
+            response=None,
+            url=url,
+        )
+        return False
+
+    def send(self, client, host, url, headers, payload, scope):
         with client.request(
             self.method,
-            self.url,
+            url,
             name=self.name,
-            headers=self.headers,
+            headers=headers,
             catch_response=True,
             allow_redirects=False,  # followed below, to the same origin only
-            **self.payload,
-            **CLIENT_OPTIONS,
+            **payload,
+            **self.options,
         ) as response:
             answer, failure = response, None
             if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
-                answer, failure = self.redirected(client, host, response)
+                answer, failure = self.redirected(client, host, url, headers, payload, response)
             failure = failure or self.failure(answer)
+            if not failure and (self.checks or self.capture):
+                failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
-            else:
-                response.success()
+                return False
+            response.success()
+            return True
 
-    def redirected(self, client, host, response):
+    def redirected(self, client, host, url, headers, payload, response):
         """Follow the answer's redirects within the run's origin: (final answer, failure). Every
         leg's time counts in the request's; a redirect to another origin is not followed, so
         no header reaches a host the configuration did not name."""
-        url, method, payload = urljoin(host + "/", self.url.lstrip("/")), self.method, self.payload
-        answer = response
+        url, method, answer = urljoin(host + "/", url.lstrip("/")), self.method, response
         for _ in range(MAX_REDIRECTS):
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECT_STATUSES or not location:
@@ -529,11 +727,11 @@ class Request:
             leg = client.request(
                 method,
                 url,
-                headers=self.headers,
+                headers=headers,
                 catch_response=True,
                 allow_redirects=False,
                 **payload,
-                **CLIENT_OPTIONS,
+                **self.options,
             )
             with leg:
                 leg._request_event = Quiet  # Locust's context manager reports through this
@@ -555,6 +753,93 @@ class Request:
                 return None
             return f"status {status}, expected one of {list(self.expect_status)}"
         return f"status {status}" if status >= 400 else None
+
+    def inspect(self, answer, elapsed_ms, scope):
+        """The step's checks, then its captures: the first that fails, or None."""
+        document = MISSING
+        if self.reads_json:
+            try:
+                document = json.loads(answer.content or b"")
+            except ValueError:
+                document = MISSING  # checks and captures of JSON say "the answer is not JSON"
+        for check in self.checks:
+            failure = check_failure(check, answer, document, elapsed_ms, scope)
+            if failure:
+                return failure
+        for name, rule in self.capture.items():
+            value = captured(rule, answer, document)
+            if value is MISSING:
+                value = rule.get("default", MISSING)
+            if value is MISSING:
+                return f"capture {name}: {capture_source(rule)} not found" + (
+                    " (the answer is not JSON)" if "json" in rule and document is MISSING else ""
+                )
+            scope.captures[name] = value
+        return None
+
+
+def check_failure(check, answer, document, elapsed_ms, scope):
+    """What a failed check says: what was expected and what came; None when it passed."""
+    if "max_ms" in check:
+        took = round(elapsed_ms)
+        return (
+            None if took <= check["max_ms"] else f"check max_ms {check['max_ms']:g}: took {took} ms"
+        )
+    if "json" in check:
+        path = check["json"]
+        if document is MISSING and answer is not None and not (answer.content or b"").strip():
+            return f"check {path.text}: the answer has no body"
+        found = at_path(document, path) if document is not MISSING else MISSING
+        if document is MISSING:
+            return f"check {path.text}: the answer is not JSON"
+        if "exists" in check:
+            if (found is not MISSING) == check["exists"]:
+                return None
+            return (
+                f"check {path.text}: expected to exist, not found"
+                if check["exists"]
+                else f"check {path.text}: expected not to exist, got {shown(found)}"
+            )
+        expected = render(check["equals"], scope)
+        return (
+            None
+            if found is not MISSING and found == expected
+            else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+        )
+    if "body_contains" in check:
+        expected = render(check["body_contains"], scope)
+        return (
+            None if expected in answer.text else f"check body contains {shown(expected)}: not found"
+        )
+    expected = render(check["contains"], scope)
+    value = answer.headers.get(check["header"])
+    if value is None:
+        return f"check header {check['header']} contains {shown(expected)}: no such header"
+    return (
+        None
+        if expected in value
+        else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
+    )
+
+
+def captured(rule, answer, document):
+    if "json" in rule:
+        return at_path(document, rule["json"]) if document is not MISSING else MISSING
+    if "header" in rule:
+        value = answer.headers.get(rule["header"])
+        return MISSING if value is None else value
+    match = re.search(rule["regex"], answer.text)
+    if match is None:
+        return MISSING
+    return match.group(1) if match.groups() else match.group(0)
+
+
+def capture_source(rule):
+    if "json" in rule:
+        return rule["json"].text
+    if "header" in rule:
+        return f"header {rule['header']}"
+    return f"regex {rule['regex']}"
 
 
 def transport_error(response):
@@ -627,6 +912,334 @@ def fault_of(error):
     return f"{type(error).__name__}, no answer" if error is not None else "no answer"
 
 
+# -- flows, on_start and feeds ---------------------------------------------------------------------
+
+
+class FlowTask:
+    """One iteration of a flow: its steps in order, as one task. A failed step ends the
+    iteration unless it says continue_on_failure; a pause is drawn from the user's generator."""
+
+    def __init__(self, flow, missing):
+        self.name = self.__name__ = flow.name
+        self.steps = [
+            Request(step, missing) if isinstance(step, Step) else step for step in flow.steps
+        ]
+        if flow.tags:
+            self.locust_tag_set = set(flow.tags)  # Locust's --tags and --exclude-tags read it
+        self.feeds = sorted(
+            {ref.feed for step in flow.steps for ref in references(vars(step), FromFeed)}
+        )
+
+    def __call__(self, taskset):
+        run["iterations"] += 1
+        user = taskset.user
+        rows = dict(user.rows)
+        for feed in self.feeds:
+            if feed not in rows:
+                rows[feed] = draw(feed, user)  # one row per feed, for every step of the iteration
+        run_steps(self.steps, user, Scope(dict(user.captures), rows))
+
+
+def run_steps(steps, user, scope):
+    """Whether every step that had to pass passed."""
+    for step in steps:
+        if isinstance(step, Pause):
+            time.sleep(
+                user.rng.uniform(step.min, step.max)
+            )  # a greenlet's sleep: Locust patched time
+        elif not step.run(user, scope) and not step.continue_on_failure:
+            return False
+    return True
+
+
+def tasks_of(endpoints, flows, missing):
+    """Every endpoint (a flow of one step) and every flow, as Locust tasks with their weights."""
+    tasks = []
+    for endpoint in endpoints:
+        task = Request(endpoint, missing)
+        if endpoint.tags:
+            task.locust_tag_set = set(endpoint.tags)
+        tasks.append((task, endpoint.weight))
+    tasks += [(FlowTask(flow, missing), flow.weight) for flow in flows]
+    return tasks
+
+
+# Feeds. A feed that on_start uses is the user's: drawn once. Any other is drawn for each
+# iteration of a flow that uses it. random: from the user's generator; sequential: the next row
+# of this process, wrapping; unique: each row at most once in the whole run, every worker
+# included (the master hands the rows out).
+
+USER_FEEDS = sorted(
+    {
+        ref.feed
+        for step in ON_START
+        for ref in references(vars(step), FromFeed)
+        if isinstance(step, Step)
+    }
+)
+feed_state = {"next": {}, "asked": itertools.count(), "answers": {}}
+
+
+def draw(feed, user):
+    rows, mode = FEEDS[feed].rows, FEEDS[feed].mode
+    if mode == "random":
+        return user.rng.choice(rows)
+    if mode == "sequential":
+        position = feed_state["next"].get(feed, 0)
+        feed_state["next"][feed] = position + 1
+        return rows[position % len(rows)]
+    index = take_unique(feed)
+    if index is None:
+        exhausted(feed)
+    return rows[index]
+
+
+def take_unique(feed):
+    """The index of a row no other user of the run had, or None when none is left."""
+    runner = run.get("runner")
+    if not isinstance(runner, WorkerRunner):
+        return next_unique(feed)
+    number = next(feed_state["asked"])
+    answer = feed_state["answers"][number] = [
+        threading.Event(),
+        None,
+    ]  # a gevent event: Locust patched threading
+    runner.send_message("simulation_feed_take", {"feed": feed, "number": number})
+    if not answer[0].wait(timeout=MASTER_SILENCE_SECONDS):
+        feed_state["answers"].pop(number, None)
+        raise StopUser()  # the master is gone; this worker stops by itself soon
+    return feed_state["answers"].pop(number)[1]
+
+
+def next_unique(feed):
+    """On the master (or the only process): hand out the next row's index, once."""
+    position = feed_state["next"].get(feed, 0)
+    if position >= len(FEEDS[feed].rows):
+        return None
+    feed_state["next"][feed] = position + 1
+    return position
+
+
+def exhausted(feed):
+    """A unique feed with no row left: this user stops, or the whole run does."""
+    policy = FEEDS[feed].when_exhausted
+    if not feed_state.get(f"said {feed}"):
+        feed_state[f"said {feed}"] = True
+        log.warning(
+            "feed %s has no unused row left (%s rows): %s",
+            feed,
+            len(FEEDS[feed].rows),
+            (
+                "stopping the run (when_exhausted stop_run)"
+                if policy == "stop_run"
+                else "users that need one stop (when_exhausted stop_user)"
+            ),
+        )
+    if policy == "stop_run":
+        stop_the_run(f"feed {feed} exhausted")
+    raise StopUser()
+
+
+def stop_the_run(reason):
+    """Stop the whole run from any process: the master (or the only process) quits."""
+    runner = run.get("runner")
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("simulation_stop_run", {"reason": reason})
+    elif not run.get("stopping_run"):
+        run["stopping_run"] = reason
+        threading.Thread(target=runner.quit, daemon=True).start()
+
+
+def serve_unique_feeds(runner):
+    """On the master: rows of unique feeds for the workers, and a worker's call to stop."""
+
+    def take(environment, msg):
+        index = next_unique(msg.data["feed"])
+        if index is None and FEEDS[msg.data["feed"]].when_exhausted == "stop_run":
+            exhausted_on_master(msg.data["feed"])
+        runner.send_message(
+            "simulation_feed_row",
+            {"number": msg.data["number"], "index": index},
+            client_id=msg.node_id,
+        )
+
+    def exhausted_on_master(feed):
+        if not feed_state.get(f"said {feed}"):
+            feed_state[f"said {feed}"] = True
+            log.warning(
+                "feed %s has no unused row left (%s rows): stopping the run (when_exhausted stop_run)",
+                feed,
+                len(FEEDS[feed].rows),
+            )
+        stop_the_run(f"feed {feed} exhausted")
+
+    def stop(environment, msg):
+        stop_the_run(msg.data["reason"])
+
+    runner.register_message("simulation_feed_take", take)
+    runner.register_message("simulation_stop_run", stop)
+
+
+def receive_unique_rows(runner):
+    def row(environment, msg):
+        answer = feed_state["answers"].get(msg.data["number"])
+        if answer is not None:
+            answer[1] = msg.data["index"]
+            answer[0].set()
+
+    runner.register_message("simulation_feed_row", row)
+
+
+# -- pacing and load shape -------------------------------------------------------------------------
+
+
+def pace_seconds(user):
+    """How long each task iteration of a user takes at least under PACING, or None."""
+    if "iteration_seconds" in PACING:
+        return PACING["iteration_seconds"]
+    if "iterations_per_second" in PACING:
+        return 1 / PACING["iterations_per_second"]
+    if "total_iterations_per_second" in PACING:  # spread over the running users of every worker
+        users = run.get("users_in_run") or user.environment.runner.target_user_count or 1
+        return users / PACING["total_iterations_per_second"]
+    return None
+
+
+def share_users_in_run(runner, user_count):
+    """The master tells its workers how many users the whole run has, for a total rate."""
+    run["users_in_run"] = user_count
+    if isinstance(runner, MasterRunner):
+        for client_id in run.get("admitted", ()):
+            runner.send_message("simulation_users", user_count, client_id=client_id)
+
+
+def receive_users_in_run(runner):
+    runner.register_message(
+        "simulation_users", lambda environment, msg: run.update(users_in_run=msg.data)
+    )
+
+
+def stage_plan(options):
+    """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
+    caps of every stage and -t ending the run earlier."""
+    plan, end = [], 0
+    for stage in STAGES:
+        end += parse_timespan(stage["duration"])
+        users, rate = stage["users"], stage["spawn_rate"]
+        if options.num_users is not None:
+            users = min(users, options.num_users)
+        if options.spawn_rate is not None:
+            rate = min(rate, options.spawn_rate)
+        plan.append((end, users, rate))
+    if options.run_time:  # stages that start before -t, the last one cut at -t
+        plan = [
+            (min(end, options.run_time), users, rate)
+            for i, (end, users, rate) in enumerate(plan)
+            if i == 0 or plan[i - 1][0] < options.run_time
+        ]
+    return plan
+
+
+if STAGES:
+
+    class Stages(LoadTestShape):
+        """The simulation's stages: each holds its users (reached at its spawn rate) for its
+        duration; -t ends the run earlier; -u and -r cap every stage."""
+
+        use_common_options = True  # this shape reads -u, -r and -t itself
+
+        def tick(self):
+            elapsed = self.get_run_time()
+            for end, users, rate in stage_plan(self.runner.environment.parsed_options):
+                if elapsed < end:
+                    return users, rate
+            return None
+
+
+# -- thresholds ------------------------------------------------------------------------------------
+
+MAXIMA = (
+    "error_ratio",
+    "p50_ms",
+    "p90_ms",
+    "p95_ms",
+    "p99_ms",
+    "avg_ms",
+    "max_ms",
+)  # measured <= limit
+ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
+
+
+def entry_for(stats, name):
+    """The statistics of one request name (all its methods), or of the whole run (None)."""
+    if name is None:
+        return stats.total
+    entry = StatsEntry(stats, name, "", use_response_times_cache=False)
+    for (entry_name, _method), found in stats.entries.items():
+        if entry_name == name:
+            entry.extend(found)
+    return entry
+
+
+def measure(entry, key):
+    if entry.num_requests == 0:
+        return None
+    if key == "error_ratio":
+        return entry.num_failures / entry.num_requests
+    if key == "avg_ms":
+        return entry.avg_response_time
+    if key == "max_ms":
+        return entry.max_response_time
+    if key == "min_rps":
+        return entry.total_rps
+    return entry.get_response_time_percentile(int(key[1:3]) / 100)
+
+
+def verdicts(stats, keys=MAXIMA + ("min_rps",)):
+    """(what, key, limit, measured, passed) for every threshold among `keys`."""
+    scopes = [(None, THRESHOLDS)] + sorted(THRESHOLDS.get("requests", {}).items())
+    found = []
+    for name, limits in scopes:
+        entry = entry_for(stats, name)
+        for key in keys:
+            if key in limits:
+                measured = measure(entry, key)
+                limit = limits[key]
+                passed = measured is not None and (
+                    measured >= limit if key == "min_rps" else measured <= limit
+                )
+                found.append((name or "all requests", key, limit, measured, passed))
+    return found
+
+
+def threshold_table(rows):
+    lines = [f"Thresholds of {TARGET}:"]
+    for what, key, limit, measured, passed in rows:
+        sign = ">=" if key == "min_rps" else "<="
+        value = "no requests" if measured is None else f"{measured:.4g}"
+        lines.append(
+            f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
+        )
+    return "\n".join(lines)
+
+
+def abort_on_breach(runner, after):
+    """From `after` on, judge the error ratio and latency every few seconds; stop the run on
+    the first breach (the master decides in distributed runs)."""
+    time.sleep(parse_timespan(after))
+    while runner.state not in ("stopping", "stopped") and not run.get("finished"):
+        breached = [
+            row for row in verdicts(runner.stats, MAXIMA) if not row[4] and row[3] is not None
+        ]
+        if breached:
+            what, key, limit, measured, _ = breached[0]
+            run["aborted"] = f"{what} {key} {measured:.4g} breached its limit {limit:g}"
+            log.error("threshold breached: %s: aborting the run", run["aborted"])
+            stop_the_run(run["aborted"])
+            return
+        time.sleep(ABORT_EVERY_SECONDS)
+
+
 # -- checks before any load ------------------------------------------------------------------------
 
 
@@ -675,23 +1288,35 @@ def problems_with(options, workers=1):
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
     whose = f"environment {protected_by or ENVIRONMENT}'s"
-    if limits["max_users"] is not None and options.num_users > limits["max_users"]:
-        found.append(f"users {options.num_users} is above {whose} max_users {limits['max_users']}")
-    elif options.num_users > MAX_USERS_PER_PROCESS * workers:
+    if STAGES:  # the stages decide: every stage within the limits, and the whole shape too
+        plan = stage_plan(options)
+        users, rate, run_time = max(s[1] for s in plan), max(s[2] for s in plan), plan[-1][0]
+        where = "a stage's "
+    else:
+        users, rate, run_time, where = (
+            options.num_users or 0,
+            options.spawn_rate or 0,
+            options.run_time,
+            "",
+        )
+    if limits["max_users"] is not None and users > limits["max_users"]:
+        found.append(f"{where}users {users} is above {whose} max_users {limits['max_users']}")
+    elif users > MAX_USERS_PER_PROCESS * workers:
         found.append(
-            f"users {options.num_users} is more than {workers} Locust process(es) can start (at most "
+            f"users {users} is more than {workers} Locust process(es) can start (at most "
             f"{MAX_USERS_PER_PROCESS} each): spread them over workers (--processes, --master/--worker)"
         )
-    if limits["max_spawn_rate"] is not None and options.spawn_rate > limits["max_spawn_rate"]:
+    if limits["max_spawn_rate"] is not None and rate > limits["max_spawn_rate"]:
         found.append(
-            f"spawn_rate {options.spawn_rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
+            f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
         )
     if limits["max_run_time"] is not None:
         limit = parse_timespan(limits["max_run_time"])
-        if not options.run_time or options.run_time > limit:  # Locust runs forever on 0
-            shown = f"{options.run_time}s" if options.run_time else "0 (no limit)"
+        if not run_time or run_time > limit:  # Locust runs forever on 0
+            shown = f"{run_time}s" if run_time else "0 (no limit)"
+            what = "the stages' duration" if STAGES else "run_time"
             found.append(
-                f"run_time {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
+                f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
             )
     if options.html_file:
         found += report_problems(options.html_file)
@@ -732,7 +1357,9 @@ def unsendable_headers(requests):
     found = []
     for request in requests:
         for name, raw in request.raw_headers.items():
-            value = request.headers[name]
+            value = request.headers.get(name)
+            if not isinstance(value, str):  # made with a capture: checked when it is sent
+                continue
             if any(ord(c) < 32 or ord(c) == 127 for c in value):
                 why = "holds a line break or another control character (a newline at the end of the variable?)"
             elif not value.isascii():
@@ -761,8 +1388,8 @@ def describe(options):
     """The resolved configuration, each value with its source; secrets stay redacted."""
     shown = {
         "host": options.host,
-        "num_users": options.num_users,
-        "spawn_rate": f"{options.spawn_rate:g}",
+        "num_users": options.num_users if options.num_users is not None else "none",
+        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else "none",
         "run_time": f"{options.run_time}s" if options.run_time is not None else "none",
         "html_file": options.html_file or "none",
         "seed": options.seed,
@@ -788,22 +1415,65 @@ def describe(options):
     lines.append(
         f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
     )
-    lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
+    if PACING:
+        ((key, value),) = PACING.items()
+        lines.append(f"  {'pacing':<11} {key} {value:g}")
+    else:
+        lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
-    total = sum(endpoint.weight for endpoint in ENDPOINTS)
+    total = sum(item.weight for item in (*ENDPOINTS, *FLOWS))
+    for step in ON_START:
+        lines.append(f"  {'on_start':<11} {step_line(step)}")
     for endpoint in ENDPOINTS:
         share = f"{endpoint.weight}/{total}"
         lines.append(
-            f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {endpoint.method} {endpoint.path}"
+            f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {endpoint.method} {redact(endpoint.path)}"
+        )
+    for flow in FLOWS:
+        lines.append(
+            f"  {'flow':<11} {flow.name:<20} {f'{flow.weight}/{total}':<7} {len(flow.steps)} steps"
+        )
+        lines += [f"  {'':<11}   {step_line(step)}" for step in flow.steps]
+    for name, feed in FEEDS.items():
+        lines.append(
+            f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}"
+            + (f", when exhausted {feed.when_exhausted}" if feed.mode == "unique" else "")
+        )
+    if STAGES:
+        plan = stage_plan(options)
+        lines.append(
+            f"  {'stages':<11} "
+            + ", ".join(f"until {end:g}s {users} users at {rate:g}/s" for end, users, rate in plan)
+            + " (-u and -r cap every stage, -t ends the run earlier)"
+        )
+    for what, limits in [("all requests", THRESHOLDS)] + sorted(
+        THRESHOLDS.get("requests", {}).items()
+    ):
+        for key in (*MAXIMA, "min_rps"):
+            if key in limits:
+                lines.append(
+                    f"  {'threshold':<11} {what} {key} {'>=' if key == 'min_rps' else '<='} {limits[key]:g}"
+                )
+    if "abort" in THRESHOLDS:
+        lines.append(
+            f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}"
         )
     return "\n".join(lines)
 
 
+def step_line(step):
+    if isinstance(step, Pause):
+        return f"pause {step.min:g}-{step.max:g}s"
+    extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
+    extras += [f"{len(step.checks)} check(s)"] if step.checks else []
+    return f"{step.name} {step.method} {redact(step.path)}" + (
+        f" ({'; '.join(extras)})" if extras else ""
+    )
+
+
 # -- master and workers ----------------------------------------------------------------------------
 
-HELLO_SECONDS = 15  # a worker that says nothing about itself this long after connecting is refused
-MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
     DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
 
@@ -1014,15 +1684,28 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     run["runner"] = runner
     stop_on_signals()
     missing = set()
-    Simulation.tasks = [Request(endpoint, missing) for endpoint in ENDPOINTS]
-    Simulation.cum_weights = list(itertools.accumulate(e.weight for e in ENDPOINTS))
+    tasks = tasks_of(ENDPOINTS, FLOWS, missing)
+    Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
+        task: weight for task, weight in tasks
+    }
+    Simulation.on_start_steps = [
+        Request(step, missing) if isinstance(step, Step) else step for step in ON_START
+    ]
     hide_secrets()
-    secrets = unset_variables(missing) + unsendable_headers(Simulation.tasks)  # every process sends
+    requests = [
+        step for task in Simulation.tasks for step in getattr(task, "steps", [task])
+    ] + Simulation.on_start_steps
+    secrets = unset_variables(missing) + unsendable_headers(
+        [r for r in requests if isinstance(r, Request)]
+    )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)
+        receive_unique_rows(runner)
+        receive_users_in_run(runner)
+        environment.events.report_to_master.add_listener(report_iterations)
         join_as_checked_worker(environment, runner, secrets)
         return
     workers = options.expect_workers if isinstance(runner, MasterRunner) else 1
@@ -1041,6 +1724,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         sys.exit(0)
     if isinstance(runner, MasterRunner):
         admit_checked_workers(runner)
+        serve_unique_feeds(runner)
+        environment.events.worker_report.add_listener(count_worker_iterations)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"], options.html_file = options.html_file, None
     hold_limits(environment, runner)
@@ -1127,6 +1812,7 @@ def hold_limits(environment, runner):
         whose = protected_by or ENVIRONMENT
         user_count = capped("users", user_count, limits["max_users"], whose)
         spawn_rate = capped("spawn_rate", spawn_rate, limits["max_spawn_rate"], whose)
+        share_users_in_run(runner, user_count)
         return start(user_count, spawn_rate, *args, **kwargs)
 
     runner.start = start_within_limits
@@ -1176,16 +1862,42 @@ def finish(environment, **_kwargs):
     if run.get("html_file"):
         failures += write_report(environment, run.pop("html_file"))
     failures += counted_losses()
-    if environment.runner.stats.total.num_requests == 0:
+    stats = environment.runner.stats
+    if stats.total.num_requests == 0:
         failures.append(
             "no request was sent (no user ran long enough, or the run was stopped before)"
+        )
+    if PACING.get("total_iterations_per_second"):
+        seconds = (
+            max(stats.total.last_request_timestamp - stats.total.start_time, 1e-9)
+            if stats.total.num_requests
+            else 0
+        )
+        reached = run["iterations"] / seconds if seconds else 0
+        sys.stderr.write(
+            f"{TARGET}: iterations per second: target {PACING['total_iterations_per_second']:g}, reached {reached:.3g} ({run['iterations']} iterations)\n"
+        )
+    if run.get("stopping_run"):
+        sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
+    code = 1 if failures else None
+    if THRESHOLDS:
+        rows = verdicts(stats)
+        sys.stderr.write(threshold_table(rows) + "\n")
+        breached = [row for row in rows if not row[4]]
+        if code is None:  # failed requests alone do not fail a run that has thresholds
+            code = 3 if breached else 0
+        sys.stderr.write(
+            f"{TARGET}: {len(breached)} of {len(rows)} threshold(s) failed\n"
+            if breached
+            else f"{TARGET}: every threshold passed\n"
         )
     if failures:
         sys.stderr.write(
             f"{TARGET}: the run did not do what was asked:\n"
             + "".join(f"  - {line}\n" for line in failures)
         )
-        environment.process_exit_code = max(environment.process_exit_code or 0, 1)
+    if code is not None:
+        environment.process_exit_code = max(environment.process_exit_code or 0, code) if code else 0
 
 
 def write_report(environment, path):
@@ -1240,22 +1952,59 @@ def keep_earlier(path):
 
 
 class Simulation(TaskSet):
-    """Draws each request and each think time from the user's own seeded generator."""
+    """Draws each task (a flow, or an endpoint: a flow of one step) and each think time from the
+    user's own seeded generator; runs on_start's steps once when the user starts."""
 
-    tasks = []  # the endpoints' requests, and their cumulative weights: set at init
-    cum_weights = []
+    tasks = []  # set at init; Locust's --tags and --exclude-tags may filter them
+    weights = {}
+    on_start_steps = []
+
+    def on_start(self):
+        user = self.user
+        for feed in USER_FEEDS:
+            user.rows[feed] = draw(feed, user)
+        if not run_steps(self.on_start_steps, user, Scope(user.captures, user.rows)):
+            raise StopUser()  # the failed step's reason is in the failure table
 
     def get_next_task(self):
-        return self.user.rng.choices(self.tasks, cum_weights=self.cum_weights)[0]
+        tasks = self.tasks
+        if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
+            run["weighted"], run["cum_weights"] = tasks, list(
+                itertools.accumulate(self.weights[t] for t in tasks)
+            )
+        self.user.iteration_started = time.monotonic()
+        return self.user.rng.choices(tasks, cum_weights=run["cum_weights"])[0]
 
     def wait_time(self):
+        pace = pace_seconds(self.user)
+        if pace is not None:  # the next iteration starts `pace` seconds after this one started
+            return max(0.0, pace - (time.monotonic() - self.user.iteration_started))
         return self.user.rng.uniform(*THINK_TIME_SECONDS)
+
+
+def report_iterations(client_id, data):
+    """A worker's iterations since its last report, for the master's rate reached."""
+    data["simulation_iterations"], run["iterations_reported"] = (
+        run["iterations"] - run.get("iterations_reported", 0),
+        run["iterations"],
+    )
+
+
+def count_worker_iterations(client_id, data):
+    run["iterations"] += data.get("simulation_iterations", 0)
 
 
 @events.test_start.add_listener
 def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
+    run["iterations"] = 0
+    if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
+        threading.Thread(
+            target=abort_on_breach,
+            args=(environment.runner, THRESHOLDS["abort"]["after"]),
+            daemon=True,
+        ).start()
 
 
 class SimulatedUser(USER_CLASS):
@@ -1270,5 +2019,27 @@ class SimulatedUser(USER_CLASS):
         worker_index = environment.runner.worker_index if environment.runner else 0
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
+        self.captures, self.rows = {}, {}  # on_start's: for the user's life
+        self.iteration_started = time.monotonic()
+        self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
+
+    def client_for(self, timeout):
+        """The HTTP client for a step's own timeout_seconds. FastHttpUser fixes its timeouts per
+        client: a step with its own gets a client of its own; HttpUser takes it per request."""
+        if timeout is None or CLIENT == "requests":
+            return self.client
+        if timeout not in self.clients:
+            self.clients[timeout] = FastHttpSession(
+                base_url=self.host,
+                request_event=self.environment.events.request,
+                user=self,
+                network_timeout=timeout,
+                connection_timeout=timeout,
+                max_retries=self.max_retries,
+                max_redirects=self.max_redirects,
+                insecure=self.insecure,
+                concurrency=self.concurrency,
+            )
+        return self.clients[timeout]

@@ -1,3 +1,14 @@
+"""Options and precedence: the template's values as Locust's defaults, and where each came from.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # How it runs. This part is the same in every generated file.
 
 # -- options and precedence ------------------------------------------------------------------------
@@ -13,6 +24,8 @@ OPTION_FLAGS = {
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
 CLIENT_OPTIONS = {"timeout": REQUEST_TIMEOUT_SECONDS} if CLIENT == "requests" else {}
+HELLO_SECONDS = 15  # a worker that says nothing about itself this long after connecting is refused
+MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 MAX_USERS_PER_PROCESS = 100_000  # far beyond what one Locust process can drive; a typo above it
 log = logging.getLogger(TARGET)
 run = {"runs": 0, "iterations": 0}  # per process: the parser, the report path, runs started, the spawn counter...

@@ -1,3 +1,20 @@
+"""Thresholds: measured at the end (and every few seconds with abort), pass or fail.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.values import *  # noqa: F401,F403
+from compiler.runtime.requests import *  # noqa: F401,F403
+from compiler.runtime.flows import *  # noqa: F401,F403
+from compiler.runtime.load import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- thresholds ------------------------------------------------------------------------------------
 
 MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")  # measured <= limit

@@ -1,3 +1,16 @@
+"""Values known only while the run goes: captures, feed rows, JSON paths.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- values known only while the run goes: captures and feed rows --------------------------------
 
 MISSING = object()

@@ -1,3 +1,23 @@
+"""The run: prepare, hold the limits, report and judge; the simulated users.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.values import *  # noqa: F401,F403
+from compiler.runtime.requests import *  # noqa: F401,F403
+from compiler.runtime.flows import *  # noqa: F401,F403
+from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.checks import *  # noqa: F401,F403
+from compiler.runtime.distributed import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- the run: prepare, hold the limits, report and judge -----------------------------------------
 
 

@@ -1,3 +1,15 @@
+"""Values from the environment, and keeping them secret in every output of the process.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- values from the environment, and keeping them secret ---------------------------------------
 
 SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported

@@ -1,7 +1,24 @@
+"""Master and workers: admission by digest and checks, lost workers, masters that vanish.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.values import *  # noqa: F401,F403
+from compiler.runtime.requests import *  # noqa: F401,F403
+from compiler.runtime.flows import *  # noqa: F401,F403
+from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.checks import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- master and workers ----------------------------------------------------------------------------
 
-HELLO_SECONDS = 15  # a worker that says nothing about itself this long after connecting is refused
-MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
     DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
 

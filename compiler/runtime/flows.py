@@ -1,3 +1,18 @@
+"""Flows, on_start and feeds: steps in order as one task; rows drawn per user or iteration.
+
+Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.values import *  # noqa: F401,F403
+from compiler.runtime.requests import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
 # -- flows, on_start and feeds ---------------------------------------------------------------------
 
 

@@ -1,3 +1,8 @@
+"""The prelude of every generated locustfile: its imports and the classes its configuration block
+uses. Inlined as it is (compiler/render.py).
+"""
+
+# ---- the generated file holds what follows ----
 import copy
 import ctypes
 import hashlib
