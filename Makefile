@@ -11,7 +11,7 @@ $(READY): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 	@touch $(READY)
 
-demo: $(READY)  ## compile, start the local target service, run generated/app_local_mx.py against it
+demo: $(READY)  ## compile, start the local target service, run generated/app_local_mx.py and shop_local_mx.py against it
 	$(PY) tools/demo.py
 
 test: $(READY)

@@ -1,11 +1,16 @@
-"""`make demo`: compile, start the bundled target service, run one generated locustfile on it.
+"""`make demo`: compile, start the bundled target service, run two generated locustfiles on it.
 
-Everything stays on 127.0.0.1 and is bounded in time: the service stops by itself, and the
-locustfile runs with its baked defaults (10 users for 10s in the `local` environment).
+Everything stays on 127.0.0.1 and is bounded in time: the service stops by itself, and each
+locustfile runs with its baked defaults. First `generated/app_local_mx.py` (independent
+requests: 10 users for 10s), then `generated/shop_local_mx.py`, a journey: each user logs in
+once with a shopper of a per-country feed, then browses or buys (list products, add the first
+to a cart, pay), in stages of 14s in all, judged by thresholds whose table the file prints at
+the end of its run.
 
 The `local` targets bake the host http://127.0.0.1:8765. When that port is taken, run
 `make demo DEMO_PORT=8766` (or `tools/demo.py --port 8766`; 0 takes a free port): the service
-listens there, and locust gets `-H http://127.0.0.1:8766`, its only flag.
+listens there, and locust gets `-H http://127.0.0.1:8766`, its only flag. The secrets the files
+read, APP_TOKEN and SHOPPER_PASSWORD, default to demo values (the service takes any).
 """
 
 from __future__ import annotations
@@ -17,8 +22,11 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCUSTFILE = "generated/app_local_mx.py"
-REPORT = "data/results/app_local_mx/report.html"
+RUNS = (  # (target, what it shows); each file's report is data/results/<target>/report.html
+    ("app_local_mx", "independent requests"),
+    ("shop_local_mx", "a journey: login, browse or buy; stages and thresholds"),
+)
+SECRETS = {"APP_TOKEN": "demo-token", "SHOPPER_PASSWORD": "demo-password"}  # unless set
 BAKED_PORT = 8765  # the `local` environment's domain in data/catalog.json
 LISTENING = "target service: listening on http://127.0.0.1:"
 
@@ -52,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if compiled.returncode:
         return compiled.returncode
     service, port = start_service(python, args.port)
+    results = []
     try:
         if port is None:
             service.wait(timeout=10)
@@ -61,19 +70,23 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        command = [str(Path(python).parent / "locust"), "-f", LOCUSTFILE]
-        if port != BAKED_PORT:
-            command += ["-H", f"http://127.0.0.1:{port}"]  # the file's host names port 8765
-        shown = " ".join(command[1:])
-        print(f"demo: running locust {shown} (its baked defaults otherwise)", flush=True)
-        environment = {**os.environ, "APP_TOKEN": os.environ.get("APP_TOKEN", "demo-token")}
-        locust = subprocess.run(command, cwd=ROOT, env=environment, timeout=120)
+        environment = {**os.environ, **{name: os.environ.get(name) or value for name, value in SECRETS.items()}}
+        for target, what in RUNS:
+            command = [str(Path(python).parent / "locust"), "-f", f"generated/{target}.py"]
+            if port != BAKED_PORT:
+                command += ["-H", f"http://127.0.0.1:{port}"]  # the file's host names port 8765
+            shown = " ".join(command[1:])
+            print(f"\ndemo: running locust {shown} ({what}; its baked defaults otherwise)", flush=True)
+            locust = subprocess.run(command, cwd=ROOT, env=environment, timeout=120)
+            results.append((target, locust.returncode))
     finally:
         if service.poll() is None:
             service.terminate()
         service.wait(timeout=10)
-    print(f"\ndemo: locust exited {locust.returncode}; HTML report: {ROOT / REPORT}")
-    return locust.returncode
+    print()
+    for target, code in results:
+        print(f"demo: {target}: locust exited {code}; HTML report: {ROOT / 'data' / 'results' / target / 'report.html'}")
+    return max((code for _, code in results), default=0)
 
 
 if __name__ == "__main__":
