@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:689c52170e14ed3ce93bc23d498e8a07d3868627980b7a54ce82f90290ba0d5e
+# compiler-digest: sha256:63340da060eecac8187455408c2e8531a3db5b336ebf0b73c313065e7306746a
 "Load simulation app_staging_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -656,9 +656,9 @@ class Request:
         encoded = urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
         return path + ("?" + encoded if encoded else ""), headers, payload
 
-    def __call__(self, taskset):  # an endpoint: a flow of one step
+    def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         run["iterations"] += 1
-        self.run(taskset.user, Scope(taskset.user.captures, taskset.user.rows))
+        self.run(taskset.user, taskset.user.scope)
 
     def run(self, user, scope):
         """Send, judge, capture: whether the step passed. Every outcome is counted once."""
@@ -1964,7 +1964,7 @@ class Simulation(TaskSet):
         user = self.user
         for feed in USER_FEEDS:
             user.rows[feed] = draw(feed, user)
-        if not run_steps(self.on_start_steps, user, Scope(user.captures, user.rows)):
+        if not run_steps(self.on_start_steps, user, user.scope):
             raise StopUser()  # the failed step's reason is in the failure table
 
     def get_next_task(self):
@@ -2021,6 +2021,7 @@ class SimulatedUser(USER_CLASS):
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
+        self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would

@@ -111,9 +111,9 @@ class Request:
         encoded = urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
         return path + ("?" + encoded if encoded else ""), headers, payload
 
-    def __call__(self, taskset):  # an endpoint: a flow of one step
+    def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         run["iterations"] += 1
-        self.run(taskset.user, Scope(taskset.user.captures, taskset.user.rows))
+        self.run(taskset.user, taskset.user.scope)
 
     def run(self, user, scope):
         """Send, judge, capture: whether the step passed. Every outcome is counted once."""

@@ -273,7 +273,7 @@ class Simulation(TaskSet):
         user = self.user
         for feed in USER_FEEDS:
             user.rows[feed] = draw(feed, user)
-        if not run_steps(self.on_start_steps, user, Scope(user.captures, user.rows)):
+        if not run_steps(self.on_start_steps, user, user.scope):
             raise StopUser()  # the failed step's reason is in the failure table
 
     def get_next_task(self):
@@ -322,6 +322,7 @@ class SimulatedUser(USER_CLASS):
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
+        self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
