@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:416562edfb566121de23127109c6c4a8fb002a61fe97eee3a6b42085471142a2
+# compiler-digest: sha256:b564c3ae506456fc8a2222c6f378dd6e989949711e0e5843a9313915411c5b58
 "Load simulation app_prod_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -23,8 +23,10 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
+from xml.etree import ElementTree
 
 from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events
+from locust import __version__ as LOCUST_VERSION
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import (
     InterruptTaskSet,
@@ -275,6 +277,7 @@ def add_options(parser, **_kwargs):
         env_var="LOCUST_ALLOW_PROTECTED",
         help="Allow a run against a protected environment.",
     )
+    add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"
@@ -1321,6 +1324,9 @@ def problems_with(options, workers=1):
             )
     if options.html_file:
         found += report_problems(options.html_file)
+    for flag, path in record_paths(options).items():
+        if path:
+            found += [problem.replace("html report", flag, 1) for problem in report_problems(path)]
     return found
 
 
@@ -1383,6 +1389,25 @@ def unset_variables(missing):
         + "}"
         for name in sorted(missing)
     ]
+
+
+def configuration_record(options):
+    """The resolved run settings, each with where it came from; secrets stay redacted."""
+    values = {
+        "host": options.host, "num_users": options.num_users, "spawn_rate": options.spawn_rate,
+        "run_time": options.run_time, "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+    }  # fmt: skip
+    protected_by, limits = guard_for(options.host)
+    return {
+        **{
+            dest: {"value": value, "source": source_of(dest), "option": OPTION_FLAGS[dest]}
+            for dest, value in values.items()
+        },
+        "limits": limits,
+        "protected": protected_by,
+        "client": CLIENT,
+        "headers": redact(HEADERS),
+    }
 
 
 def describe(options):
@@ -1473,6 +1498,193 @@ def step_line(step):
     )
 
 
+# -- run records -----------------------------------------------------------------------------------
+
+RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
+    "--run-record": (
+        "LOCUST_RUN_RECORD",
+        "the run record (run.json): configuration, verdicts, statistics",
+    ),
+    "--junit": ("LOCUST_JUNIT", "JUnit XML: one test case per threshold and per request name"),
+    "--summary-json": (
+        "LOCUST_SUMMARY_JSON",
+        "a JSON summary: per-request statistics and verdicts",
+    ),
+}
+RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
+
+
+def add_record_options(parser):
+    for flag, (variable, what) in RECORD_OPTIONS.items():
+        parser.add_argument(
+            flag, metavar="FILE", env_var=variable, default=None, help=f"Write {what} to FILE."
+        )
+
+
+def record_paths(options):
+    return {flag: getattr(options, flag[2:].replace("-", "_")) for flag in RECORD_OPTIONS}
+
+
+def request_statistics(stats):
+    """Per request name and method, and for all requests: counts, ratios, latencies."""
+    rows = []
+    for entry in [*sorted(stats.entries.values(), key=lambda e: (e.name, e.method)), stats.total]:
+        count = entry.num_requests
+        rows.append(
+            {
+                "name": entry.name if entry is not stats.total else None,
+                "method": entry.method or None,
+                "requests": count,
+                "failures": entry.num_failures,
+                "error_ratio": entry.num_failures / count if count else None,
+                "rps": entry.total_rps,
+                "avg_ms": entry.avg_response_time if count else None,
+                "min_ms": entry.min_response_time if count else None,
+                "max_ms": entry.max_response_time if count else None,
+                **{
+                    f"p{p}_ms": entry.get_response_time_percentile(p / 100) if count else None
+                    for p in (50, 90, 95, 99)
+                },
+            }
+        )
+    return rows
+
+
+def failure_messages(stats):
+    """Per request name: (message, occurrences), as the failure table shows them."""
+    found = {}
+    for error in stats.errors.values():
+        message = error.error if isinstance(error.error, str) else str(error.error)
+        found.setdefault(error.name, []).append((without_secrets(message), error.occurrences))
+    return found
+
+
+def verdict_rows(rows):
+    return [
+        {"scope": what, "key": key, "limit": limit, "measured": measured, "passed": passed}
+        for what, key, limit, measured, passed in rows
+    ]
+
+
+def summary_of(environment, outcome):
+    stats = environment.runner.stats
+    return {
+        "format": RECORD_FORMAT,
+        "target": TARGET,
+        "exit_code": outcome["code"],
+        "passed": outcome["code"] == 0,
+        "problems": outcome["problems"],
+        "thresholds": verdict_rows(outcome["thresholds"]),
+        "requests": request_statistics(stats),
+        "failures": [
+            {"name": name, "message": message, "occurrences": count}
+            for name, messages in sorted(failure_messages(stats).items())
+            for message, count in messages
+        ],
+    }
+
+
+def run_record(environment, outcome):
+    options = environment.parsed_options
+    return {
+        **summary_of(environment, outcome),
+        "app": APP,
+        "environment": ENVIRONMENT,
+        "country": COUNTRY,
+        "configuration": configuration_record(options),
+        "seed": options.seed,
+        "started": run.get("started_at"),
+        "ended": time.time(),
+        "iterations": run["iterations"],
+        "stages": STAGES,
+        "pacing": PACING,
+        "file_digest": DIGEST,
+        "locust_version": LOCUST_VERSION,
+        "python_version": sys.version.split()[0],
+        "workers": (
+            len(run.get("ever_admitted", ())) if isinstance(environment.runner, MasterRunner) else 0
+        ),
+    }
+
+
+def junit_of(environment, outcome):
+    """One test case per threshold and per request name (its failures are its checks' and its
+    statuses'), the way CI systems read JUnit XML."""
+    cases = []
+    for row in outcome["thresholds"]:
+        what, key, limit, measured, passed = row
+        name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
+        value = "no requests" if measured is None else f"{measured:.4g}"
+        cases.append(
+            ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
+        )
+    messages = failure_messages(environment.runner.stats)
+    for entry in sorted(
+        environment.runner.stats.entries.values(), key=lambda e: (e.name, e.method)
+    ):
+        found = messages.get(entry.name, [])
+        text = "; ".join(f"{message} ({count}x)" for message, count in found)
+        cases.append(
+            (
+                "requests",
+                f"{entry.method} {entry.name}",
+                text or None,
+                f"{entry.num_requests} requests, {entry.num_failures} failed",
+            )
+        )
+    failed = sum(1 for case in cases if case[2])
+    suite = ElementTree.Element(
+        "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
+    )
+    for classname, name, failure, output in cases:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=f"{TARGET}.{classname}", name=name
+        )
+        if failure:
+            ElementTree.SubElement(case, "failure", message=failure).text = failure
+        ElementTree.SubElement(case, "system-out").text = output
+    for problem in outcome["problems"]:
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=f"{TARGET}.run", name="the run did what was asked"
+        )
+        ElementTree.SubElement(case, "failure", message=problem).text = problem
+        suite.set("tests", str(int(suite.get("tests")) + 1))
+        suite.set("failures", str(int(suite.get("failures")) + 1))
+    suites = ElementTree.Element("testsuites")
+    suites.append(suite)
+    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_records(environment, outcome):
+    """Write every record asked for; what could not be written."""
+    writers = {"--run-record": lambda: json.dumps(run_record(environment, outcome), indent=2) + "\n",
+               "--summary-json": lambda: json.dumps(summary_of(environment, outcome), indent=2) + "\n",
+               "--junit": lambda: junit_of(environment, outcome)}  # fmt: skip
+    problems = []
+    for flag, path in record_paths(environment.parsed_options).items():
+        if path:
+            try:
+                write_atomically(path, without_secrets(writers[flag]()))
+            except OSError as error:
+                problems.append(f"{flag} {path} could not be written: {error.strerror or error}")
+    return problems
+
+
+def write_atomically(path, text):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(partial, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except OSError:
+        if os.path.exists(partial):
+            os.remove(partial)
+        raise
+    finally:
+        run.pop("writing", None)
+
+
 # -- master and workers ----------------------------------------------------------------------------
 
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
@@ -1532,6 +1744,7 @@ def admit_checked_workers(runner):
         else:
             _connected, ready = pending.pop(client_id)
             admitted.add(client_id)
+            run.setdefault("ever_admitted", set()).add(client_id)
             handle(client_id, ready)  # now Locust counts it
 
     def leaving(environment, msg):
@@ -1728,7 +1941,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
-    run["html_file"], options.html_file = options.html_file, None
+    run["html_file"] = run["html_file_asked"] = options.html_file
+    options.html_file = None
     hold_limits(environment, runner)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)
@@ -1880,25 +2094,42 @@ def finish(environment, **_kwargs):
         )
     if run.get("stopping_run"):
         sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
-    code = 1 if failures else None
+    rows = verdicts(stats) if THRESHOLDS else []
     if THRESHOLDS:
-        rows = verdicts(stats)
-        sys.stderr.write(threshold_table(rows) + "\n")
         breached = [row for row in rows if not row[4]]
-        if code is None:  # failed requests alone do not fail a run that has thresholds
-            code = 3 if breached else 0
+        sys.stderr.write(threshold_table(rows) + "\n")
         sys.stderr.write(
             f"{TARGET}: {len(breached)} of {len(rows)} threshold(s) failed\n"
             if breached
             else f"{TARGET}: every threshold passed\n"
         )
+    outcome = {
+        "problems": failures,
+        "thresholds": rows,
+        "code": exit_code(environment, failures, rows),
+    }
+    failures += write_records(environment, outcome)
     if failures:
         sys.stderr.write(
             f"{TARGET}: the run did not do what was asked:\n"
             + "".join(f"  - {line}\n" for line in failures)
         )
-    if code is not None:
-        environment.process_exit_code = max(environment.process_exit_code or 0, code) if code else 0
+    environment.process_exit_code = exit_code(environment, failures, rows)
+
+
+def exit_code(environment, failures, thresholds):
+    """1 when the run did not do what was asked; with thresholds, 3 when one failed, else 0
+    (failed requests alone do not fail such a run); without, Locust's rule (1 on failures)."""
+    if failures:
+        return 1
+    if THRESHOLDS:
+        return 3 if any(not row[4] for row in thresholds) else 0
+    if environment.process_exit_code is not None:
+        return environment.process_exit_code
+    runner = environment.runner
+    return (
+        environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
+    )
 
 
 def write_report(environment, path):
@@ -1999,7 +2230,7 @@ def count_worker_iterations(client_id, data):
 def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
-    run["iterations"] = 0
+    run["iterations"], run["started_at"] = 0, time.time()
     if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
         threading.Thread(
             target=abort_on_breach,

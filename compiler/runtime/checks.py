@@ -81,6 +81,9 @@ def problems_with(options, workers=1):
             found.append(f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)")
     if options.html_file:
         found += report_problems(options.html_file)
+    for flag, path in record_paths(options).items():
+        if path:
+            found += [problem.replace("html report", flag, 1) for problem in report_problems(path)]
     return found
 
 
@@ -137,6 +140,22 @@ def unset_variables(missing):
         + "${env:" + name + "}"
         for name in sorted(missing)
     ]
+
+
+def configuration_record(options):
+    """The resolved run settings, each with where it came from; secrets stay redacted."""
+    values = {
+        "host": options.host, "num_users": options.num_users, "spawn_rate": options.spawn_rate,
+        "run_time": options.run_time, "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+    }  # fmt: skip
+    protected_by, limits = guard_for(options.host)
+    return {
+        **{dest: {"value": value, "source": source_of(dest), "option": OPTION_FLAGS[dest]} for dest, value in values.items()},
+        "limits": limits,
+        "protected": protected_by,
+        "client": CLIENT,
+        "headers": redact(HEADERS),
+    }
 
 
 def describe(options):

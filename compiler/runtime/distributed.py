@@ -15,6 +15,7 @@ from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
+from compiler.runtime.records import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- master and workers ----------------------------------------------------------------------------
@@ -68,6 +69,7 @@ def admit_checked_workers(runner):
         else:
             _connected, ready = pending.pop(client_id)
             admitted.add(client_id)
+            run.setdefault("ever_admitted", set()).add(client_id)
             handle(client_id, ready)  # now Locust counts it
 
     def leaving(environment, msg):

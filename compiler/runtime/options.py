@@ -68,6 +68,7 @@ def add_options(parser, **_kwargs):
         env_var="LOCUST_ALLOW_PROTECTED",
         help="Allow a run against a protected environment.",
     )
+    add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"

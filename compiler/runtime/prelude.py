@@ -21,8 +21,10 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
+from xml.etree import ElementTree
 
 from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events
+from locust import __version__ as LOCUST_VERSION
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 from locust.html import get_html_report, process_html_filename

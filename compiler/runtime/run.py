@@ -15,6 +15,7 @@ from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
+from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
@@ -63,7 +64,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
-    run["html_file"], options.html_file = options.html_file, None
+    run["html_file"] = run["html_file_asked"] = options.html_file
+    options.html_file = None
     hold_limits(environment, runner)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)
@@ -196,20 +198,31 @@ def finish(environment, **_kwargs):
         sys.stderr.write(f"{TARGET}: iterations per second: target {PACING['total_iterations_per_second']:g}, reached {reached:.3g} ({run['iterations']} iterations)\n")
     if run.get("stopping_run"):
         sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
-    code = 1 if failures else None
+    rows = verdicts(stats) if THRESHOLDS else []
     if THRESHOLDS:
-        rows = verdicts(stats)
-        sys.stderr.write(threshold_table(rows) + "\n")
         breached = [row for row in rows if not row[4]]
-        if code is None:  # failed requests alone do not fail a run that has thresholds
-            code = 3 if breached else 0
+        sys.stderr.write(threshold_table(rows) + "\n")
         sys.stderr.write(f"{TARGET}: {len(breached)} of {len(rows)} threshold(s) failed\n" if breached else f"{TARGET}: every threshold passed\n")
+    outcome = {"problems": failures, "thresholds": rows, "code": exit_code(environment, failures, rows)}
+    failures += write_records(environment, outcome)
     if failures:
         sys.stderr.write(
             f"{TARGET}: the run did not do what was asked:\n" + "".join(f"  - {line}\n" for line in failures)
         )
-    if code is not None:
-        environment.process_exit_code = max(environment.process_exit_code or 0, code) if code else 0
+    environment.process_exit_code = exit_code(environment, failures, rows)
+
+
+def exit_code(environment, failures, thresholds):
+    """1 when the run did not do what was asked; with thresholds, 3 when one failed, else 0
+    (failed requests alone do not fail such a run); without, Locust's rule (1 on failures)."""
+    if failures:
+        return 1
+    if THRESHOLDS:
+        return 3 if any(not row[4] for row in thresholds) else 0
+    if environment.process_exit_code is not None:
+        return environment.process_exit_code
+    runner = environment.runner
+    return environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
 
 
 def write_report(environment, path):
@@ -304,7 +317,7 @@ def count_worker_iterations(client_id, data):
 def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
-    run["iterations"] = 0
+    run["iterations"], run["started_at"] = 0, time.time()
     if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
         threading.Thread(target=abort_on_breach, args=(environment.runner, THRESHOLDS["abort"]["after"]), daemon=True).start()
 
