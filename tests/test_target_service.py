@@ -34,7 +34,7 @@ LISTENING = "target service: listening on http://127.0.0.1:"
 PE_COUNTRY = '"pe": {"vars": {"locale": "es-PE", "currency": "PEN"}}'
 PRODUCT_ENDPOINT = '{"name": "product", "path": "/product/${sku}", "weight": 2}'
 SKU_VARS = '"vars": {"sku": "A1"}'
-COMPILED = "generated: 18 written, 0 unchanged, 0 removed"  # a new protected host: every file
+COMPILED = "generated: 30 written, 0 unchanged, 0 removed"  # a new protected host: every file
 
 
 class Service:
@@ -157,7 +157,7 @@ def test_the_quickstart_runs_green_against_the_service(service, tmp_path):
 
     validated = compiler("validate")
     assert validated.returncode == 0, validated.stderr
-    assert validated.stdout.strip() == "data/catalog.json: valid (2 simulation(s), 18 target(s))"
+    assert validated.stdout.strip() == "data/catalog.json: valid (3 simulation(s), 30 target(s))"
     compiled = compiler("compile")
     assert compiled.returncode == 0, compiled.stderr
     assert compiled.stdout.strip() == COMPILED
