@@ -1,8 +1,10 @@
 """The bundled target service (tools/target_service.py) and the README's quickstart.
 
-The service is what `make demo` and the quickstart run against, so it must answer every
-(method, path) of the demo data's `local` targets, and the quickstart's `/product/${sku}`, with a
-status those endpoints accept. The quickstart itself is replayed on a copy of data/ and
+The service is what `make demo` and the quickstart run against, so it must answer every request
+of the demo data's `local` targets, and the quickstart's `/product/${sku}`, with a status those
+requests accept: each target is walked like one of its users would (on_start, every endpoint,
+every flow's steps in order, with their checks and captures) over real HTTP, and the demo's
+journey (`generated/shop_local_mx.py`) runs with real Locust and passes its thresholds. The quickstart itself is replayed on a copy of data/ and
 generated/: add country `pe` and endpoint `product`, validate, compile, and run the new
 `app_local_pe` file with real Locust against the real service on a port of its own.
 """
@@ -12,6 +14,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
+from collections.abc import Mapping
+from urllib.parse import quote, urlencode
 import subprocess
 import sys
 import urllib.error
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from compiler.model import CaptureRef, EnvRef, FeedRef, Pause, Text
 from compiler.problems import Problems
 from compiler.resolve import resolve_all
 from compiler.targets import compatible_targets
@@ -56,14 +62,15 @@ class Service:
 
     def call(
         self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
-    ) -> tuple[int, dict, object]:
-        """(status, headers, the answer's JSON document) of one real HTTP request."""
+    ) -> tuple[int, Mapping, object]:
+        """(status, headers (their names ignore case), the answer's JSON document) of one real
+        HTTP request."""
         request = urllib.request.Request(self.url + path, data=body, method=method, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, dict(answer.headers), json.loads(answer.read())
+                return answer.status, answer.headers, json.loads(answer.read())
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), json.loads(error.read())
+            return error.code, error.headers, json.loads(error.read())
 
     def login(self, email: str = "ana@shop.example.test") -> dict:
         """The Authorization header of a user who logged in."""
@@ -85,38 +92,168 @@ def service():
         started.stop()
 
 
-def demo_local_endpoints() -> list[tuple[str, str, str, tuple[int, ...]]]:
-    """(target, method, path, expect_status) of every endpoint of the demo data's local targets."""
+DEMO_SECRETS = {"APP_TOKEN": "demo-token", "PAYMENTS_API_KEY": "demo-key", "SHOPPER_PASSWORD": "demo-password"}
+
+
+def demo_local_targets():
+    """The demo data's local targets, resolved: what their generated files send."""
     problems = Problems()
     inputs = load_inputs(ROOT / "data" / "catalog.json", problems)
     refs = [ref for ref in compatible_targets(inputs.catalog.data) if ref.environment == "local"]
     targets = resolve_all(inputs, refs, problems)
     assert not problems.errors, problems.items
-    return [
-        (target.name, endpoint.method, endpoint.path, endpoint.expect_status)
-        for target in targets
-        for endpoint in target.endpoints
-    ]
+    return targets
+
+
+LOCAL_TARGETS = demo_local_targets()
 
 
 def test_the_demo_has_local_targets_of_every_app():
-    names = {target for target, *_ in demo_local_endpoints()}
-    assert {name.split("_")[0] for name in names} == {"app", "payments"}, names
-    assert "app_local_mx" in names  # the one `make demo` runs
+    names = {target.name for target in LOCAL_TARGETS}
+    assert {name.split("_")[0] for name in names} == {"app", "payments", "shop"}, names
+    assert {"app_local_mx", "shop_local_mx"} <= names  # the ones `make demo` runs
 
 
-@pytest.mark.parametrize(
-    "target, method, path, expect_status",
-    demo_local_endpoints() + [("quickstart", "GET", "/product/A1", ())],
-    ids=lambda value: value if isinstance(value, str) else None,
-)
-def test_the_service_answers_every_local_endpoint(service, target, method, path, expect_status):
-    body = b"{}" if method in ("POST", "PUT", "PATCH") else None
-    status = service.status(method, path, body)
-    if expect_status:
-        assert status in expect_status, (target, method, path, status)
-    else:
-        assert 200 <= status < 300, (target, method, path, status)
+class User:
+    """One simulated user of a target, walked by hand: its feed rows (the first of each) and
+    what it captured, joined into requests the way the generated file joins them."""
+
+    def __init__(self, target, service):
+        self.target, self.service, self.captures = target, service, {}
+        self.rows = {feed.name: dict(zip(feed.columns, feed.rows[0])) for feed in target.feeds}
+
+    def value(self, value, in_path=False):
+        if isinstance(value, EnvRef):
+            return DEMO_SECRETS[value.name]
+        if isinstance(value, (CaptureRef, FeedRef)):
+            found = self.captures[value.name] if isinstance(value, CaptureRef) else self.rows[value.feed][value.column]
+            return quote(str(found), safe="") if in_path else found
+        if isinstance(value, Text):
+            return "".join(as_text(self.value(part, in_path)) for part in value.parts)
+        if isinstance(value, Mapping):
+            return {key: self.value(item, in_path) for key, item in value.items()}
+        if isinstance(value, tuple):
+            return [self.value(item, in_path) for item in value]
+        return value
+
+    def headers(self, step):
+        overridden = {name.lower() for name in step.headers}
+        headers = {}
+        for name, raw in [*((n, v) for n, v in self.target.headers.items() if n.lower() not in overridden), *step.headers.items()]:
+            try:
+                headers[name] = as_text(self.value(raw))
+            except KeyError:
+                continue  # made with a capture not set yet: sent from the moment it is set
+        return headers
+
+    def send(self, step):
+        """Send one step; assert its status, checks and captures pass, the way the file judges."""
+        path = self.value(step.path, in_path=True)
+        query = {key: as_sent(value) for key, value in self.value(step.query).items()}
+        headers, body = self.headers(step), None
+        if step.json is not None:
+            body, headers = json.dumps(self.value(step.json)).encode(), {"Content-Type": "application/json", **headers}
+        elif step.form is not None:
+            form = {key: as_sent(value) for key, value in self.value(step.form).items()}
+            body, headers = urlencode(form).encode(), {"Content-Type": "application/x-www-form-urlencoded", **headers}
+        elif step.body is not None:
+            body = self.value(step.body).encode()
+        url = path + ("?" + urlencode(query, doseq=True) if query else "")
+        status, answer_headers, document = self.service.call(step.method, url, body, headers)
+        what = (self.target.name, step.name, step.method, url, status, document)
+        assert status in step.expect_status if step.expect_status else status < 400, what
+        text = json.dumps(document)
+        for check in step.checks:
+            if "exists" in check:
+                assert (at(document, check["json"]) is not MISSING) == check["exists"], (what, check)
+            elif "equals" in check:
+                assert at(document, check["json"]) == self.value(check["equals"]), (what, check)
+            elif "body_contains" in check:
+                assert self.value(check["body_contains"]) in text, (what, check)
+            elif "contains" in check:
+                assert self.value(check["contains"]) in answer_headers.get(check["header"], ""), (what, check)
+        for name, rule in step.capture.items():
+            if "json" in rule:
+                found = at(document, rule["json"])
+            elif "header" in rule:
+                found = answer_headers.get(rule["header"], MISSING)
+            else:
+                match = re.search(rule["regex"], text)
+                found = MISSING if match is None else match.group(1) if match.groups() else match.group(0)
+            found = rule.get("default", MISSING) if found is MISSING else found
+            assert found is not MISSING, (what, name, rule)
+            self.captures[name] = found
+
+    def walk(self, steps):
+        for step in steps:
+            if not isinstance(step, Pause):
+                self.send(step)
+        return [step.name for step in steps if not isinstance(step, Pause)]
+
+
+MISSING = object()
+
+
+def at(document, path):
+    for step in path.steps:
+        try:
+            document = document[step]
+        except (KeyError, IndexError, TypeError):
+            return MISSING
+    return document
+
+
+def as_text(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def as_sent(value):
+    if isinstance(value, list):
+        return [as_sent(item) for item in value]
+    return "true" if value is True else "false" if value is False else value if isinstance(value, str) else str(value)
+
+
+@pytest.mark.parametrize("target", LOCAL_TARGETS, ids=lambda target: target.name)
+def test_the_service_answers_every_request_of_every_local_target(service, target):
+    """on_start once, then every endpoint and every flow, as one user would, over real HTTP."""
+    user = User(target, service)
+    sent = user.walk(target.on_start)
+    for endpoint in target.endpoints:
+        sent += user.walk([endpoint])
+    for flow in target.flows:
+        sent += user.walk(flow.steps)
+        sent += user.walk(flow.steps)  # a second iteration: captures are taken afresh
+    assert sent, target.name
+
+
+def test_the_service_answers_the_quickstarts_product(service):
+    assert service.status("GET", "/product/A1") == 200
+
+
+def test_the_demo_journey_runs_green_with_real_locust(service, tmp_path):
+    """`make demo`'s journey file, as committed, against the real service: every request of the
+    journey is sent and passes, and the threshold table says every threshold passed."""
+    target = next(target for target in LOCAL_TARGETS if target.name == "shop_local_mx")
+    run = run_locust(
+        ROOT / "generated" / "shop_local_mx.py", tmp_path, "-H", service.url, "-t", "6s",
+        env={"SHOPPER_PASSWORD": "demo-password"},
+    )  # fmt: skip
+
+    assert run.returncode == 0, run
+    table = run.stderr[run.stderr.index("Thresholds of shop_local_mx:\n") :]
+    rows = re.findall(r"^  (\w+(?: \w+)?) +(\w+) +(?:<=|>=) +\S+ +measured (.+?) +(pass|FAIL)$", table, re.M)
+    expected = {("all requests", key) for key in target.thresholds if key not in ("abort", "requests")}
+    expected |= {(name, key) for name, limits in target.thresholds.get("requests", {}).items() for key in limits}
+    assert {(what, key) for what, key, _, _ in rows} == expected, table
+    assert all(verdict == "pass" for *_, verdict in rows), table
+    assert "shop_local_mx: every threshold passed" in run.stderr, run
+    counts = {
+        name: (int(requests), int(failures))
+        for name, requests, failures in re.findall(r"^(?:GET|POST) +(\w+) +(\d+) +(\d+)\(", run.output, re.M)
+    }
+    assert set(counts) == {"login", "home", "list_products", "add_to_cart", "pay"}, run
+    assert all(requests > 0 and failures == 0 for requests, failures in counts.values()), counts
+    assert (tmp_path / "data" / "results" / "shop_local_mx" / "report.html").is_file()
 
 
 def test_an_unknown_path_is_still_a_404(service):
