@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:4fc87ac8aecccf4ac977ea03b5479d95b750fbc8d1a6f8746bb33e76d1fd2a6c
+# compiler-digest: sha256:e1120899442e7809ccaa4a4401b82ce27987b35decd2a1be275bd2716842b1cd
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -22,7 +22,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events
@@ -269,12 +269,14 @@ def add_options(parser, **_kwargs):
         action="store_true",
         env_var="LOCUST_CHECK_CONFIG",
         help="Print the resolved configuration, check it and exit (0 ok, 2 invalid).",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--allow-protected",
         action="store_true",
         env_var="LOCUST_ALLOW_PROTECTED",
         help="Allow a run against a protected environment.",
+        include_in_web_ui=False,
     )
     add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
@@ -332,7 +334,7 @@ SHORTEST_SECRET = (
 def resolve(value, missing):
     """Join `Env` and `Text` values with the process environment; note what is missing."""
     if isinstance(value, Env):
-        if value.name not in os.environ:
+        if not os.environ.get(value.name):  # unset, or set but empty (a CI secret not configured)
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if len(secret) >= SHORTEST_SECRET:
@@ -577,14 +579,28 @@ class Quiet:
 
 
 def origin(url):
-    """(scheme, host, port) of a URL, the way browsers compare origins."""
+    """(scheme, host, port) of a URL, the way browsers compare origins: the host's name without
+    case or a trailing dot, the port with its scheme's default."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower(), port
+    return scheme, (parts.hostname or "").lower().rstrip("."), port
+
+
+def next_leg(url, location):
+    """The URL a redirect leads to, rebuilt from the parts that were checked; None for a
+    Location that clients would not all read the same way (a backslash, a control character,
+    a user name or password): sending one parse after checking another could reach a host the
+    check never saw."""
+    if "\\" in location or any(ord(c) < 33 or ord(c) == 127 for c in location):
+        return None
+    parts = urlsplit(urljoin(url, location))
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 def shown_origin(url):
@@ -722,7 +738,12 @@ class Request:
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECT_STATUSES or not location:
                 return answer, None
-            url = urljoin(url, location)
+            url = next_leg(url, location)
+            if url is None:
+                return (
+                    answer,
+                    "redirect to a Location clients read differently (a backslash, a control character or a user name), not followed",
+                )
             if origin(url) != origin(host):
                 return answer, f"redirect to another origin {shown_origin(url)}, not followed"
             if answer.status_code in (301, 302, 303) and method != "HEAD":
@@ -1382,10 +1403,8 @@ def unsendable_headers(requests):
 
 def unset_variables(missing):
     return [
-        f"environment variable {name} is not set; the simulation reads it as "
-        + "${env:"
-        + name
-        + "}"
+        f"environment variable {name} is {'set but empty' if name in os.environ else 'not set'}; "
+        "the simulation reads it as ${env:" + name + "}"
         for name in sorted(missing)
     ]
 
@@ -1516,7 +1535,12 @@ RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes me
 def add_record_options(parser):
     for flag, (variable, what) in RECORD_OPTIONS.items():
         parser.add_argument(
-            flag, metavar="FILE", env_var=variable, default=None, help=f"Write {what} to FILE."
+            flag,
+            metavar="FILE",
+            env_var=variable,
+            default=None,
+            help=f"Write {what} to FILE.",
+            include_in_web_ui=False,
         )
 
 
@@ -1694,8 +1718,10 @@ def admit_checked_workers(runner):
     """On the master: a worker counts only once it said that it runs this same file and that
     its own checks passed ("simulation_hello"); any other is refused, with the reason on both
     sides. Until then Locust does not see it: no users, no statistics of its mixed in."""
-    handle, pending, admitted, sent_away = runner.handle_message, {}, set(), set()
-    run.update(pending=pending, admitted=admitted, sent_away=sent_away, losses=[])
+    handle, pending, admitted, sent_away, goodbyes = runner.handle_message, {}, set(), set(), set()
+    run.update(
+        pending=pending, admitted=admitted, sent_away=sent_away, goodbyes=goodbyes, losses=[]
+    )
     send_to_client = runner.server.send_to_client
 
     def note_sent_away(msg):
@@ -1706,6 +1732,8 @@ def admit_checked_workers(runner):
         return send_to_client(msg)
 
     def gate(client_id, msg):
+        if msg.type == "quit" and client_id in admitted:
+            goodbyes.add(client_id)  # after its last statistics
         if msg.type == "client_ready" and client_id not in admitted:
             pending[client_id] = (time.monotonic(), msg)  # acknowledged, so that it runs its checks
             runner.send_message(
@@ -1778,6 +1806,13 @@ def admit_checked_workers(runner):
 
     runner.handle_message = gate
     runner.server.send_to_client = note_sent_away
+    quit_now = runner.quit
+
+    def quit_after_goodbyes():  # Locust's own quit waits half a second for the last statistics
+        quit_workers(runner)
+        quit_now()
+
+    runner.quit = quit_after_goodbyes
     runner.register_message("simulation_hello", hello)
     runner.register_message("simulation_leaving", leaving)
     threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
@@ -1877,14 +1912,32 @@ def stop_before_the_run(runner, reason, code=1):
 
 
 def quit_workers(runner, wait=3):
-    """Tell every worker, counted or not, to quit, and wait for their last statistics."""
-    if not isinstance(runner, MasterRunner):
+    """Tell every worker, counted or not, to quit, and wait (while Locust still listens) for each
+    counted one's goodbye, which follows its last statistics. One that says nothing is lost: a
+    worker killed just before the end would otherwise pass as sent away, its last seconds
+    missing from the report."""
+    if not isinstance(runner, MasterRunner) or run.get("workers_quit"):
         return
+    run["workers_quit"] = True
+    expected = set(run.get("admitted", ())) - {
+        client_id for _, client_id, _, _ in run.get("losses", [])
+    }
     for client_id in [*run.get("pending", {}), *(client.id for client in runner.clients.all)]:
         runner.send_message("quit", None, client_id=client_id)
     deadline = time.monotonic() + wait
-    while runner.clients.all and len(runner.greenlet) and time.monotonic() < deadline:
+    while expected - run["goodbyes"] and len(runner.greenlet) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if run.get("started") and wait:
+        for client_id in sorted(expected - run["goodbyes"]):
+            run["losses"].append(
+                (
+                    time.monotonic(),
+                    client_id,
+                    "did not send its last statistics before the end",
+                    None,
+                )
+            )
+            log.error("worker %s did not send its last statistics before the end", client_id)
 
 
 # -- the run: prepare, hold the limits, report and judge -----------------------------------------
@@ -1894,7 +1947,9 @@ def quit_workers(runner, wait=3):
 def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
-    run["runner"] = runner
+    run["runner"], run["allow_protected"] = runner, bool(
+        options.allow_protected
+    )  # read once: not the web UI's
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
@@ -2009,7 +2064,7 @@ def hold_limits(environment, runner):
     start = runner.start
 
     def start_within_limits(user_count, spawn_rate, *args, **kwargs):
-        problems = host_problems(environment.host, environment.parsed_options.allow_protected)
+        problems = host_problems(environment.host, run["allow_protected"])
         if problems:
             log.error("not started: %s", "; ".join(problems))
             return
@@ -2032,6 +2087,18 @@ def hold_limits(environment, runner):
     runner.start = start_within_limits
 
 
+WEB_UI_FIELDS = {
+    "user_count",
+    "spawn_rate",
+    "host",
+    "run_time",
+    "user_classes",
+    "shape_class",
+    "profile",
+    "seed",
+}
+
+
 def refuse_bad_starts_in_the_web_ui(environment, web_ui):
     """The web UI's form sets the host of each run: one the run would refuse is refused there,
     with the reason, before Locust starts anything."""
@@ -2040,8 +2107,14 @@ def refuse_bad_starts_in_the_web_ui(environment, web_ui):
     @web_ui.app.before_request
     def check_swarm():
         if request.method == "POST" and request.path.endswith("/swarm"):
-            host = request.form.get("host") or environment.host
-            problems = host_problems(host, environment.parsed_options.allow_protected)
+            other = sorted(set(request.form) - WEB_UI_FIELDS)
+            if other:  # Locust would set any option the form names: --allow-protected, say
+                message = f"the web UI may set users, spawn rate, host, run time and seed, not {', '.join(other)}"
+                return jsonify({"success": False, "message": message, "host": environment.host})
+            host = (
+                str(request.form.get("host") or environment.host).replace("<", "").replace(">", "")
+            )  # as Locust reads it
+            problems = host_problems(host, run["allow_protected"])
             if problems:
                 return jsonify(
                     {"success": False, "message": "; ".join(problems), "host": environment.host}

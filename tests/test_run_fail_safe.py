@@ -460,3 +460,68 @@ def test_two_generated_files_in_one_locust_are_refused_with_a_message(generated,
     assert run.returncode == 2, run
     assert "cannot run in one Locust with mix_local_mx: a generated file is a whole run" in run.stderr, run
     assert_nothing_received(server)
+
+
+# -- found by a hostile review -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["shop_local_mx", "reqs_local_mx"])
+@pytest.mark.parametrize(
+    "location",
+    ["http://127.0.0.1:{other}\\@127.0.0.1:{port}/ok", "http://user:pw@127.0.0.1:{port}/ok"],
+    ids=["backslash", "userinfo"],
+)
+def test_a_location_clients_read_differently_is_not_followed(generated, server, make_server, rundir, target, location):
+    """python-requests ends the host at a backslash: the check and the send must read one URL."""
+    other = make_server()
+    server.set_status("GET", "/", 302)
+    server.set_headers({"Location": location.format(other=other.port, port=server.port)}, "GET", "/")
+    run = run_locust(generated[target], rundir, "-t", "2s", env=TOKEN)
+
+    assert run.returncode == 1, run
+    assert "redirect to a Location clients read differently" in run.output, run
+    assert_nothing_received(other)
+    assert not [r for r in server.received() if r.path == "/ok"]
+
+
+def test_the_web_ui_form_cannot_set_other_options(generated, server, rundir):
+    """Locust's /swarm sets any option the form names: --allow-protected, --exit-code-on-error."""
+    port = free_port()
+    with Locust(generated["shop_local_mx"], rundir, "--headful", "--web-port", str(port), env=TOKEN) as locust:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(url, timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        form = {"user_count": 1, "spawn_rate": 1, "host": server.url, "allow_protected": "true"}
+        first = json.loads(urllib.request.urlopen(f"{url}/swarm", urllib.parse.urlencode(form).encode(), timeout=5).read())
+        form = {"user_count": 1, "spawn_rate": 1, "host": f"http://localhost:{server.port}<"}
+        second = json.loads(urllib.request.urlopen(f"{url}/swarm", urllib.parse.urlencode(form).encode(), timeout=5).read())
+        time.sleep(1)
+        locust.send_signal(signal.SIGTERM)
+        locust.wait(timeout=20)
+    assert first["success"] is False and "not allow_protected" in first["message"], first
+    assert second["success"] is False and "environment prod is protected" in second["message"], second
+    assert_nothing_received(server)
+
+
+def test_a_worker_killed_just_before_the_end_fails_the_run(generated, server, tmp_path):
+    """Locust marks a worker missing after about 3s without a heartbeat: one killed in the last
+    seconds would pass as sent away at the end, its last statistics missing."""
+    master, worker = master_and_worker(tmp_path, generated["mix_local_mx"], generated["mix_local_mx"], "-t", "4s")
+    try:
+        assert server.wait_for(50, timeout=20), "the run started"
+        deadline = time.monotonic() + 20
+        while "Run time limit set to" not in (master.logs / "stderr").read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(2.8)  # about a second before the end
+        os.kill(worker.process.pid, signal.SIGKILL)
+        master_run = master.wait(timeout=40)
+    finally:
+        master.kill()
+        worker.kill()
+    assert master_run.returncode == 1, master_run
+    assert re.search(r"worker \S+ (did not send its last statistics|went silent)", master_run.stderr), master_run

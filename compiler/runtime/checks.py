@@ -136,8 +136,8 @@ def unsendable_headers(requests):
 
 def unset_variables(missing):
     return [
-        f"environment variable {name} is not set; the simulation reads it as "
-        + "${env:" + name + "}"
+        f"environment variable {name} is {'set but empty' if name in os.environ else 'not set'}; "
+        "the simulation reads it as ${env:" + name + "}"
         for name in sorted(missing)
     ]
 

@@ -28,8 +28,8 @@ def admit_checked_workers(runner):
     """On the master: a worker counts only once it said that it runs this same file and that
     its own checks passed ("simulation_hello"); any other is refused, with the reason on both
     sides. Until then Locust does not see it: no users, no statistics of its mixed in."""
-    handle, pending, admitted, sent_away = runner.handle_message, {}, set(), set()
-    run.update(pending=pending, admitted=admitted, sent_away=sent_away, losses=[])
+    handle, pending, admitted, sent_away, goodbyes = runner.handle_message, {}, set(), set(), set()
+    run.update(pending=pending, admitted=admitted, sent_away=sent_away, goodbyes=goodbyes, losses=[])
     send_to_client = runner.server.send_to_client
 
     def note_sent_away(msg):
@@ -40,6 +40,8 @@ def admit_checked_workers(runner):
         return send_to_client(msg)
 
     def gate(client_id, msg):
+        if msg.type == "quit" and client_id in admitted:
+            goodbyes.add(client_id)  # after its last statistics
         if msg.type == "client_ready" and client_id not in admitted:
             pending[client_id] = (time.monotonic(), msg)  # acknowledged, so that it runs its checks
             runner.send_message("ack", client_id=client_id, data={"index": runner.get_worker_index(client_id)})
@@ -97,6 +99,13 @@ def admit_checked_workers(runner):
 
     runner.handle_message = gate
     runner.server.send_to_client = note_sent_away
+    quit_now = runner.quit
+
+    def quit_after_goodbyes():  # Locust's own quit waits half a second for the last statistics
+        quit_workers(runner)
+        quit_now()
+
+    runner.quit = quit_after_goodbyes
     runner.register_message("simulation_hello", hello)
     runner.register_message("simulation_leaving", leaving)
     threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
@@ -185,11 +194,20 @@ def stop_before_the_run(runner, reason, code=1):
 
 
 def quit_workers(runner, wait=3):
-    """Tell every worker, counted or not, to quit, and wait for their last statistics."""
-    if not isinstance(runner, MasterRunner):
+    """Tell every worker, counted or not, to quit, and wait (while Locust still listens) for each
+    counted one's goodbye, which follows its last statistics. One that says nothing is lost: a
+    worker killed just before the end would otherwise pass as sent away, its last seconds
+    missing from the report."""
+    if not isinstance(runner, MasterRunner) or run.get("workers_quit"):
         return
+    run["workers_quit"] = True
+    expected = set(run.get("admitted", ())) - {client_id for _, client_id, _, _ in run.get("losses", [])}
     for client_id in [*run.get("pending", {}), *(client.id for client in runner.clients.all)]:
         runner.send_message("quit", None, client_id=client_id)
     deadline = time.monotonic() + wait
-    while runner.clients.all and len(runner.greenlet) and time.monotonic() < deadline:
+    while expected - run["goodbyes"] and len(runner.greenlet) and time.monotonic() < deadline:
         time.sleep(0.05)
+    if run.get("started") and wait:
+        for client_id in sorted(expected - run["goodbyes"]):
+            run["losses"].append((time.monotonic(), client_id, "did not send its last statistics before the end", None))
+            log.error("worker %s did not send its last statistics before the end", client_id)

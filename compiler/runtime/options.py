@@ -61,12 +61,14 @@ def add_options(parser, **_kwargs):
         action="store_true",
         env_var="LOCUST_CHECK_CONFIG",
         help="Print the resolved configuration, check it and exit (0 ok, 2 invalid).",
+        include_in_web_ui=False,
     )
     parser.add_argument(
         "--allow-protected",
         action="store_true",
         env_var="LOCUST_ALLOW_PROTECTED",
         help="Allow a run against a protected environment.",
+        include_in_web_ui=False,
     )
     add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
-from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
 from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events

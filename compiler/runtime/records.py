@@ -26,7 +26,7 @@ RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes me
 
 def add_record_options(parser):
     for flag, (variable, what) in RECORD_OPTIONS.items():
-        parser.add_argument(flag, metavar="FILE", env_var=variable, default=None, help=f"Write {what} to FILE.")
+        parser.add_argument(flag, metavar="FILE", env_var=variable, default=None, help=f"Write {what} to FILE.", include_in_web_ui=False)
 
 
 def record_paths(options):

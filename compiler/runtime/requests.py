@@ -38,14 +38,28 @@ class Quiet:
 
 
 def origin(url):
-    """(scheme, host, port) of a URL, the way browsers compare origins."""
+    """(scheme, host, port) of a URL, the way browsers compare origins: the host's name without
+    case or a trailing dot, the port with its scheme's default."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower(), port
+    return scheme, (parts.hostname or "").lower().rstrip("."), port
+
+
+def next_leg(url, location):
+    """The URL a redirect leads to, rebuilt from the parts that were checked; None for a
+    Location that clients would not all read the same way (a backslash, a control character,
+    a user name or password): sending one parse after checking another could reach a host the
+    check never saw."""
+    if "\\" in location or any(ord(c) < 33 or ord(c) == 127 for c in location):
+        return None
+    parts = urlsplit(urljoin(url, location))
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
 def shown_origin(url):
@@ -173,7 +187,9 @@ class Request:
             location = answer.headers.get("Location")
             if answer.status_code not in REDIRECT_STATUSES or not location:
                 return answer, None
-            url = urljoin(url, location)
+            url = next_leg(url, location)
+            if url is None:
+                return answer, "redirect to a Location clients read differently (a backslash, a control character or a user name), not followed"
             if origin(url) != origin(host):
                 return answer, f"redirect to another origin {shown_origin(url)}, not followed"
             if answer.status_code in (301, 302, 303) and method != "HEAD":

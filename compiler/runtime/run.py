@@ -26,7 +26,7 @@ from compiler.runtime.distributed import *  # noqa: F401,F403
 def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
-    run["runner"] = runner
+    run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)  # read once: not the web UI's
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
@@ -128,7 +128,7 @@ def hold_limits(environment, runner):
     start = runner.start
 
     def start_within_limits(user_count, spawn_rate, *args, **kwargs):
-        problems = host_problems(environment.host, environment.parsed_options.allow_protected)
+        problems = host_problems(environment.host, run["allow_protected"])
         if problems:
             log.error("not started: %s", "; ".join(problems))
             return
@@ -147,6 +147,9 @@ def hold_limits(environment, runner):
     runner.start = start_within_limits
 
 
+WEB_UI_FIELDS = {"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class", "profile", "seed"}
+
+
 def refuse_bad_starts_in_the_web_ui(environment, web_ui):
     """The web UI's form sets the host of each run: one the run would refuse is refused there,
     with the reason, before Locust starts anything."""
@@ -155,8 +158,12 @@ def refuse_bad_starts_in_the_web_ui(environment, web_ui):
     @web_ui.app.before_request
     def check_swarm():
         if request.method == "POST" and request.path.endswith("/swarm"):
-            host = request.form.get("host") or environment.host
-            problems = host_problems(host, environment.parsed_options.allow_protected)
+            other = sorted(set(request.form) - WEB_UI_FIELDS)
+            if other:  # Locust would set any option the form names: --allow-protected, say
+                message = f"the web UI may set users, spawn rate, host, run time and seed, not {', '.join(other)}"
+                return jsonify({"success": False, "message": message, "host": environment.host})
+            host = str(request.form.get("host") or environment.host).replace("<", "").replace(">", "")  # as Locust reads it
+            problems = host_problems(host, run["allow_protected"])
             if problems:
                 return jsonify({"success": False, "message": "; ".join(problems), "host": environment.host})
         return None

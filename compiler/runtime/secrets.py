@@ -19,7 +19,7 @@ SHORTEST_SECRET = 4  # shorter values are not masked: masking "x" would garble e
 def resolve(value, missing):
     """Join `Env` and `Text` values with the process environment; note what is missing."""
     if isinstance(value, Env):
-        if value.name not in os.environ:
+        if not os.environ.get(value.name):  # unset, or set but empty (a CI secret not configured)
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if len(secret) >= SHORTEST_SECRET:
