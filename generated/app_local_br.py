@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:19d7512dddaa3e5896c9104b4fa87ea2755c4386649381f918ff99eb7accfaf0
+# compiler-digest: sha256:02af40bda8f84af236c599107798a557f68c9ee21307a82247b6e3864bc2dae5
 "Load simulation app_local_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -170,13 +170,23 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (0.05, 0.2)  # (min, max), uniform
+THINK_TIME_SECONDS = (0.05, 0.2)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {
     "Accept-Language": "pt-BR",
     "Authorization": Text("Bearer ", Env("APP_TOKEN")),
     "X-Service": "app",
 }
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="home",
@@ -200,6 +210,15 @@ ENDPOINTS = [
         expect_status=[200, 201],
     ),
 ]
+
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
+FLOWS = []
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
+STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
+THRESHOLDS = {}
 
 
 # How it runs. This part is the same in every generated file.
