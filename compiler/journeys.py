@@ -91,7 +91,8 @@ def check_names(label: str, layers: list[tuple[str, dict]], problems: Problems) 
                     continue  # a pause
                 name, here = item["name"], pointer_join(base, key, index, "name")
                 if name in seen:
-                    problems.add(label, here, f"duplicate {key.replace('_', ' ')} name '{name}' (first at {pointer_join(base, key, seen[name])})")
+                    kind = "flow" if key == "flows" else "on_start step"
+                    problems.add(label, here, f"duplicate {kind} name '{name}' (first at {pointer_join(base, key, seen[name])})")
                 seen.setdefault(name, index)
                 if name not in defined:
                     needs = "with steps" if key == "flows" else "with a path"
@@ -260,7 +261,7 @@ def check_references(resolution: Resolution, catalog_folder: Path) -> tuple[Feed
             hint = f" (a later step captures '{ref.name}')" if ref.name in later else did_you_mean(ref.name, defined)
             resolution.problem(
                 pointer,
-                f"'${{capture:{ref.name}}}' is not captured before it is used{hint}: {rule}; "
+                f"'${{capture:{ref.name}}}' is not captured before it is used: {rule}{hint}; "
                 f"captured by then: {', '.join(dict.fromkeys(defined)) or 'none'}",
             )
         elif isinstance(ref, FeedRef):
@@ -281,6 +282,8 @@ def _feeds(resolution: Resolution, catalog_folder: Path, used: dict[str, dict[st
         if missing:
             resolution.problem(here, f"feed '{name}' has no {' or '.join(missing)} after overrides")
             continue
+        if pointer_join(here, "file") in resolution.flagged:
+            continue  # its path is wrong already
         path = catalog_folder / fields["file"]
         try:
             data = read_feed(path)
