@@ -258,7 +258,8 @@ def check_references(resolution: Resolution, catalog_folder: Path) -> tuple[Feed
             defined += list(fields.get("capture", {}))
     for pointer, ref, defined, rule, later in uses:
         if isinstance(ref, CaptureRef) and ref.name not in defined:
-            hint = f" (a later step captures '{ref.name}')" if ref.name in later else did_you_mean(ref.name, defined)
+            hint = (f" ('{ref.name}' is captured by this step or a later one, from its answer)" if ref.name in later
+                    else did_you_mean(ref.name, defined))
             resolution.problem(
                 pointer,
                 f"'${{capture:{ref.name}}}' is not captured before it is used: {rule}{hint}; "
