@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from compiler.model import Expansion, Target, as_written
+from compiler.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
@@ -227,6 +227,14 @@ def _made_with(target: Target, value: Any, pointer: str) -> str:
     return "".join(f", {expansion}" for expansion in expansions)
 
 
+STEP_FIELDS = ("method", "path", "headers", "query", "json", "body", "form", "expect_status", "follow_redirects",
+               "capture", "checks", "timeout_seconds", "continue_on_failure")
+
+
+def as_written_path(value: Any) -> Any:
+    return value.text if isinstance(value, JsonPath) else as_written(value)
+
+
 def explain_lines(target: Target, catalog_label: str) -> list[str]:
     """Every resolved value of a target with the layer (and file, pointer) that wrote it, and for
     a string made with variables, where each variable was set."""
@@ -241,6 +249,9 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         ("request_timeout_seconds", target.request_timeout_seconds),
         ("report_html", target.report_html),
     ):
+        if value is None and key in ("users", "spawn_rate"):
+            rows.append((key, "(the stages decide)", "stages"))
+            continue
         add(key, value, f"/{key}")
     think = target.think_time
     if "/think_time_seconds/min" in target.origins:  # an object, merged key by key
@@ -259,9 +270,46 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
             add(key, value, pointer)
 
     add_leaves("headers", target.headers, "/headers")
+    if target.stages:
+        rows.append(("stages", "decide users, spawn rate and duration", str(target.origin_of("/stages"))))
+        for index, stage in enumerate(target.stages):
+            add(f"stages.{index}", f"{stage.duration} at {stage.users} users, spawn rate {stage.spawn_rate}", f"/stages/{index}")
+    add_leaves("pacing", target.pacing, "/pacing")
+    add_leaves("thresholds", target.thresholds, "/thresholds")
+    for feed in target.feeds:
+        for field in ("file", "mode", "when_exhausted"):
+            add(f"feeds.{feed.name}.{field}", getattr(feed, field), pointer_join("/feeds", feed.name, field))
+
+    def add_step(key: str, step: Any, pointer: str, fields: tuple[str, ...] = STEP_FIELDS) -> None:
+        if isinstance(step, Pause):
+            add(f"{key}.pause", f"{step.min:g}-{step.max:g}s", pointer_join(pointer, "pause"))
+            return
+        for field in fields:
+            value = getattr(step, field)
+            if field == "capture":
+                value = {name: {k: as_written_path(v) for k, v in c.items()} for name, c in value.items()}
+            elif field == "checks":  # one line each
+                for index, check in enumerate(value):
+                    plain = {k: as_written_path(v) for k, v in check.items()}
+                    add(f"{key}.checks.{index}", plain, pointer_join(pointer, "checks", index))
+                continue
+            if (field, value) not in (("continue_on_failure", False), ("follow_redirects", True)):
+                add_leaves(f"{key}.{field}", value, pointer_join(pointer, field))
+
+    start_keys = [k for k in target.origins if k.startswith("/on_start/") and k.count("/") == 2]
+    for key, step in zip(start_keys, target.on_start):
+        add_step(f"on_start.{key.split('/')[2].replace('~1', '/').replace('~0', '~')}", step, key)
+    for flow in target.flows:
+        here = pointer_join("/flows", flow.name)
+        add(f"flows.{flow.name}.weight", flow.weight, pointer_join(here, "weight"))
+        if flow.tags:
+            add(f"flows.{flow.name}.tags", flow.tags, pointer_join(here, "tags"))
+        for index, step in enumerate(flow.steps):
+            add_step(f"flows.{flow.name}.steps.{index}", step, pointer_join(here, "steps", index))
     for endpoint in target.endpoints:
-        for field in ("method", "path", "weight", "headers", "query", "json", "body", "expect_status"):
-            add_leaves(f"endpoints.{endpoint.name}.{field}", getattr(endpoint, field), pointer_join("/endpoints", endpoint.name, field))
+        fields = ("method", "path", "weight", "tags", "headers", "query", "json", "body", "form", "expect_status",
+                  "checks", "timeout_seconds")
+        add_step(f"endpoints.{endpoint.name}", endpoint, pointer_join("/endpoints", endpoint.name), fields)
     environment_pointer = f"/environments/{target.environment}"
     for key in ("max_users", "max_spawn_rate", "max_run_time"):
         value = getattr(target.limits, key)

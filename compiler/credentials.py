@@ -4,7 +4,8 @@ Such a value ends up in generated code that is committed and reviewed; `${env:NA
 out, reading it when the run starts. A warning, not an error: the value may be a harmless test
 key. A field looks like a credential when its name ends with token, password, secret, API key,
 authorization, ... (`access_token`, `X-Api-Key`, `Authorization`, `client_secret`), and its
-value is a non-empty string with no `${env:...}` in it. Raw bodies are read field by field when
+value is a non-empty string with no `${env:...}` nor `${capture:...}` (a value of the run's
+answers) in it. Raw bodies are read field by field when
 they are a form (`a=1&password=x`) or JSON text.
 """
 
@@ -27,7 +28,7 @@ def looks_like_credential(name: str) -> bool:
 
 
 def is_literal(value: Any) -> bool:
-    return isinstance(value, str) and value.strip() != "" and "${env:" not in value
+    return isinstance(value, str) and value.strip() != "" and "${env:" not in value and "${capture:" not in value
 
 
 def variable_for(name: str) -> str:

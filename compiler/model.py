@@ -8,7 +8,7 @@ made with variables which ones and where each was set (`Expansion`), for `explai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Mapping, Union
 
@@ -21,13 +21,32 @@ class EnvRef:
 
 
 @dataclass(frozen=True)
+class CaptureRef:
+    """`${capture:NAME}`: a value an earlier step (or on_start) captured, read when sent."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class FeedRef:
+    """`${feed:FEED.COLUMN}`: a column of the row the user (or iteration) drew from a feed."""
+
+    feed: str
+    column: str
+
+
+RuntimeRef = Union[EnvRef, CaptureRef, FeedRef]
+
+
+@dataclass(frozen=True)
 class Text:
-    """A string with `${env:NAME}` parts, joined at run time."""
+    """A string with `${env:NAME}`, `${capture:NAME}` or `${feed:FEED.COLUMN}` parts, joined at
+    run time. A string that is exactly one capture or feed reference is the bare reference."""
 
-    parts: tuple[Union[str, EnvRef], ...]
+    parts: tuple[Union[str, EnvRef, CaptureRef, FeedRef], ...]
 
 
-RuntimeString = Union[str, Text]
+RuntimeString = Union[str, Text, CaptureRef, FeedRef]
 
 
 def as_written(value: Any) -> Any:
@@ -35,6 +54,10 @@ def as_written(value: Any) -> Any:
     time; any other value as it is."""
     if isinstance(value, EnvRef):
         return "${env:" + value.name + "}"
+    if isinstance(value, CaptureRef):
+        return "${capture:" + value.name + "}"
+    if isinstance(value, FeedRef):
+        return "${feed:" + value.feed + "." + value.column + "}"
     if isinstance(value, Text):
         return "".join(as_written(part) for part in value.parts)
     return value
@@ -82,17 +105,72 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class JsonPath:
+    """A JSON path of the supported subset (`$`, `.name`, `['name']`, `[index]`), parsed."""
+
+    text: str
+    steps: tuple[Union[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One request: of a flow, of on_start, or (as an `Endpoint`) a flow of its own."""
+
     name: str
     method: str
-    path: str
-    weight: int
+    path: RuntimeString
     headers: Mapping[str, RuntimeString]
-    query: Mapping[str, Any]  # str, Text, or a tuple of them (a repeated parameter)
+    query: Mapping[str, Any]  # str, Text, a reference, or a tuple of them (a repeated parameter)
     json: Any  # None when absent; frozen JSON otherwise (MappingProxyType and tuples)
     body: RuntimeString | None
     expect_status: tuple[int, ...]
     follow_redirects: bool  # to the same origin only; a redirect elsewhere always fails
+    form: Mapping[str, RuntimeString] | None = None  # sent URL-encoded
+    capture: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))  # name -> {"json": JsonPath} | ...
+    checks: tuple[Mapping[str, Any], ...] = ()  # {"json": JsonPath, "exists": bool} | ...
+    timeout_seconds: float | None = None  # None: the simulation's request_timeout_seconds
+    continue_on_failure: bool = False
+
+
+@dataclass(frozen=True)
+class Endpoint(Step):
+    """An independent request, chosen by weight: a flow of one step (no capture of its own)."""
+
+    weight: int = 1
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pause:
+    min: float
+    max: float
+
+
+@dataclass(frozen=True)
+class Flow:
+    name: str
+    weight: int
+    tags: tuple[str, ...]
+    steps: tuple[Union[Step, Pause], ...]
+
+
+@dataclass(frozen=True)
+class Feed:
+    """The rows of a feed file that a target uses: only the columns referenced, sorted."""
+
+    name: str
+    file: str  # as resolved, relative to the catalog's folder
+    mode: str  # random, sequential, unique
+    when_exhausted: str  # stop_user, stop_run
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]  # strings (CSV) or JSON scalars, in the file's order
+
+
+@dataclass(frozen=True)
+class Stage:
+    duration: str
+    users: int
+    spawn_rate: float
 
 
 @dataclass(frozen=True)
@@ -113,9 +191,9 @@ class Target:
     country: str
     sources: tuple[str, ...]  # catalog and simulation, relative to the catalog's folder
     host: str
-    users: int
-    spawn_rate: float
-    run_time: str
+    users: int | None  # None with stages, which decide
+    spawn_rate: float | None
+    run_time: str | None  # with stages, the template's if set (-t ends the run earlier)
     report_html: str | None
     seed: int
     seed_derived: bool
@@ -127,6 +205,12 @@ class Target:
     limits: Limits
     protected: bool
     protected_hosts: tuple[ProtectedHost, ...]  # of every protected target in the catalog
+    on_start: tuple[Union[Step, Pause], ...]
+    flows: tuple[Flow, ...]
+    feeds: tuple[Feed, ...]  # the feeds the target uses, sorted by name
+    pacing: Mapping[str, float]  # {} or one of iteration_seconds, iterations_per_second, total_...
+    stages: tuple[Stage, ...]
+    thresholds: Mapping[str, Any]  # frozen, in the merged order
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
     # JSON pointer of a resolved string (an object key's `${...}` counts for its value) -> the
     # variables it was made with, in order; strings without any are not listed.

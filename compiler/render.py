@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import black
 import jinja2
 
-from compiler.model import EnvRef, Target, Text
+from compiler.model import CaptureRef, EnvRef, FeedRef, JsonPath, Target, Text
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"  # a link to the project's templates/
 RUNTIME_DIR = Path(__file__).parent / "runtime"  # real Python, inlined from each file's marker on
@@ -52,11 +52,23 @@ def py_literal(value: Any) -> str:
         return f"Env({value.name!r})"
     if isinstance(value, Text):
         return "Text(" + ", ".join(py_literal(part) for part in value.parts) + ")"
+    if isinstance(value, CaptureRef):
+        return f"Captured({value.name!r})"
+    if isinstance(value, FeedRef):
+        return f"FromFeed({value.feed!r}, {value.column!r})"
+    if isinstance(value, JsonPath):
+        return "Json(" + ", ".join(py_literal(part) for part in (value.text, *value.steps)) + ")"
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(py_literal(item) for item in value) + "]"
     raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def py_tuple(value: tuple) -> str:
+    """A tuple's Python source, nested tuples too: ("a",), ("a", "b"), ()."""
+    items = [py_tuple(item) if isinstance(item, tuple) else py_literal(item) for item in value]
+    return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
 
 
 def _py_filter(value: Any) -> str:
@@ -74,6 +86,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     environment.filters["py"] = _py_filter
+    environment.filters["py_tuple"] = py_tuple
     return environment
 
 

@@ -18,16 +18,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
+from compiler import journeys
 from compiler.load import Document
 from compiler.model import (
     AT_RUN_TIME,
     BUILT_IN,
+    CaptureRef,
     EnvRef,
     Endpoint,
+    FeedRef,
     Expansion,
     Limits,
     Origin,
     ProtectedHost,
+    Stage,
     Target,
     Text,
     ThinkTime,
@@ -43,7 +47,10 @@ from compiler.verbatim import header_value_problem, host_problem, path_problem, 
 
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-RUNTIME_FIELDS = {"headers", "query", "json", "body"}  # where ${env:NAME} may stand
+RUNTIME_FIELDS = {"headers", "query", "json", "body", "form"}  # where ${env:NAME} may stand
+NAMED_LISTS = ("endpoints", "flows", "on_start")  # lists that layers merge by name
+CAPTURED = Origin("captured at run time")  # ${capture:NAME}
+FROM_FEED = Origin("read from the feed at run time")  # ${feed:FEED.COLUMN}
 DEFAULTS = {
     "think_time_seconds": 0,
     "client": "fasthttp",
@@ -94,11 +101,33 @@ class Variables:
     sources: dict[str, Origin]
 
 
-def expand(text: str, variables: dict[str, str], allow_env: bool, report, used: list[str] | None = None) -> str | Text:
-    """Expand `${name}`, keep `${env:NAME}` for run time, turn `$${` into a literal `${`.
+def _runtime_ref(body: str, allow_refs: bool, report) -> CaptureRef | FeedRef | None:
+    """The reference `${capture:NAME}` or `${feed:FEED.COLUMN}` stands for, or None after a problem."""
+    kind, _, name = body.partition(":")
+    feed, dot, column = name.partition(".")
+    if kind == "capture" and not VARIABLE_NAME.match(name):
+        report(f"'${{{body}}}' is not a valid capture reference; write ${{capture:NAME}}")
+    elif kind == "feed" and not (VARIABLE_NAME.match(feed) and dot and column):
+        report(f"'${{{body}}}' is not a valid feed reference; write ${{feed:FEED.COLUMN}}")
+    elif not allow_refs:
+        report(
+            f"'${{{body}}}' is read when the request is sent and may only stand in paths, query, headers, "
+            "bodies (json, body, form) and check values"
+        )
+    else:
+        return CaptureRef(name) if kind == "capture" else FeedRef(feed, column)
+    return None
+
+
+def expand(
+    text: str, variables: dict[str, str], allow_env: bool, report, used: list[str] | None = None, allow_refs: bool = False
+) -> str | Text | CaptureRef | FeedRef:
+    """Expand `${name}`, keep `${env:NAME}`, `${capture:NAME}` and `${feed:FEED.COLUMN}` for run
+    time (where allowed), turn `$${` into a literal `${`. A string that is exactly one capture or
+    feed reference is that reference (in `json` it keeps the captured value's type).
 
     Each placeholder expanded (or kept for run time) is appended to `used`: `name`, `env:NAME`."""
-    parts: list[str | EnvRef] = []
+    parts: list[str | EnvRef | CaptureRef | FeedRef] = []
     literal: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(text):
@@ -119,10 +148,17 @@ def expand(text: str, variables: dict[str, str], allow_env: bool, report, used: 
             elif not allow_env:
                 report(
                     f"'${{env:{name}}}' is read when the locustfile starts and may only stand in "
-                    "headers, query, json and body"
+                    "headers, query, json, form and body"
                 )
             else:
                 parts += ["".join(literal), EnvRef(name)]
+                literal = []
+                if used is not None:
+                    used.append(body)
+        elif body.startswith(("capture:", "feed:")):
+            ref = _runtime_ref(body, allow_refs, report)
+            if ref is not None:
+                parts += ["".join(literal), ref]
                 literal = []
                 if used is not None:
                     used.append(body)
@@ -140,8 +176,10 @@ def expand(text: str, variables: dict[str, str], allow_env: bool, report, used: 
     literal.append(text[position:])
     parts.append("".join(literal))
     parts = [part for part in parts if part != ""]
-    if not any(isinstance(part, EnvRef) for part in parts):
+    if all(isinstance(part, str) for part in parts):
         return "".join(parts)  # type: ignore[arg-type]
+    if len(parts) == 1 and isinstance(parts[0], (CaptureRef, FeedRef)):
+        return parts[0]
     return Text(tuple(parts))
 
 
@@ -172,21 +210,25 @@ def _note(resolution: Resolution, at: str, used: list[str], variables: Variables
     for name in used:
         placeholder = "${" + name + "}"
         if all(expansion.placeholder != placeholder for expansion in known):
-            source = AT_RUN_TIME if name.startswith("env:") else variables.sources[name]
+            kind = name.partition(":")[0] if ":" in name else ""
+            source = {"env": AT_RUN_TIME, "capture": CAPTURED, "feed": FROM_FEED}.get(kind) or variables.sources[name]
             known.append(Expansion(placeholder, source))
 
 
-def _expand_value(resolution: Resolution, value: Any, pointer: str, at: str, variables: Variables, allow_env: bool) -> Any:
+def _expand_value(
+    resolution: Resolution, value: Any, pointer: str, at: str, variables: Variables, allow_env: bool, allow_refs: bool = False
+) -> Any:
     """`value` with its strings expanded. `pointer` is where it was written (problems name it),
     `at` where it ends up in the resolved configuration, keys expanded (explain looks there)."""
     if isinstance(value, str):
         used: list[str] = []
-        result = expand(value, variables.values, allow_env, lambda message: resolution.problem(pointer, message), used)
+        report = lambda message: resolution.problem(pointer, message)  # noqa: E731
+        result = expand(value, variables.values, allow_env, report, used, allow_refs)
         _note(resolution, at, used, variables)
         return result
     if isinstance(value, list):
         return [
-            _expand_value(resolution, v, pointer_join(pointer, i), pointer_join(at, i), variables, allow_env)
+            _expand_value(resolution, v, pointer_join(pointer, i), pointer_join(at, i), variables, allow_env, allow_refs)
             for i, v in enumerate(value)
         ]
     if isinstance(value, dict):
@@ -196,23 +238,48 @@ def _expand_value(resolution: Resolution, value: Any, pointer: str, at: str, var
             name = expand(key, variables.values, False, lambda message: resolution.problem(here, f"in this key: {message}"), used)
             key = name if isinstance(name, str) else key
             _note(resolution, pointer_join(at, key), used, variables)
-            result[key] = _expand_value(resolution, item, here, pointer_join(at, key), variables, allow_env)
+            result[key] = _expand_value(resolution, item, here, pointer_join(at, key), variables, allow_env, allow_refs)
         return result
     return value
+
+
+def _expand_step(resolution: Resolution, fields: dict, pointer: str, variables: Variables) -> None:
+    """A request's fields expanded in place: run-time references only where a request sends them
+    (paths take captures and feeds, not ${env:..}), and in check values."""
+    for key, item in fields.items():
+        here = pointer_join(pointer, key)
+        if key == "checks":
+            fields[key] = [
+                {
+                    name: _expand_value(resolution, v, pointer_join(here, i, name), pointer_join(here, i, name), variables,
+                                        False, name in journeys.CHECK_VALUES)
+                    for name, v in check.items()
+                }
+                for i, check in enumerate(item)
+            ]
+        else:
+            fields[key] = _expand_value(resolution, item, here, here, variables, key in RUNTIME_FIELDS,
+                                        key in RUNTIME_FIELDS or key == "path")
 
 
 def expand_merged(resolution: Resolution, variables: Variables) -> None:
     """Expand every string of the merged configuration; `${env:...}` only where it is sent."""
     merged = resolution.merged
     for key, value in merged.items():
-        if key == "endpoints":
+        if key in ("endpoints", "on_start"):
             for name, fields in value.items():
-                for field_name, item in fields.items():
-                    here = pointer_join("/endpoints", name, field_name)
-                    fields[field_name] = _expand_value(resolution, item, here, here, variables, field_name in RUNTIME_FIELDS)
+                _expand_step(resolution, fields, pointer_join("", key, name), variables)
+        elif key == "flows":
+            for name, flow in value.items():
+                for field_name, item in flow.items():
+                    if field_name != "steps":
+                        here = pointer_join("/flows", name, field_name)
+                        flow[field_name] = _expand_value(resolution, item, here, here, variables, False)
+                for index, step in enumerate(flow.get("steps", [])):
+                    _expand_step(resolution, step, pointer_join("/flows", name, "steps", index), variables)
         elif key != "vars":  # variable values are literal text
             here = pointer_join("", key)
-            merged[key] = _expand_value(resolution, value, here, here, variables, key == "headers")
+            merged[key] = _expand_value(resolution, value, here, here, variables, key == "headers", key == "headers")
 
 
 # -- layers ----------------------------------------------------------------------------------------
@@ -252,15 +319,22 @@ def _mark(resolution: Resolution, value: Any, pointer: str, origin: Origin) -> N
 
 def _is_headers(pointer: str) -> bool:
     parts = pointer.split("/")
-    return pointer == "/headers" or (len(parts) == 4 and parts[1] == "endpoints" and parts[3] == "headers")
+    return pointer == "/headers" or (len(parts) == 4 and parts[1] in ("endpoints", "on_start") and parts[3] == "headers")
+
+
+def _is_capture(pointer: str) -> bool:
+    parts = pointer.split("/")
+    return len(parts) == 4 and parts[1] == "on_start" and parts[3] == "capture"
 
 
 def _merge(resolution: Resolution, base: dict, patch: dict, pointer: str, origin: Origin) -> None:
     for key, value in patch.items():
         here, there = pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key))
-        if key == "endpoints" and pointer == "":
-            _merge_endpoints(resolution, base.setdefault("endpoints", {}), value, there)
+        if key in NAMED_LISTS and pointer == "":
+            _merge_named(resolution, base.setdefault(key, {}), value, there, f"/{key}")
             continue
+        if (key == "pacing" and pointer == "") or _is_capture(pointer):  # replaced as a whole
+            base.pop(key, None)
         if _is_headers(pointer):  # header names ignore case: a later layer's name replaces
             for same in [k for k in base if k.lower() == key.lower() and k != key]:
                 del base[same]
@@ -272,16 +346,18 @@ def _merge(resolution: Resolution, base: dict, patch: dict, pointer: str, origin
             _mark(resolution, value, here, there)
 
 
-def _merge_endpoints(resolution: Resolution, endpoints: dict, patches: list, origin: Origin) -> None:
+def _merge_named(resolution: Resolution, items: dict, patches: list, origin: Origin, pointer: str) -> None:
+    """Endpoints, flows and on_start steps merge by name: a name present is patched, a new one is
+    added at the end. A pause step (on_start's, which has no name) is always added, as `#N`."""
     for index, patch in enumerate(patches):
-        name = patch["name"]
-        here = pointer_join("/endpoints", name)
+        name = patch.get("name", f"#{len(items) + 1}")
+        here = pointer_join(pointer, name)
         there = Origin(origin.layer, origin.file, pointer_join(origin.pointer, index))
-        resolution.origins.setdefault("/endpoints", origin)
-        if name not in endpoints:
-            endpoints[name] = {}
+        resolution.origins.setdefault(pointer, origin)
+        if name not in items:
+            items[name] = {}
             resolution.origins[here] = there
-        _merge(resolution, endpoints[name], patch, here, there)
+        _merge(resolution, items[name], patch, here, there)
 
 
 # -- the target ------------------------------------------------------------------------------------
@@ -334,11 +410,22 @@ def _check_host_and_headers(resolution: Resolution) -> None:
             )
 
 
+def _requests(merged: dict):
+    """(pointer, fields) of every request step: on_start's, the flows', the endpoints'."""
+    for key in ("on_start", "endpoints"):
+        for name, fields in merged.get(key, {}).items():
+            if "pause" not in fields:
+                yield pointer_join("", key, name), fields
+    for name, flow in merged.get("flows", {}).items():
+        for index, step in enumerate(flow.get("steps", [])):
+            if "pause" not in step:
+                yield pointer_join("/flows", name, "steps", index), step
+
+
 def _header_values(merged: dict):
-    """(pointer, name, value) of every header: the shared ones, then each endpoint's."""
+    """(pointer, name, value) of every header: the shared ones, then each request's."""
     header_sets = [("/headers", merged["headers"])] + [
-        (pointer_join("/endpoints", name, "headers"), fields.get("headers", {}))
-        for name, fields in merged.get("endpoints", {}).items()
+        (pointer_join(pointer, "headers"), fields.get("headers", {})) for pointer, fields in _requests(merged)
     ]
     for base, headers in header_sets:
         for name, value in headers.items():
@@ -347,11 +434,11 @@ def _header_values(merged: dict):
 
 def _check_verbatim(resolution: Resolution) -> None:
     """Text that HTTP clients or the file system would change on the way is refused: see verbatim.py."""
-    merged, endpoints = resolution.merged, resolution.merged.get("endpoints", {})
+    merged = resolution.merged
     checks = [("/host", merged["host"], host_problem), ("/report_html", merged["report_html"], report_path_problem)]
     checks += [
-        (pointer_join("/endpoints", name, "path"), fields.get("path"), path_problem)
-        for name, fields in endpoints.items()
+        (pointer_join(pointer, "path"), _path_as_sent(fields.get("path")), path_problem)
+        for pointer, fields in _requests(merged)
         if fields.get("enabled", True) is not False
     ]
     checks += [
@@ -364,8 +451,21 @@ def _check_verbatim(resolution: Resolution) -> None:
             resolution.problem(pointer, message)
 
 
+def _path_as_sent(path: Any) -> Any:
+    """A path's literal text, a captured or feed value (sent percent-encoded) standing as `x`."""
+    if isinstance(path, Text):
+        return "".join(part if isinstance(part, str) else "x" for part in path.parts)
+    return path
+
+
 def _think_time(resolution: Resolution) -> ThinkTime:
     think = resolution.merged["think_time_seconds"]
+    if resolution.merged.get("pacing"):
+        if resolution.origins["/think_time_seconds"].layer != "default":
+            order = list(resolution.origins)  # _mark re-inserts what a layer sets: the later one is last
+            later = max(("/pacing", "/think_time_seconds"), key=lambda p: max(i for i, k in enumerate(order) if k == p or k.startswith(p + "/")))
+            resolution.problem(later, "pacing replaces think_time_seconds: set one of them, not both (after overrides)")
+        return ThinkTime(0, 0)
     if not isinstance(think, dict):
         return ThinkTime(think, think)
     if set(think) != {"min", "max"}:
@@ -377,25 +477,49 @@ def _think_time(resolution: Resolution) -> ThinkTime:
 
 
 def _check_limits(resolution: Resolution, limits: Limits, catalog_label: str) -> None:
+    """The load under the environment's limits: users, spawn_rate and run_time, or with stages,
+    every stage and their total duration (and run_time, if set, which ends the run earlier)."""
     merged, environment = resolution.merged, resolution.ref.environment
-    seconds = parse_timespan(merged["run_time"])
-    if seconds == 0:
-        resolution.problem("/run_time", "run_time must be longer than 0s (Locust would run forever)")
-    for key, limit_key, value in (
-        ("users", "max_users", merged["users"]),
-        ("spawn_rate", "max_spawn_rate", merged["spawn_rate"]),
-        ("run_time", "max_run_time", seconds),
-    ):
-        limit = getattr(limits, limit_key)
-        if limit is not None and value > (parse_timespan(limit) if key == "run_time" else limit):
+    stages = merged.get("stages")
+    total = sum(parse_timespan(stage["duration"]) for stage in stages or ())
+    if not stages:
+        missing = [key for key in ("users", "spawn_rate", "run_time") if key not in merged]
+        if missing:
             resolution.problem(
-                f"/{key}",
-                f"{key} {merged[key]} is above environment '{environment}'s {limit_key} {limit} "
+                "",
+                f"missing required key {', '.join(repr(k) for k in missing)} (after overrides): a simulation "
+                "without stages needs users, spawn_rate and run_time",
+            )
+            return
+    checked: list[tuple[str, str, str, Any, float]] = []  # (pointer, what, limit key, shown, value)
+    if "run_time" in merged and parse_timespan(merged["run_time"]) == 0:
+        resolution.problem("/run_time", "run_time must be longer than 0s (Locust would run forever)")
+    if not stages:
+        checked.append(("/users", "users", "max_users", merged["users"], merged["users"]))
+        checked.append(("/spawn_rate", "spawn_rate", "max_spawn_rate", merged["spawn_rate"], merged["spawn_rate"]))
+    else:
+        for index, stage in enumerate(stages):
+            here, seconds = pointer_join("/stages", index), parse_timespan(stage["duration"])
+            if seconds == 0:
+                resolution.problem(pointer_join(here, "duration"), f"stage {index + 1} lasts 0s; give it a duration")
+            for key, limit_key in (("users", "max_users"), ("spawn_rate", "max_spawn_rate")):
+                checked.append((pointer_join(here, key), f"stage {index + 1} {key}", limit_key, stage[key], stage[key]))
+    if "run_time" in merged:
+        checked.append(("/run_time", "run_time", "max_run_time", merged["run_time"], parse_timespan(merged["run_time"])))
+    if stages:
+        checked.append(("/stages", f"the stages' total duration ({total}s)", "max_run_time", f"{total}s", total))
+    for pointer, what, limit_key, shown, value in checked:
+        limit = getattr(limits, limit_key)
+        if limit is not None and value > (parse_timespan(limit) if limit_key == "max_run_time" else limit):
+            shown = "" if what.startswith("the stages") else f" {shown}"
+            resolution.problem(
+                pointer,
+                f"{what}{shown} is above environment '{environment}'s {limit_key} {limit} "
                 f"({catalog_label} {pointer_join('', 'environments', environment, 'limits', limit_key)})",
             )
 
 
-def _endpoints(resolution: Resolution) -> tuple[Endpoint, ...]:
+def _endpoints(resolution: Resolution, has_flows: bool) -> tuple[Endpoint, ...]:
     endpoints = []
     for name, fields in resolution.merged.get("endpoints", {}).items():
         if fields.get("enabled", True) is False:
@@ -404,35 +528,12 @@ def _endpoints(resolution: Resolution) -> tuple[Endpoint, ...]:
         if "path" not in fields:
             resolution.problem(here, f"endpoint '{name}' is added here without a path")
             continue
-        if "json" in fields and "body" in fields:
-            order = list(resolution.origins)  # _mark re-inserts what a layer sets: the later one is last
-            later = max((pointer_join(here, key) for key in ("json", "body")), key=order.index)
-            resolution.problem(later, f"endpoint '{name}' has both json and body after overrides; keep one")
-            continue
-        endpoints.append(
-            Endpoint(
-                name=name,
-                method=fields["method"],
-                path=fields["path"],
-                weight=int(fields["weight"]),
-                headers=freeze(fields.get("headers", {})),
-                query=freeze({k: _query_value(v) for k, v in fields.get("query", {}).items()}),
-                json=freeze(fields.get("json")),
-                body=fields.get("body"),
-                expect_status=tuple(fields.get("expect_status", ())),
-                follow_redirects=fields.get("follow_redirects", resolution.merged["follow_redirects"]),
-            )
-        )
-    if not endpoints and not resolution.problems:
-        resolution.problem("/endpoints", "no enabled endpoint for this target; a simulation needs at least one")
+        endpoint = journeys.request(resolution, fields, here, endpoint=True)
+        if endpoint is not None:
+            endpoints.append(endpoint)
+    if not endpoints and not has_flows and not resolution.problems:
+        resolution.problem("/endpoints", "no enabled endpoint or flow for this target; a simulation needs at least one")
     return tuple(endpoints)
-
-
-def _query_value(value: Any) -> Any:
-    """Query values as strings, the way they are sent: true, 3, 2.5; a list repeats the key."""
-    if isinstance(value, list):
-        return [_query_value(item) for item in value]
-    return value if isinstance(value, (str, Text)) else json.dumps(value)
 
 
 def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | None:
@@ -445,10 +546,14 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
     _check_verbatim(resolution)
     think_time = _think_time(resolution)
     _check_limits(resolution, limits, inputs.catalog.label)
-    endpoints = _endpoints(resolution)
+    on_start, flows = journeys.on_start(resolution), journeys.flows(resolution)
+    endpoints = _endpoints(resolution, bool(flows))
+    feeds = journeys.check_references(resolution, inputs.catalog.path.parent)
+    journeys.check_thresholds(resolution, journeys.request_names(on_start, flows, endpoints))
     if resolution.problems:
         return None
     merged = resolution.merged
+    staged = bool(merged.get("stages"))
     return Target(
         name=ref.name,
         app=ref.app,
@@ -456,9 +561,9 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         country=ref.country,
         sources=(inputs.catalog.path.name, PurePosixPath(catalog["apps"][ref.app]["simulation"]).as_posix()),
         host=merged["host"],
-        users=int(merged["users"]),
-        spawn_rate=merged["spawn_rate"],
-        run_time=merged["run_time"],
+        users=None if staged else int(merged["users"]),
+        spawn_rate=None if staged else merged["spawn_rate"],
+        run_time=merged.get("run_time"),
         report_html=merged["report_html"],
         seed=merged["seed"],
         seed_derived=resolution.origins["/seed"].layer == "derived",
@@ -467,6 +572,12 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         request_timeout_seconds=merged["request_timeout_seconds"],
         headers=freeze(merged["headers"]),
         endpoints=endpoints,
+        on_start=on_start,
+        flows=flows,
+        feeds=feeds,
+        pacing=freeze(merged.get("pacing", {})),
+        stages=tuple(Stage(s["duration"], s["users"], s["spawn_rate"]) for s in merged.get("stages", ())),
+        thresholds=freeze(merged.get("thresholds", {})),
         limits=limits,
         protected=bool(environment.get("protected", False)),
         protected_hosts=(),  # filled in by resolve_all, which sees every target

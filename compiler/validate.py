@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from compiler import journeys
 from compiler.credentials import check_literal_credentials
 from compiler.load import Document, label_for, load_document
 from compiler.problems import Problems, did_you_mean, pointer_join
@@ -200,7 +201,9 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 + f" ({inputs.catalog.label})",
             )
     defined = {e["name"] for _, layer in _all_layers(document.data) for e in layer.get("endpoints", []) if "path" in e}
+    journeys.check_names(label, _all_layers(document.data), problems)
     for base, layer in _all_layers(document.data):
+        journeys.check_layer(label, base, layer, problems)
         check_vars(label, pointer_join(base, "vars"), layer.get("vars", {}), problems)
         header_sets = [(pointer_join(base, "headers"), layer.get("headers", {}))] + [
             (pointer_join(base, "endpoints", index, "headers"), endpoint.get("headers", {}))

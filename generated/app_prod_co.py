@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:9d9329bbc140b0d5990f0860bcf162e359d5e546b529c80acdc2f3f244738144
+# compiler-digest: sha256:2f928bfa512ad864f9e9ec6c0909885642c0ce85dc7c41f8440fcc3436debf55
 "Load simulation app_prod_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -176,13 +176,23 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform
+THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {
     "Accept-Language": "es-CO",
     "Authorization": Text("Bearer ", Env("APP_TOKEN")),
     "X-Service": "app",
 }
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="home",
@@ -207,11 +217,13 @@ ENDPOINTS = [
     ),
 ]
 
-ON_START = []
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = []
-FEEDS = {}
-PACING = {}
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {}
 
 

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:f016615f9bb812379825445e014fac827a3692a8a794bf0419ab56400fdb6d82
+# compiler-digest: sha256:7660683dfd099129000a7cab37e10aaee80535c24eeabb62e80b228345716302
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -176,13 +176,23 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform
+THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {
     "Accept-Language": "pt-BR",
     "Authorization": Text("Bearer ", Env("APP_TOKEN")),
     "X-Service": "app",
 }
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="home",
@@ -207,11 +217,13 @@ ENDPOINTS = [
     ),
 ]
 
-ON_START = []
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = []
-FEEDS = {}
-PACING = {}
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {}
 
 

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:ede16fc8b9eebd10d31ac2bebab150b9833f8f1ceeb0af1727e1f57b4107de06
+# compiler-digest: sha256:1a9b63728408e658ae7e40d2b99eeda8779350e7043fcac7aa420b0f7db31cd4
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -176,9 +176,19 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (0.1, 0.1)  # (min, max), uniform
+THINK_TIME_SECONDS = (0.1, 0.1)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {"Accept-Language": "es-CO", "X-Api-Key": Text(Env("PAYMENTS_API_KEY"))}
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="quote",
@@ -198,11 +208,13 @@ ENDPOINTS = [
     ),
 ]
 
-ON_START = []
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = []
-FEEDS = {}
-PACING = {}
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {}
 
 

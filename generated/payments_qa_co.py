@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:e1120899442e7809ccaa4a4401b82ce27987b35decd2a1be275bd2716842b1cd
+# compiler-digest: sha256:3e265f6921c59c2f1c4320e6cfaa1438da05904298f504276693bef694886134
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -176,9 +176,19 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (1, 1)  # (min, max), uniform
+THINK_TIME_SECONDS = (1, 1)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {"Accept-Language": "es-CO", "X-Api-Key": Text(Env("PAYMENTS_API_KEY"))}
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="quote",
@@ -206,11 +216,13 @@ ENDPOINTS = [
     ),
 ]
 
-ON_START = []
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = []
-FEEDS = {}
-PACING = {}
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {}
 
 

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:b3dda70abf4c2fc081fa2d245e53122073feb7d7c67dbb9177fea76d4e134c50
+# compiler-digest: sha256:9888afc1203f8e00ec303c0956fb6cee513793d4d1dcd32ef4a13f5406e5721f
 "Load simulation payments_qa_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -176,9 +176,19 @@ PROTECTED_HOSTS = {
 
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
 REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
-THINK_TIME_SECONDS = (1, 1)  # (min, max), uniform
+THINK_TIME_SECONDS = (1, 1)  # (min, max), uniform; (0, 0) with pacing
+# {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
+PACING = {}
 HEADERS = {"Accept-Language": "es-MX", "X-Api-Key": Text(Env("PAYMENTS_API_KEY"))}
 
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {}
+
+# Run once by each user when it starts; its captures and feed rows stay for the user's life.
+ON_START = []
+
+# Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
     Endpoint(
         name="quote",
@@ -198,11 +208,13 @@ ENDPOINTS = [
     ),
 ]
 
-ON_START = []
+# Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = []
-FEEDS = {}
-PACING = {}
+
+# A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = []
+
+# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {}
 
 

@@ -248,17 +248,24 @@ CONFIGURATION = {
     "CLIENT",
     "THINK_TIME_SECONDS",
     "HEADERS",
+    "PACING",
+    "FEEDS",
+    "ON_START",
     "ENDPOINTS",
+    "FLOWS",
+    "STAGES",
+    "THRESHOLDS",
 }
+PRELUDE_CLASSES = ("Env", "Captured", "FromFeed", "Text", "Json", "Step", "Endpoint", "Pause", "Flow", "Feed")
 
 
 def configuration_of(source: str) -> dict[str, Any]:
     """The configuration section of a generated file, executed on its own (no Locust imported)
-    with the prelude's own Env, Text and Endpoint classes."""
+    with the prelude's own classes (Env, Text, Step, Endpoint, ...)."""
     tree = ast.parse(source)
     wanted = [ast.parse("from dataclasses import dataclass, field").body[0]]
     for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name in ("Env", "Text", "Endpoint"):
+        if isinstance(node, ast.ClassDef) and node.name in PRELUDE_CLASSES:
             wanted.append(node)
         elif (
             isinstance(node, ast.Assign)

@@ -123,7 +123,7 @@ def test_expand_parts():
         ("${a", "unclosed or malformed placeholder at character 1: write ${name}, ${env:NAME}, or $${ for a literal '${'"),
         ("${a b}", "'${a b}' is not a valid placeholder; write ${name} or ${env:NAME}"),
         ("${env:1X}", "'${env:1X}' is not a valid environment variable name"),
-        ("${env:X}", "'${env:X}' is read when the locustfile starts and may only stand in headers, query, json and body"),
+        ("${env:X}", "'${env:X}' is read when the locustfile starts and may only stand in headers, query, json, form and body"),
     ]:
         found = []
         expand(text, variables, text != "${env:X}", found.append)
@@ -137,7 +137,7 @@ def test_unknown_variables_name_file_pointer_and_targets(project):
     _, problems = resolve(project, simulation)
     known = "app, country, currency, domain, environment, locale, service, target"
     assert problems == [
-        "/host: '${env:HOST}' is read when the locustfile starts and may only stand in headers, query, json and body (for targets shop_prod_mx, shop_qa_br, shop_qa_mx)",
+        "/host: '${env:HOST}' is read when the locustfile starts and may only stand in headers, query, json, form and body (for targets shop_prod_mx, shop_qa_br, shop_qa_mx)",
         f"/headers/Accept-Language: unknown variable '${{lcale}}'; did you mean 'locale'?; known: {known} (for targets shop_prod_mx, shop_qa_br, shop_qa_mx)",
     ]
 
@@ -164,7 +164,7 @@ def test_merged_endpoint_problems(project):
     assert problems == [
         "/overrides/countries/br/endpoints/1/body: endpoint 'cart' has both json and body after overrides; keep one (for target shop_qa_br)",
         "/overrides/countries/br/endpoints/0: endpoint 'new_one' is added here without a path (for target shop_qa_br)",
-        "/endpoints: no enabled endpoint for this target; a simulation needs at least one (for target shop_qa_mx)",
+        "/endpoints: no enabled endpoint or flow for this target; a simulation needs at least one (for target shop_qa_mx)",
     ]
 
 

@@ -41,7 +41,7 @@ def test_every_schema_error_at_once_with_pointers(project):
     assert lines[:-1] == [
         "simulations/shop.json: /: missing required key 'host'",
         "simulations/shop.json: /endpoints/0/path: a path starts with '/'; got \"no-slash\"",
-        "simulations/shop.json: /endpoints/1: an endpoint has json or body, not both",
+        "simulations/shop.json: /endpoints/1: a request has at most one of json, body and form",
         "simulations/shop.json: /endpoints/1/method: method is one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS; got \"FETCH\"",
         "simulations/shop.json: /headers/X-Bad: a header value is a string without control characters (no newlines); got \"a\\nb\"",
         "simulations/shop.json: /run_time: expected a duration in Locust's format: 90s, 5m, 1h30m; got \"1 minute\"",

@@ -1,0 +1,131 @@
+"""Feed files: a CSV file with a header row, or a JSON array of objects with scalar values.
+
+The generated file carries the rows it uses, so it stays standalone; a feed is capped at
+MAX_FEED_ROWS rows and MAX_FEED_BYTES bytes per target. Each file is read once per compile, however
+many targets use it (a file that changes during a compile is read again).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MAX_FEED_ROWS = 10_000
+MAX_FEED_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FeedData:
+    columns: tuple[str, ...]  # in the file's order
+    rows: tuple[dict[str, Any], ...]
+
+
+class FeedError(ValueError):
+    pass
+
+
+_cache: dict[tuple[str, int, int], FeedData | FeedError] = {}
+
+
+def read_feed(path: Path) -> FeedData:
+    """The rows of a feed file, or FeedError saying what is wrong with it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise FeedError("not found") from None
+    except (OSError, ValueError) as error:
+        raise FeedError(f"cannot be opened: {getattr(error, 'strerror', None) or error}") from None
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    if key not in _cache:
+        try:
+            _cache[key] = _read(path)
+        except FeedError as error:
+            _cache[key] = error
+    found = _cache[key]
+    if isinstance(found, FeedError):
+        raise found
+    return found
+
+
+def _read(path: Path) -> FeedData:
+    if path.is_dir():
+        raise FeedError("is a folder; name a .csv or .json file")
+    if not path.is_file():
+        raise FeedError("is not a regular file; name a .csv or .json file")
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_FEED_BYTES + 1)
+    except OSError as error:
+        raise FeedError(f"cannot be read: {error.strerror or error}") from None
+    if len(raw) > MAX_FEED_BYTES:
+        raise FeedError(f"is larger than {MAX_FEED_BYTES // 2**20} MiB, the most a feed may embed in a generated file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FeedError(f"is not valid UTF-8 (byte {error.start}); save it as UTF-8") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        data = _csv(text)
+    elif suffix == ".json":
+        data = _json(text)
+    else:
+        raise FeedError("must be a .csv file (with a header row) or a .json file (an array of objects)")
+    if len(data.rows) > MAX_FEED_ROWS:
+        raise FeedError(f"has {len(data.rows)} rows; a feed may embed at most {MAX_FEED_ROWS:,}")
+    if not data.rows:
+        raise FeedError("has no rows")
+    return data
+
+
+def _csv(text: str) -> FeedData:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        lines = list(reader)
+    except csv.Error as error:
+        raise FeedError(f"is not valid CSV (line {reader.line_num}): {error}") from None
+    if not lines or not any(lines[0]):
+        raise FeedError("has no header row; its first line names the columns")
+    header = lines[0]
+    for index, name in enumerate(header):
+        if not name:
+            raise FeedError(f"column {index + 1} of the header row has no name")
+        if name in header[:index]:
+            raise FeedError(f"the header row names column {name!r} twice")
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line:
+            continue  # a blank line
+        if len(line) != len(header):
+            raise FeedError(f"line {number} has {len(line)} fields; the header row has {len(header)}")
+        rows.append(dict(zip(header, line)))
+    return FeedData(tuple(header), tuple(rows))
+
+
+def _refuse_constant(name: str) -> None:
+    raise FeedError(f"holds {name}, which is not JSON")
+
+
+def _json(text: str) -> FeedData:
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise FeedError(f"is not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}") from None
+    except RecursionError:
+        raise FeedError("is nested too deeply; expected an array of flat objects") from None
+    if not isinstance(data, list):
+        raise FeedError("must hold a JSON array of objects, one per row")
+    columns: dict[str, None] = {}
+    for index, row in enumerate(data):
+        if not isinstance(row, dict):
+            raise FeedError(f"item {index} is not an object; each row is an object of column -> value")
+        for name, value in row.items():
+            if isinstance(value, (dict, list)) or (isinstance(value, float) and not math.isfinite(value)):
+                raise FeedError(f"item {index}, {name!r}: values are strings, numbers, booleans or null")
+            columns.setdefault(name)
+    return FeedData(tuple(columns), tuple(data))
