@@ -284,6 +284,21 @@ def test_stages_change_the_user_count_over_time(tmp_path, make_server):
     assert received[-1].timestamp - start < 5
 
 
+def test_u_and_r_cap_every_stage_only_when_given(tmp_path, make_server):
+    """Headless Locust sets -u and -r to 1 after init when they were not given: that 1 is not a cap."""
+    server = shop_server(make_server)
+    simulation = journey(on_start=[], headers={}, flows=[], think_time_seconds=0.05,
+                         stages=[{"duration": "2s", "users": 4, "spawn_rate": 20}])  # fmt: skip
+    for key in ("users", "spawn_rate", "run_time"):
+        del simulation[key]
+    file = compiled(tmp_path, server, simulation)
+
+    capped = run_locust(file, tmp_path / "capped", "-u", "2")
+    assert capped.returncode == 0, capped
+    assert len({r.client for r in server.received()}) == 2
+    assert "Shape test updating to 2 users at 20.00 spawn rate" in capped.output, capped
+
+
 @pytest.mark.parametrize(
     "args, expected",
     [(["--tags", "checkout"], {"/products", "/cart", "/cart/c42/pay"}), (["--exclude-tags", "checkout"], {"/"})],
