@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:ad371722d8e1c2e190f061d23db05481f3b8436a52e5d8764d173604b1be7428
+# compiler-digest: sha256:b29c6ea58a35b34c14de06fd5badc005395b440a7711f371f59b3a546c5e70f4
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -164,6 +164,10 @@ PROTECTED = False
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
+    "https://br.shop.example.com": (
+        "prod",
+        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    ),
     "https://co.shop.example.com": (
         "prod",
         {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
@@ -1160,13 +1164,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
+    max_users, max_rate = run.get("stage_caps", (options.num_users, options.spawn_rate))
     for stage in STAGES:
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if options.num_users is not None:
-            users = min(users, options.num_users)
-        if options.spawn_rate is not None:
-            rate = min(rate, options.spawn_rate)
+        if max_users is not None:
+            users = min(users, max_users)
+        if max_rate is not None:
+            rate = min(rate, max_rate)
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [
@@ -1963,6 +1968,9 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     run["runner"], run["allow_protected"] = runner, bool(
         options.allow_protected
     )  # read once: not the web UI's
+    # -u and -r as given: headless Locust sets both to 1 after init when they were not, and
+    # they would then cap every stage at 1 user.
+    run["stage_caps"] = (options.num_users, options.spawn_rate)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:1a9b63728408e658ae7e40d2b99eeda8779350e7043fcac7aa420b0f7db31cd4
+# compiler-digest: sha256:00943bb903da52b746d8ccda11c1cdfb5f552646deef3fe5042592603145bfd0
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -164,6 +164,10 @@ PROTECTED = False
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
+    "https://br.shop.example.com": (
+        "prod",
+        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    ),
     "https://co.shop.example.com": (
         "prod",
         {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
@@ -1151,13 +1155,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
+    max_users, max_rate = run.get("stage_caps", (options.num_users, options.spawn_rate))
     for stage in STAGES:
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if options.num_users is not None:
-            users = min(users, options.num_users)
-        if options.spawn_rate is not None:
-            rate = min(rate, options.spawn_rate)
+        if max_users is not None:
+            users = min(users, max_users)
+        if max_rate is not None:
+            rate = min(rate, max_rate)
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [
@@ -1954,6 +1959,9 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     run["runner"], run["allow_protected"] = runner, bool(
         options.allow_protected
     )  # read once: not the web UI's
+    # -u and -r as given: headless Locust sets both to 1 after init when they were not, and
+    # they would then cap every stage at 1 user.
+    run["stage_caps"] = (options.num_users, options.spawn_rate)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
