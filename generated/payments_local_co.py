@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:1a9b63728408e658ae7e40d2b99eeda8779350e7043fcac7aa420b0f7db31cd4
+# compiler-digest: sha256:a0f3885e6db6cc1f96ce66c1dbf4d2475f6ef731c87848fd29f8ffc7885d73f6
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -729,6 +729,9 @@ class Request:
                 failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
+                for name, rule in self.capture.items():  # for a flow that goes on after this step
+                    if "default" in rule and name not in scope.captures:
+                        scope.captures[name] = rule["default"]
                 return False
             response.success()
             return True
@@ -1151,13 +1154,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
-    for stage in STAGES:
+    caps = run.setdefault("stage_caps", (options.num_users, options.spawn_rate))  # as given, before
+    for stage in STAGES:  # Locust's headless defaults (1 user at 1/s) fill them in
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if options.num_users is not None:
-            users = min(users, options.num_users)
-        if options.spawn_rate is not None:
-            rate = min(rate, options.spawn_rate)
+        if caps[0] is not None:
+            users = min(users, caps[0])
+        if caps[1] is not None:
+            rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:3e265f6921c59c2f1c4320e6cfaa1438da05904298f504276693bef694886134
+# compiler-digest: sha256:9049539f33d8253e704ce8cd31ab9d6f18a82dc9161c983e61f3fdc0320159e9
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -737,6 +737,9 @@ class Request:
                 failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
+                for name, rule in self.capture.items():  # for a flow that goes on after this step
+                    if "default" in rule and name not in scope.captures:
+                        scope.captures[name] = rule["default"]
                 return False
             response.success()
             return True
@@ -1159,13 +1162,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
-    for stage in STAGES:
+    caps = run.setdefault("stage_caps", (options.num_users, options.spawn_rate))  # as given, before
+    for stage in STAGES:  # Locust's headless defaults (1 user at 1/s) fill them in
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if options.num_users is not None:
-            users = min(users, options.num_users)
-        if options.spawn_rate is not None:
-            rate = min(rate, options.spawn_rate)
+        if caps[0] is not None:
+            users = min(users, caps[0])
+        if caps[1] is not None:
+            rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:9888afc1203f8e00ec303c0956fb6cee513793d4d1dcd32ef4a13f5406e5721f
+# compiler-digest: sha256:049974c51f4b70d5136739de611112f360d1058cf582020247ac6c12d9469c0b
 "Load simulation payments_qa_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -729,6 +729,9 @@ class Request:
                 failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
+                for name, rule in self.capture.items():  # for a flow that goes on after this step
+                    if "default" in rule and name not in scope.captures:
+                        scope.captures[name] = rule["default"]
                 return False
             response.success()
             return True
@@ -1151,13 +1154,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
-    for stage in STAGES:
+    caps = run.setdefault("stage_caps", (options.num_users, options.spawn_rate))  # as given, before
+    for stage in STAGES:  # Locust's headless defaults (1 user at 1/s) fill them in
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if options.num_users is not None:
-            users = min(users, options.num_users)
-        if options.spawn_rate is not None:
-            rate = min(rate, options.spawn_rate)
+        if caps[0] is not None:
+            users = min(users, caps[0])
+        if caps[1] is not None:
+            rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [
