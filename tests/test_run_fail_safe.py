@@ -28,7 +28,6 @@ from locust_runs import (
     compile_inputs,
     free_port,
     processes,
-    report_text,
     run_locust,
     write_inputs,
 )
