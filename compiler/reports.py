@@ -133,7 +133,7 @@ def index_html(results: Path) -> str:
 def refresh_index(results: Path) -> Path:
     path = results / "index.html"
     results.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".index.html.tmp")
+    partial = path.with_name(".index.html.tmp")
     partial.write_text(index_html(results), encoding="utf-8")
     partial.replace(path)
     return path

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from locust_runs import Locust, compile_inputs, processes, run_locust, write_inputs
+from locust_runs import compile_inputs, processes, run_locust, write_inputs
 
 TOKEN = "tok-7f3a9c"
 
