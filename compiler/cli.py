@@ -13,10 +13,12 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from compiler.compare import CompareError, compare
 from compiler.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
 from compiler.resolve import resolve_all
+from compiler.runs import run_targets
 from compiler.streams import StdoutError, guarded_stdout
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.validate import Inputs, load_inputs
@@ -53,6 +55,18 @@ def build_parser() -> ArgumentParser:
     commands.add_parser("list", help="list the compatible targets")
     explain = commands.add_parser("explain", help="show one target's resolved configuration and sources")
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
+    run = commands.add_parser(
+        "run", help="run targets' generated files one after another, each into a run folder of its own",
+        usage="python -m compiler run TARGET|GLOB ... [--out DIR] [--results DIR] [--summary-json FILE] [-- LOCUST ARGS]",
+    )  # fmt: skip
+    run.add_argument("targets", nargs="+", metavar="TARGET|GLOB", help="target names or globs (app_local_*)")
+    run.add_argument("--out", default="generated", help="where the generated files are (default: generated)")
+    run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
+    run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
+    compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
+    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
+    compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
+    compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
     return parser
 
 
@@ -336,14 +350,60 @@ def command_explain(args, problems: Problems) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain}
+def command_run(args, problems: Problems) -> int:
+    """Compile what is stale among the selected targets, then run them one after another."""
+    inputs = _load(args.catalog, problems)
+    for pattern in args.targets:
+        if not select(compatible_targets(inputs.catalog.data), [pattern]):
+            if not GLOB_CHARACTERS & set(pattern):
+                raise UsageError(_no_such_target(inputs, pattern, compatible_targets(inputs.catalog.data)))
+            raise UsageError(f"'{pattern}' matches no compatible target; `list` shows them")
+    refs = select(compatible_targets(inputs.catalog.data), args.targets)
+    targets = _resolve(inputs, refs, problems)
+    compiled = command_compile(
+        argparse.Namespace(catalog=args.catalog, only=[t.name for t in targets], out=args.out, check=False, force=False),
+        Problems(),
+    )
+    if compiled != EXIT_OK:
+        raise UsageError("the generated files could not be brought up to date (see above); nothing run")
+    catalog_folder = Path(args.catalog).resolve().parent
+    results = Path(args.results) if args.results else catalog_folder / "results"
+    summary = Path(args.summary_json) if args.summary_json else None
+    return run_targets(targets, Path(args.out), results, args.locust_args, catalog_folder, summary)
+
+
+def command_compare(args, problems: Problems) -> int:
+    if not 0 <= args.tolerance < 10:
+        raise UsageError("--tolerance is a fraction: 0.10 allows a 10% change")
+    try:
+        lines, code = compare(Path(args.run_a), Path(args.run_b), args.tolerance)
+    except CompareError as error:
+        raise UsageError(str(error)) from None
+    print("\n".join(lines))
+    return code
+
+
+COMMANDS = {
+    "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
+    "run": command_run, "compare": command_compare,
+}  # fmt: skip
+
+
+def split_locust_args(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(the compiler's arguments, Locust's): everything after `--` goes to Locust as it is."""
+    if "--" in argv:
+        at = argv.index("--")
+        return argv[:at], argv[at + 1 :]
+    return argv, []
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
     try:
         with guarded_stdout():
-            args = build_parser().parse_args(argv)
+            ours, locust_args = split_locust_args(list(sys.argv[1:] if argv is None else argv))
+            args = build_parser().parse_args(ours)
+            args.locust_args = locust_args
             args.catalog = catalog_path(args.catalog)
             return COMMANDS[args.command](args, problems)
     except StdoutError as error:

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:b29c6ea58a35b34c14de06fd5badc005395b440a7711f371f59b3a546c5e70f4
+# compiler-digest: sha256:7c8866acb773344f9e68ee1246a0228f7d3364a291c95ca5e572039257222cc8
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -742,6 +742,9 @@ class Request:
                 failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
+                for name, rule in self.capture.items():  # for a flow that goes on after this step
+                    if "default" in rule and name not in scope.captures:
+                        scope.captures[name] = rule["default"]
                 return False
             response.success()
             return True
@@ -1164,14 +1167,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
-    max_users, max_rate = run.get("stage_caps", (options.num_users, options.spawn_rate))
-    for stage in STAGES:
+    caps = run.setdefault("stage_caps", (options.num_users, options.spawn_rate))  # as given, before
+    for stage in STAGES:  # Locust's headless defaults (1 user at 1/s) fill them in
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if max_users is not None:
-            users = min(users, max_users)
-        if max_rate is not None:
-            rate = min(rate, max_rate)
+        if caps[0] is not None:
+            users = min(users, caps[0])
+        if caps[1] is not None:
+            rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [
@@ -1968,9 +1971,6 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     run["runner"], run["allow_protected"] = runner, bool(
         options.allow_protected
     )  # read once: not the web UI's
-    # -u and -r as given: headless Locust sets both to 1 after init when they were not, and
-    # they would then cap every stage at 1 user.
-    run["stage_caps"] = (options.num_users, options.spawn_rate)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)

@@ -28,7 +28,6 @@ from locust_runs import (
     compile_inputs,
     free_port,
     processes,
-    report_text,
     run_locust,
     write_inputs,
 )
@@ -384,14 +383,7 @@ def test_the_web_ui_listens_on_loopback_and_refuses_a_bad_host(generated, server
     """Point 9: --headful binds 127.0.0.1 only, and its form cannot aim the run elsewhere."""
     port = free_port()
     with Locust(generated["shop_local_mx"], rundir, "--headful", "--web-port", str(port), env=TOKEN) as locust:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        url = wait_for_web_ui(port)
         assert listening_addresses(port) == {"127.0.0.1"}
         answers = {}
         for host in ("ftp://evil", f"http://localhost:{server.port}"):
@@ -405,6 +397,18 @@ def test_the_web_ui_listens_on_loopback_and_refuses_a_bad_host(generated, server
     assert answers[f"http://localhost:{server.port}"]["success"] is False
     assert "environment prod is protected" in answers[f"http://localhost:{server.port}"]["message"]
     assert_nothing_received(server)
+
+
+def wait_for_web_ui(port: int, seconds: float = 20) -> str:
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return url
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -488,14 +492,7 @@ def test_the_web_ui_form_cannot_set_other_options(generated, server, rundir):
     """Locust's /swarm sets any option the form names: --allow-protected, --exit-code-on-error."""
     port = free_port()
     with Locust(generated["shop_local_mx"], rundir, "--headful", "--web-port", str(port), env=TOKEN) as locust:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(url, timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+        url = wait_for_web_ui(port)
         form = {"user_count": 1, "spawn_rate": 1, "host": server.url, "allow_protected": "true"}
         first = json.loads(urllib.request.urlopen(f"{url}/swarm", urllib.parse.urlencode(form).encode(), timeout=5).read())
         form = {"user_count": 1, "spawn_rate": 1, "host": f"http://localhost:{server.port}<"}

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from locust_runs import Locust, compile_inputs, processes, run_locust, write_inputs
+from locust_runs import compile_inputs, processes, run_locust, write_inputs
 
 TOKEN = "tok-7f3a9c"
 
@@ -150,6 +149,7 @@ def test_failed_checks_show_in_the_failure_table_with_their_messages(tmp_path, m
     flow = json.loads(json.dumps(BUY))
     flow["steps"][2]["checks"][1] = {"max_ms": 10}
     flow["steps"][2]["continue_on_failure"] = True
+    flow["steps"][2]["capture"]["cart"]["default"] = "c42"  # set when its step fails
     run = run_locust(compiled(tmp_path, server, journey(flows=[flow])), tmp_path / "run", env=PASSWORD)
 
     assert run.returncode == 1, run
@@ -186,7 +186,8 @@ def feed_journey(mode, when_exhausted="stop_user", users=3, on_start=True):
 
 def test_a_unique_feed_never_repeats_a_row_and_stops_users_when_exhausted(tmp_path, make_server):
     server = shop_server(make_server)
-    file = compiled(tmp_path, server, feed_journey("unique", users=8), {"feeds/shoppers_mx.csv": SHOPPERS})
+    more = {"max_users": 10, "max_spawn_rate": 50, "max_run_time": "1m"}
+    file = compiled(tmp_path, server, feed_journey("unique", users=8), {"feeds/shoppers_mx.csv": SHOPPERS}, limits=more)
     run = run_locust(file, tmp_path / "run", "-u", "8")
 
     emails = [json.loads(r.body)["email"] for r in server.received() if r.path == "/login"]

@@ -45,14 +45,14 @@ def stage_plan(options):
     """The stages as Locust will run them: (end second, users, spawn rate), with -u and -r as
     caps of every stage and -t ending the run earlier."""
     plan, end = [], 0
-    max_users, max_rate = run.get("stage_caps", (options.num_users, options.spawn_rate))
-    for stage in STAGES:
+    caps = run.setdefault("stage_caps", (options.num_users, options.spawn_rate))  # as given, before
+    for stage in STAGES:  # Locust's headless defaults (1 user at 1/s) fill them in
         end += parse_timespan(stage["duration"])
         users, rate = stage["users"], stage["spawn_rate"]
-        if max_users is not None:
-            users = min(users, max_users)
-        if max_rate is not None:
-            rate = min(rate, max_rate)
+        if caps[0] is not None:
+            users = min(users, caps[0])
+        if caps[1] is not None:
+            rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
         plan = [(min(end, options.run_time), users, rate) for i, (end, users, rate) in enumerate(plan)

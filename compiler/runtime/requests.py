@@ -174,6 +174,9 @@ class Request:
                 failure = self.inspect(answer, response.request_meta["response_time"], scope)
             if failure:
                 response.failure(Failure(failure))
+                for name, rule in self.capture.items():  # for a flow that goes on after this step
+                    if "default" in rule and name not in scope.captures:
+                        scope.captures[name] = rule["default"]
                 return False
             response.success()
             return True

@@ -27,9 +27,6 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
     run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)  # read once: not the web UI's
-    # -u and -r as given: headless Locust sets both to 1 after init when they were not, and
-    # they would then cap every stage at 1 user.
-    run["stage_caps"] = (options.num_users, options.spawn_rate)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)

@@ -1,0 +1,87 @@
+"""`compare RUN_A RUN_B`: per request name, the change in requests per second, p50/p95/p99 and
+error ratio between two run folders; a change beyond the tolerance is flagged, and a regression
+(slower, fewer requests per second, more errors, a request gone) exits 1."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LATENCIES = ("p50_ms", "p95_ms", "p99_ms")
+ERROR_RATIO_SLACK = 0.01  # an error ratio may rise this much (absolute) before it is a regression
+LATENCY_FLOOR_MS = 1.0  # latencies this close are equal whatever the ratio (1 ms vs 2 ms)
+
+
+class CompareError(Exception):
+    pass
+
+
+def record_of(folder: Path) -> dict:
+    for name in ("run.json", "summary.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                return json.loads(path.read_text(encoding="utf-8"))
+            except ValueError as error:
+                raise CompareError(f"{path}: not JSON ({error})") from None
+    raise CompareError(f"{folder}: no run.json or summary.json; name a run folder (data/results/<target>/<time>)")
+
+
+def rows_of(record: dict) -> dict[tuple[str, str], dict]:
+    return {
+        (row.get("method") or "", row["name"] if row.get("name") is not None else "all requests"): row
+        for row in record.get("requests", [])
+    }
+
+
+def change(before, after) -> float | None:
+    if before in (None, 0) or after is None:
+        return None
+    return (after - before) / before
+
+
+def regressions(before: dict, after: dict, tolerance: float) -> list[str]:
+    """What got worse beyond the tolerance, in words."""
+    found = []
+    for key in LATENCIES:
+        a, b = before.get(key), after.get(key)
+        if a is not None and b is not None and b - a > LATENCY_FLOOR_MS and (change(a, b) or 0) > tolerance:
+            found.append(f"{key} {a:g} -> {b:g}")
+    a, b = before.get("rps"), after.get("rps")
+    if a and b is not None and (change(a, b) or 0) < -tolerance:
+        found.append(f"rps {a:.3g} -> {b:.3g}")
+    a, b = before.get("error_ratio") or 0, after.get("error_ratio") or 0
+    if b - a > ERROR_RATIO_SLACK:
+        found.append(f"error_ratio {a:.3g} -> {b:.3g}")
+    return found
+
+
+def percent(value: float | None) -> str:
+    return "   n/a" if value is None else f"{value * 100:+5.0f}%"
+
+
+def compare(run_a: Path, run_b: Path, tolerance: float) -> tuple[list[str], int]:
+    """The lines to print and the exit code (1 on a regression)."""
+    a, b = record_of(run_a), record_of(run_b)
+    rows_a, rows_b = rows_of(a), rows_of(b)
+    lines = [
+        f"compare {run_a} -> {run_b} (tolerance {tolerance:.0%})",
+        f"{'request':<32} {'rps':>16} {'p50 ms':>14} {'p95 ms':>14} {'p99 ms':>14} {'error ratio':>16}  verdict",
+    ]
+    regressed = 0
+    for key in sorted(set(rows_a) | set(rows_b), key=lambda k: (k[1] == "all requests", k[1], k[0])):
+        name = f"{key[0]} {key[1]}".strip()
+        before, after = rows_a.get(key), rows_b.get(key)
+        if before is None or after is None:
+            gone = after is None
+            regressed += gone
+            lines.append(f"{name:<32} {'only in ' + ('A' if gone else 'B'):>16}  {'REGRESSION: gone' if gone else 'new'}")
+            continue
+        worse = regressions(before, after, tolerance)
+        regressed += bool(worse)
+        cells = [f"{(after.get('rps') or 0):8.3g} {percent(change(before.get('rps'), after.get('rps')))}"]
+        cells += [f"{after.get(k) if after.get(k) is not None else '-':>7} {percent(change(before.get(k), after.get(k)))}" for k in LATENCIES]
+        cells.append(f"{(after.get('error_ratio') or 0):9.3g} ({(after.get('error_ratio') or 0) - (before.get('error_ratio') or 0):+.3g})")
+        lines.append(f"{name:<32} " + " ".join(cells) + ("  REGRESSION: " + "; ".join(worse) if worse else "  ok"))
+    lines.append(f"{regressed} regression(s)" if regressed else "no regression")
+    return lines, 1 if regressed else 0

@@ -1,0 +1,192 @@
+"""`run`: run targets' generated files one after another, each into a run folder of its own.
+
+A run folder is `<results>/<target>/<UTC time>/` (results: `results/` beside the catalog, so
+`data/results/`), never reused. Each run leaves there Locust's HTML report and CSVs, the run
+record (`run.json`, completed here with the compiler's version and the commit of the catalog's
+folder), `junit.xml`, `summary.json` and `locust.log`. While a run goes, one progress line
+every few seconds; at the end a table across targets. The exit code is the worst of the runs.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from compiler import __version__
+from compiler.reports import refresh_index
+from compiler.timespan import parse_timespan
+
+SEVERITY = {0: 0, 3: 1, 1: 2, 2: 3}  # worst last: thresholds breached, run failed, invalid
+PROGRESS_SECONDS = 2
+
+
+@dataclass
+class Outcome:
+    target: str
+    folder: Path
+    code: int
+    record: dict
+
+    @property
+    def totals(self) -> dict:
+        rows = [row for row in self.record.get("requests", []) if row.get("name") is None]
+        return rows[0] if rows else {}
+
+
+def worst(codes: list[int]) -> int:
+    return max(codes, key=lambda code: SEVERITY.get(code, 4), default=0)
+
+
+def new_run_folder(results: Path, target: str) -> Path:
+    """`<results>/<target>/<UTC time>/`, made here and never one that exists."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    for number in range(1, 1000):
+        folder = results / target / (stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            folder.mkdir(parents=True)
+            return folder
+        except FileExistsError:
+            continue
+    raise OSError(f"no free run folder under {results / target}")
+
+
+def data_commit(folder: Path) -> str | None:
+    """The last commit that touched the catalog's folder, when it is in git, else None."""
+    try:
+        found = subprocess.run(
+            ["git", "log", "-1", "--format=%H", "--", "."], cwd=folder, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return found.stdout.strip() or None
+
+
+def locust_command(locustfile: Path, folder: Path, passthrough: list[str]) -> list[str]:
+    return [
+        sys.executable, "-m", "locust", "-f", str(locustfile),
+        "--html", str(folder / "report.html"), "--csv", str(folder / "stats"), "--csv-full-history",
+        "--run-record", str(folder / "run.json"), "--junit", str(folder / "junit.xml"),
+        "--summary-json", str(folder / "summary.json"), *passthrough,
+    ]  # fmt: skip
+
+
+def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str], seconds: float | None,
+            catalog_folder: Path, position: str) -> Outcome:  # fmt: skip
+    folder = new_run_folder(results, target)
+    command = locust_command(locustfile, folder, passthrough)
+    started = time.monotonic()
+    with (folder / "locust.log").open("wb") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:
+            shown = started
+            while process.poll() is None:
+                time.sleep(0.2)
+                if time.monotonic() - shown >= PROGRESS_SECONDS:
+                    shown = time.monotonic()
+                    print_progress(position, target, folder, started, seconds)
+        except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
+            process.wait()
+    record = complete_record(folder, target, process.returncode, command, catalog_folder)
+    return Outcome(target, folder, process.returncode, record)
+
+
+def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
+    """One line: the target, users, requests per second, failures and time left, from the
+    history Locust writes every second."""
+    latest = last_history_row(folder / "stats_stats_history.csv")
+    elapsed = time.monotonic() - started
+    left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
+    if latest is None:
+        line = f"{position} {target}: starting, {left}"
+    else:
+        line = (f"{position} {target}: {latest['User Count']} users, {float(latest['Requests/s']):.1f} req/s, "
+                f"{latest['Total Failure Count']} failures of {latest['Total Request Count']}, {left}")  # fmt: skip
+    print(line, file=sys.stderr, flush=True)
+
+
+def last_history_row(path: Path) -> dict | None:
+    try:
+        with path.open(newline="") as file:
+            rows = [row for row in csv.DictReader(file) if row.get("Name") == "Aggregated"]
+    except OSError:
+        return None
+    return rows[-1] if rows else None
+
+
+def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
+    """run.json with what only the runner knows; a record of its own when the run wrote none."""
+    path = folder / "run.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {"target": target, "problems": ["the run wrote no record: see locust.log"], "requests": [], "thresholds": []}
+    record.update(
+        exit_code=code,
+        passed=code == 0,
+        compiler_version=__version__,
+        data_commit=data_commit(catalog_folder),
+        command=[Path(command[0]).name, *command[1:]],
+        folder=folder.name,
+    )
+    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def planned_seconds(target, passthrough: list[str]) -> float | None:
+    """The run's length as planned (the stages', or the run time, or -t), for the time left."""
+    for flag in ("-t", "--run-time"):
+        if flag in passthrough and passthrough.index(flag) + 1 < len(passthrough):
+            try:
+                return parse_timespan(passthrough[passthrough.index(flag) + 1])
+            except ValueError:
+                return None
+    if target.stages:
+        return sum(parse_timespan(stage.duration) for stage in target.stages)
+    return parse_timespan(target.run_time) if target.run_time else None
+
+
+def summary_table(outcomes: list[Outcome]) -> str:
+    lines = [f"{'target':<28} {'exit':>4} {'requests':>9} {'failures':>9} {'req/s':>8} {'p95 ms':>7}  verdict  folder"]
+    for outcome in outcomes:
+        totals, record = outcome.totals, outcome.record
+        verdict = {0: "passed", 1: "failed", 2: "invalid", 3: "breached"}.get(outcome.code, "error")
+        p95 = totals.get("p95_ms")
+        lines.append(
+            f"{outcome.target:<28} {outcome.code:>4} {totals.get('requests', 0):>9} {totals.get('failures', 0):>9} "
+            f"{(totals.get('rps') or 0):>8.1f} {(p95 if p95 is not None else '-'):>7}  {verdict:<8} {outcome.folder}"
+        )
+        for problem in record.get("problems", []):
+            lines.append(f"{'':<28} - {problem}")
+        for failure in sorted(record.get("failures", []), key=lambda f: -f["occurrences"])[:3]:
+            lines.append(f"{'':<28} - {failure['occurrences']}x {failure['name']}: {failure['message']}")
+        for row in record.get("thresholds", []):
+            if not row["passed"]:
+                lines.append(f"{'':<28} - threshold {row['scope']} {row['key']} {row['limit']:g}: measured {row['measured']}")
+    return "\n".join(lines)
+
+
+def run_targets(targets, generated: Path, results: Path, passthrough: list[str], catalog_folder: Path,
+                summary_json: Path | None) -> int:  # fmt: skip
+    outcomes = []
+    for number, target in enumerate(targets, 1):
+        position = f"[{number}/{len(targets)}]"
+        print(f"{position} {target.name}: running {generated / (target.name + '.py')}", file=sys.stderr, flush=True)
+        outcome = run_one(generated / f"{target.name}.py", target.name, results, passthrough,
+                          planned_seconds(target, passthrough), catalog_folder, position)  # fmt: skip
+        print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
+        outcomes.append(outcome)
+        refresh_index(results)
+    print(summary_table(outcomes))
+    print(f"index: {results / 'index.html'}")
+    code = worst([outcome.code for outcome in outcomes])
+    if summary_json is not None:
+        summary = {"exit_code": code, "runs": [{"folder": str(o.folder), **o.record} for o in outcomes]}
+        summary_json.parent.mkdir(parents=True, exist_ok=True)
+        summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return code
