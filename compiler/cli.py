@@ -263,7 +263,7 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         ("request_timeout_seconds", target.request_timeout_seconds),
         ("report_html", target.report_html),
     ):
-        if value is None and key in ("users", "spawn_rate"):
+        if value is None and key in ("users", "spawn_rate", "run_time"):
             rows.append((key, "(the stages decide)", "stages"))
             continue
         add(key, value, f"/{key}")
