@@ -126,7 +126,8 @@ def complete_record(folder: Path, target: str, code: int, command: list[str], ca
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        record = {"target": target, "problems": ["the run wrote no record: see locust.log"], "requests": [], "thresholds": []}
+        record = {"format": 1, "target": target, "problems": ["the run wrote no record: see locust.log"],
+                  "thresholds": [], "requests": [], "failures": []}  # fmt: skip
     record.update(
         exit_code=code,
         passed=code == 0,
@@ -187,7 +188,7 @@ def run_targets(targets, generated: Path, results: Path, passthrough: list[str],
     print(f"index: {results / 'index.html'}")
     code = worst([outcome.code for outcome in outcomes])
     if summary_json is not None:
-        summary = {"exit_code": code, "runs": [{"folder": str(o.folder), **o.record} for o in outcomes]}
+        summary = {"exit_code": code, "runs": [{**o.record, "folder": str(o.folder)} for o in outcomes]}
         summary_json.parent.mkdir(parents=True, exist_ok=True)
         summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return code
