@@ -100,24 +100,25 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
 def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
     """One line: the target, users, requests per second, failures and time left, from the
     history Locust writes every second."""
-    latest = last_history_row(folder / "stats_stats_history.csv")
-    elapsed = time.monotonic() - started
-    left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
-    if latest is None:
-        line = f"{position} {target}: starting, {left}"
+    first, latest = history_rows(folder / "stats_stats_history.csv")
+    if latest is None:  # Locust is still starting: no time has passed for the run yet
+        line = f"{position} {target}: starting, {time.monotonic() - started:.0f}s"
     else:
+        elapsed = max(0.0, time.time() - float(first["Timestamp"]))  # since the load started
+        left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
         line = (f"{position} {target}: {latest['User Count']} users, {float(latest['Requests/s']):.1f} req/s, "
                 f"{latest['Total Failure Count']} failures of {latest['Total Request Count']}, {left}")  # fmt: skip
     print(line, file=sys.stderr, flush=True)
 
 
-def last_history_row(path: Path) -> dict | None:
+def history_rows(path: Path) -> tuple[dict | None, dict | None]:
+    """The first and the last row for all requests of the history Locust writes every second."""
     try:
         with path.open(newline="") as file:
             rows = [row for row in csv.DictReader(file) if row.get("Name") == "Aggregated"]
     except OSError:
-        return None
-    return rows[-1] if rows else None
+        return None, None
+    return (rows[0], rows[-1]) if rows else (None, None)
 
 
 def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
