@@ -33,6 +33,7 @@ class Outcome:
     folder: Path
     code: int
     record: dict
+    interrupted: bool = False  # Ctrl-C during this run: the targets after it do not run
 
     @property
     def totals(self) -> dict:
@@ -81,7 +82,7 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
             catalog_folder: Path, position: str) -> Outcome:  # fmt: skip
     folder = new_run_folder(results, target)
     command = locust_command(locustfile, folder, passthrough)
-    started = time.monotonic()
+    started, interrupted = time.monotonic(), False
     with (folder / "locust.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
@@ -92,9 +93,10 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
                     shown = time.monotonic()
                     print_progress(position, target, folder, started, seconds)
         except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
+            interrupted = True
             process.wait()
     record = complete_record(folder, target, process.returncode, command, catalog_folder)
-    return Outcome(target, folder, process.returncode, record)
+    return Outcome(target, folder, process.returncode, record, interrupted)
 
 
 def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
@@ -185,9 +187,14 @@ def run_targets(targets, generated: Path, results: Path, passthrough: list[str],
         print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
         outcomes.append(outcome)
         refresh_index(results)
+        if outcome.interrupted:
+            left = [t.name for t in targets[number:]]
+            if left:
+                print(f"interrupted: not run: {', '.join(left)}", file=sys.stderr, flush=True)
+            break
     print(summary_table(outcomes))
     print(f"index: {results / 'index.html'}")
-    code = worst([outcome.code for outcome in outcomes])
+    code = worst([outcome.code for outcome in outcomes] + [130 if outcomes[-1].interrupted else 0])
     if summary_json is not None:
         summary = {"exit_code": code, "runs": [{**o.record, "folder": str(o.folder)} for o in outcomes]}
         summary_json.parent.mkdir(parents=True, exist_ok=True)

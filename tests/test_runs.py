@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -520,3 +521,31 @@ def test_workers_asked_for_records_write_none(server, project, tmp_path):
     assert master_run.returncode == 0 and worker_run.returncode == 0, (master_run, worker_run)
     assert (tmp_path / "master" / "run.json").is_file()
     assert [p.name for p in (tmp_path / "worker").rglob("*") if p.is_file()] == []
+
+
+def test_ctrl_c_stops_the_run_and_the_targets_after_it(project, tmp_path):
+    """Ctrl-C in the terminal reaches `run` and its Locust: that run writes its records, the
+    next targets do not run, and the exit code says it was interrupted."""
+    results = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_*",
+         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "20s"],
+        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while not list(results.glob("good_local_br/*/stats_stats_history.csv")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        os.killpg(process.pid, signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, stdout + stderr
+    assert "interrupted: not run: good_local_mx" in stderr
+    assert sorted(p.name for p in results.iterdir() if p.is_dir()) == ["good_local_br"]
+    (folder,) = run_folders(results, "good_local_br")
+    assert_valid("run.schema.json", record(folder))
+    assert (results / "index.html").is_file()
