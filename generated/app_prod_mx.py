@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:088250fa8e7c7aaec987297b568a6b01c2385dd19ac224641cdb6b703166c819
+# compiler-digest: sha256:faf91cc54a7d5dfad7c9e81287a7024431b09f1985f14cbfe22b402872c18822
 "Load simulation app_prod_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -36,6 +36,7 @@ from locust.exception import (
     StopUser,
 )
 from locust.html import get_html_report, process_html_filename
+from locust import stats as locust_stats
 from locust.stats import StatsEntry
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
@@ -1589,6 +1590,9 @@ RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
     ),
 }
 RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
+# Locust writes its CSV history every second but flushes it every 5 s; `python -m compiler run`
+# reads the history for its progress lines, so it is flushed as often as it is written.
+locust_stats.CSV_STATS_FLUSH_INTERVAL_SEC = locust_stats.CSV_STATS_INTERVAL_SEC
 
 
 def add_record_options(parser):

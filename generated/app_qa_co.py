@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:0d9715d277feeb6dc67a66961a0bf79dec8a7f319b7d742805cebd434677c135
+# compiler-digest: sha256:6ea51829d10ec431019e7f379ce405f0826a4a3ff9b2f34f9398ea85d24112b6
 "Load simulation app_qa_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -36,6 +36,7 @@ from locust.exception import (
     StopUser,
 )
 from locust.html import get_html_report, process_html_filename
+from locust import stats as locust_stats
 from locust.stats import StatsEntry
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
@@ -1589,6 +1590,9 @@ RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
     ),
 }
 RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
+# Locust writes its CSV history every second but flushes it every 5 s; `python -m compiler run`
+# reads the history for its progress lines, so it is flushed as often as it is written.
+locust_stats.CSV_STATS_FLUSH_INTERVAL_SEC = locust_stats.CSV_STATS_INTERVAL_SEC
 
 
 def add_record_options(parser):

@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:6b9c1130cb83f59d9c9f816bc60defda950bcb734e02708e4ca95e23bdfac5ba
+# compiler-digest: sha256:0214899d0e897a7898cf5bb0ad098b08f014df5acfc47f0235be3dbe7a66bf65
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -36,6 +36,7 @@ from locust.exception import (
     StopUser,
 )
 from locust.html import get_html_report, process_html_filename
+from locust import stats as locust_stats
 from locust.stats import StatsEntry
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
@@ -1580,6 +1581,9 @@ RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
     ),
 }
 RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
+# Locust writes its CSV history every second but flushes it every 5 s; `python -m compiler run`
+# reads the history for its progress lines, so it is flushed as often as it is written.
+locust_stats.CSV_STATS_FLUSH_INTERVAL_SEC = locust_stats.CSV_STATS_INTERVAL_SEC
 
 
 def add_record_options(parser):
