@@ -31,4 +31,4 @@ bench: $(READY)
 	$(PY) tools/bench.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache data/results/*/
+	rm -rf $(VENV) *.egg-info .pytest_cache data/results/*/ data/results/index.html

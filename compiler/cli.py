@@ -57,11 +57,12 @@ def build_parser() -> ArgumentParser:
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     run = commands.add_parser(
         "run", help="run targets' generated files one after another, each into a run folder of its own",
-        usage="python -m compiler run TARGET|GLOB ... [--out DIR] [--results DIR] [--summary-json FILE] [-- LOCUST ARGS]",
+        usage="python -m compiler run TARGET|GLOB ... [--out DIR] [--results DIR] [--processes N] [--summary-json FILE] [-- LOCUST ARGS]",
     )  # fmt: skip
     run.add_argument("targets", nargs="+", metavar="TARGET|GLOB", help="target names or globs (app_local_*)")
     run.add_argument("--out", default="generated", help="where the generated files are (default: generated)")
     run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
+    run.add_argument("--processes", type=int, metavar="N", help="run each target on Locust's --processes N: a master and N forked workers (-1: one per core)")
     run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
     compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
     compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
@@ -263,7 +264,7 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         ("request_timeout_seconds", target.request_timeout_seconds),
         ("report_html", target.report_html),
     ):
-        if value is None and key in ("users", "spawn_rate"):
+        if value is None and key in ("users", "spawn_rate", "run_time"):
             rows.append((key, "(the stages decide)", "stages"))
             continue
         add(key, value, f"/{key}")
@@ -352,6 +353,10 @@ def command_explain(args, problems: Problems) -> int:
 
 def command_run(args, problems: Problems) -> int:
     """Compile what is stale among the selected targets, then run them one after another."""
+    if args.processes is not None and (args.processes == 0 or args.processes < -1):
+        raise UsageError("--processes is a number of worker processes (1 or more), or -1 for one per core")
+    if args.processes is not None and "--processes" in args.locust_args:
+        raise UsageError("--processes is given twice, before and after `--`; give it once")
     inputs = _load(args.catalog, problems)
     for pattern in args.targets:
         if not select(compatible_targets(inputs.catalog.data), [pattern]):
@@ -369,7 +374,8 @@ def command_run(args, problems: Problems) -> int:
     catalog_folder = Path(args.catalog).resolve().parent
     results = Path(args.results) if args.results else catalog_folder / "results"
     summary = Path(args.summary_json) if args.summary_json else None
-    return run_targets(targets, Path(args.out), results, args.locust_args, catalog_folder, summary)
+    passthrough = (["--processes", str(args.processes)] if args.processes is not None else []) + args.locust_args
+    return run_targets(targets, Path(args.out), results, passthrough, catalog_folder, summary)
 
 
 def command_compare(args, problems: Problems) -> int:

@@ -193,7 +193,7 @@ class Target:
     host: str
     users: int | None  # None with stages, which decide
     spawn_rate: float | None
-    run_time: str | None  # with stages, the template's if set (-t ends the run earlier)
+    run_time: str | None  # None with stages, which decide (-t ends a run earlier)
     report_html: str | None
     seed: int
     seed_derived: bool

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 LINKS = ("report.html", "run.json", "junit.xml", "summary.json", "locust.log")
+MARKED_POINTS = 60  # series with at most this many points get a dot on each
 SERIES = (("Requests/s", "req/s", "#1f77b4"), ("User Count", "users", "#2ca02c"), ("95%", "p95 ms", "#d62728"))
 
 
@@ -61,6 +62,10 @@ def line_chart(title: str, xs: list[float], series: list[tuple[str, str, list]],
             f"{pad + (width - 2 * pad) * x / x_max:.1f},{height - pad - (height - 2 * pad) * v / top:.1f}" for x, v in points
         )
         parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{coords}"><title>{html.escape(label)}</title></polyline>')
+        if len(points) <= MARKED_POINTS:  # a dot per point: a single run is a dot, not nothing
+            parts[-1] += "".join(
+                f'<circle cx="{c.split(",")[0]}" cy="{c.split(",")[1]}" r="2.5" fill="{color}"/>' for c in coords.split()
+            )
         parts.append(f'<text x="{width - pad}" y="{12 + 12 * len(parts) // 2}" fill="{color}" font-size="10" text-anchor="end">{html.escape(label)} max {top:g}</text>')
     return (
         f'<svg class="chart" role="img" aria-label="{html.escape(title)}" width="{width}" height="{height}" '

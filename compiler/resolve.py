@@ -478,7 +478,7 @@ def _think_time(resolution: Resolution) -> ThinkTime:
 
 def _check_limits(resolution: Resolution, limits: Limits, catalog_label: str) -> None:
     """The load under the environment's limits: users, spawn_rate and run_time, or with stages,
-    every stage and their total duration (and run_time, if set, which ends the run earlier)."""
+    every stage and their total duration (the stages decide: a run_time set too is not used)."""
     merged, environment = resolution.merged, resolution.ref.environment
     stages = merged.get("stages")
     total = sum(parse_timespan(stage["duration"]) for stage in stages or ())
@@ -504,7 +504,7 @@ def _check_limits(resolution: Resolution, limits: Limits, catalog_label: str) ->
                 resolution.problem(pointer_join(here, "duration"), f"stage {index + 1} lasts 0s; give it a duration")
             for key, limit_key in (("users", "max_users"), ("spawn_rate", "max_spawn_rate")):
                 checked.append((pointer_join(here, key), f"stage {index + 1} {key}", limit_key, stage[key], stage[key]))
-    if "run_time" in merged:
+    if "run_time" in merged and not stages:  # with stages, the stages decide (-t ends a run earlier)
         checked.append(("/run_time", "run_time", "max_run_time", merged["run_time"], parse_timespan(merged["run_time"])))
     if stages:
         checked.append(("/stages", f"the stages' total duration ({total}s)", "max_run_time", f"{total}s", total))
@@ -563,7 +563,7 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         host=merged["host"],
         users=None if staged else int(merged["users"]),
         spawn_rate=None if staged else merged["spawn_rate"],
-        run_time=merged.get("run_time"),
+        run_time=None if staged else merged.get("run_time"),
         report_html=merged["report_html"],
         seed=merged["seed"],
         seed_derived=resolution.origins["/seed"].layer == "derived",

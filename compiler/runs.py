@@ -32,6 +32,7 @@ class Outcome:
     folder: Path
     code: int
     record: dict
+    interrupted: bool = False  # Ctrl-C during this run: the targets after it do not run
 
     @property
     def totals(self) -> dict:
@@ -80,7 +81,7 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
             catalog_folder: Path, position: str) -> Outcome:  # fmt: skip
     folder = new_run_folder(results, target)
     command = locust_command(locustfile, folder, passthrough)
-    started = time.monotonic()
+    started, interrupted = time.monotonic(), False
     with (folder / "locust.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         try:
@@ -91,32 +92,34 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
                     shown = time.monotonic()
                     print_progress(position, target, folder, started, seconds)
         except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
+            interrupted = True
             process.wait()
     record = complete_record(folder, target, process.returncode, command, catalog_folder)
-    return Outcome(target, folder, process.returncode, record)
+    return Outcome(target, folder, process.returncode, record, interrupted)
 
 
 def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
     """One line: the target, users, requests per second, failures and time left, from the
     history Locust writes every second."""
-    latest = last_history_row(folder / "stats_stats_history.csv")
-    elapsed = time.monotonic() - started
-    left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
-    if latest is None:
-        line = f"{position} {target}: starting, {left}"
+    first, latest = history_rows(folder / "stats_stats_history.csv")
+    if latest is None:  # Locust is still starting: no time has passed for the run yet
+        line = f"{position} {target}: starting, {time.monotonic() - started:.0f}s"
     else:
+        elapsed = max(0.0, time.time() - float(first["Timestamp"]))  # since the load started
+        left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
         line = (f"{position} {target}: {latest['User Count']} users, {float(latest['Requests/s']):.1f} req/s, "
                 f"{latest['Total Failure Count']} failures of {latest['Total Request Count']}, {left}")  # fmt: skip
     print(line, file=sys.stderr, flush=True)
 
 
-def last_history_row(path: Path) -> dict | None:
+def history_rows(path: Path) -> tuple[dict | None, dict | None]:
+    """The first and the last row for all requests of the history Locust writes every second."""
     try:
         with path.open(newline="") as file:
             rows = [row for row in csv.DictReader(file) if row.get("Name") == "Aggregated"]
     except OSError:
-        return None
-    return rows[-1] if rows else None
+        return None, None
+    return (rows[0], rows[-1]) if rows else (None, None)
 
 
 def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
@@ -125,7 +128,8 @@ def complete_record(folder: Path, target: str, code: int, command: list[str], ca
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        record = {"target": target, "problems": ["the run wrote no record: see locust.log"], "requests": [], "thresholds": []}
+        record = {"format": 1, "target": target, "problems": ["the run wrote no record: see locust.log"],
+                  "thresholds": [], "requests": [], "failures": []}  # fmt: skip
     record.update(
         exit_code=code,
         passed=code == 0,
@@ -182,11 +186,16 @@ def run_targets(targets, generated: Path, results: Path, passthrough: list[str],
         print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
         outcomes.append(outcome)
         refresh_index(results)
+        if outcome.interrupted:
+            left = [t.name for t in targets[number:]]
+            if left:
+                print(f"interrupted: not run: {', '.join(left)}", file=sys.stderr, flush=True)
+            break
     print(summary_table(outcomes))
     print(f"index: {results / 'index.html'}")
-    code = worst([outcome.code for outcome in outcomes])
+    code = worst([outcome.code for outcome in outcomes] + [130 if outcomes[-1].interrupted else 0])
     if summary_json is not None:
-        summary = {"exit_code": code, "runs": [{"folder": str(o.folder), **o.record} for o in outcomes]}
+        summary = {"exit_code": code, "runs": [{**o.record, "folder": str(o.folder)} for o in outcomes]}
         summary_json.parent.mkdir(parents=True, exist_ok=True)
         summary_json.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return code

@@ -169,7 +169,7 @@ def test_the_spec_example_renders_the_contract(journey):
     start = source.index("THINK_TIME_SECONDS")
     end = source.index("\n\n\n", source.index("THRESHOLDS = "))
     assert source[start:end + 1] == EXPECTED_BLOCK
-    assert '"num_users": None,\n    "spawn_rate": None,\n    "run_time": "10m",' in source
+    assert '"num_users": None,\n    "spawn_rate": None,\n    "run_time": None,' in source
     br = targets["shop_qa_br"].feeds[0]
     assert (br.columns, br.rows) == (("email",), (("c@shop.test",),))
 
@@ -257,7 +257,7 @@ def test_stages_decide_over_users(project):
     targets, problems = resolve(project, simulation, catalog)
     assert problems == []
     prod = targets["shop_prod_mx"]
-    assert (prod.users, prod.spawn_rate, prod.run_time) == (None, None, "1m")
+    assert (prod.users, prod.spawn_rate, prod.run_time) == (None, None, None)  # the stages decide
 
 
 def test_capture_references(journey):

@@ -355,3 +355,65 @@ def test_abort_stops_a_breaching_run_early(tmp_path, make_server):
     assert run.returncode == 3, run
     assert run.seconds < 15, run
     assert "aborting the run" in run.stderr, run
+
+
+# -- found by a second reading of the contract ------------------------------------------------------
+
+
+def test_an_endpoint_that_reads_a_feed_draws_a_row_for_each_call(tmp_path, make_server):
+    server = shop_server(make_server)
+    simulation = journey(on_start=[], headers={}, flows=[], users=1,
+                         feeds={"shoppers": {"file": "feeds/shoppers_${country}.csv", "mode": "sequential"}},
+                         endpoints=[{"name": "who", "path": "/who", "query": {"x": "${feed:shoppers.email}"}}])  # fmt: skip
+    run = run_locust(compiled(tmp_path, server, simulation, {"feeds/shoppers_mx.csv": SHOPPERS}), tmp_path / "run")
+
+    assert run.returncode == 0, run
+    who = [r.query["x"][0] for r in server.received() if r.path == "/who"]
+    assert who[:7] == [f"user{i}@shop.test" for i in range(6)] + ["user0@shop.test"], who[:7]
+
+
+def test_equals_tells_booleans_from_numbers(tmp_path, make_server):
+    server = shop_server(make_server)
+    server.set_body(json.dumps({"b": True, "z": 0, "n": 1.0}), "GET", "/flags")
+    checks = [{"json": "$.b", "equals": 1}, {"json": "$.z", "equals": False}, {"json": "$.n", "equals": 1}]
+    endpoints = [{"name": f"c{i}", "path": "/flags", "checks": [check]} for i, check in enumerate(checks)]
+    simulation = journey(on_start=[], headers={}, flows=[], endpoints=endpoints)
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
+
+    assert run.returncode == 1, run
+    assert re.search(r"GET +c0: check \$\.b: expected 1, got true", run.output), run
+    assert re.search(r"GET +c1: check \$\.z: expected false, got 0", run.output), run
+    assert not re.search(r"GET +c2: check", run.output), run  # 1.0 is the number 1
+
+
+def test_a_percentile_threshold_is_judged_on_the_worst_time_locust_rounded(tmp_path, make_server):
+    """Locust keeps 1040 ms as 1000 ms: p95 <= 1000 must not pass on it."""
+    server = shop_server(make_server)
+    server.set_delay(1.04, "GET", "/")
+    simulation = journey(on_start=[], headers={}, flows=[], users=1, run_time="3s", thresholds={"p95_ms": 1000})
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
+
+    assert run.returncode == 3, run
+    assert re.search(r"p95_ms +<= 1000 +measured 1000 \(±50\) +FAIL", run.stderr), run
+
+
+def test_a_step_timeout_is_named_in_its_failure(tmp_path, make_server):
+    server = shop_server(make_server)
+    server.set_delay(0.6, "GET", "/slow")
+    simulation = journey(on_start=[], headers={}, flows=[], users=1,
+                         endpoints=[{"name": "slow", "path": "/slow", "timeout_seconds": 0.2}])  # fmt: skip
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
+
+    assert run.returncode == 1, run
+    assert re.search(r"GET +slow: timed out after 0\.2s", run.output), run
+
+
+def test_stages_decide_over_a_run_time_set_too(tmp_path, make_server):
+    server = shop_server(make_server)
+    simulation = journey(on_start=[], headers={}, flows=[], run_time="1s",
+                         overrides={"environments": {"local": {"stages": [{"duration": "3s", "users": 1, "spawn_rate": 5}]}}})  # fmt: skip
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
+
+    assert run.returncode == 0, run
+    received = server.received()
+    assert received[-1].timestamp - received[0].timestamp > 2.2, "the stage ran its 3s, not run_time's 1s"

@@ -28,6 +28,7 @@ from locust import __version__ as LOCUST_VERSION
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
 from locust.html import get_html_report, process_html_filename
+from locust import stats as locust_stats
 from locust.stats import StatsEntry
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan

@@ -22,6 +22,9 @@ RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
     "--summary-json": ("LOCUST_SUMMARY_JSON", "a JSON summary: per-request statistics and verdicts"),
 }
 RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
+# Locust writes its CSV history every second but flushes it every 5 s; `python -m compiler run`
+# reads the history for its progress lines, so it is flushed as often as it is written.
+locust_stats.CSV_STATS_FLUSH_INTERVAL_SEC = locust_stats.CSV_STATS_INTERVAL_SEC
 
 
 def add_record_options(parser):

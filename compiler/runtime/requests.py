@@ -100,6 +100,7 @@ class Request:
         self.timeout = step.timeout_seconds
         self.options = {"timeout": step.timeout_seconds} if CLIENT == "requests" and step.timeout_seconds else CLIENT_OPTIONS
         self.continue_on_failure = step.continue_on_failure
+        self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})  # an endpoint's own draws
 
     def build(self, scope):
         """(url, headers, payload) for this request; a header whose capture is not set yet is
@@ -127,7 +128,11 @@ class Request:
 
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         run["iterations"] += 1
-        self.run(taskset.user, taskset.user.scope)
+        user = taskset.user
+        if not self.feeds:
+            return self.run(user, user.scope)
+        rows = {**user.rows, **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows}}
+        self.run(user, Scope(user.captures, rows))  # a row of each feed for this call
 
     def run(self, user, scope):
         """Send, judge, capture: whether the step passed. Every outcome is counted once."""
@@ -140,7 +145,7 @@ class Request:
         except Unset as error:
             return self.failed(str(error), started, "")
         except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
-            return self.failed(fault_of(error), started, "")
+            return self.failed(fault_of(error, self.timeout), started, "")
 
     def failed(self, message, started, url):
         events.request.fire(
@@ -212,7 +217,7 @@ class Request:
         status = response.status_code or 0
         error = transport_error(response)
         if error is not None or not status:  # no answer, or a body that did not arrive whole
-            return fault_of(error)
+            return fault_of(error, self.timeout)
         if self.expect_status:
             if status in self.expect_status:
                 return None
@@ -258,7 +263,7 @@ def check_failure(check, answer, document, elapsed_ms, scope):
                 return None
             return f"check {path.text}: expected to exist, not found" if check["exists"] else f"check {path.text}: expected not to exist, got {shown(found)}"
         expected = render(check["equals"], scope)
-        return None if found is not MISSING and found == expected else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+        return None if found is not MISSING and same_json(found, expected) else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
     if "body_contains" in check:
         expected = render(check["body_contains"], scope)
         return None if expected in answer.text else f"check body contains {shown(expected)}: not found"
@@ -267,6 +272,20 @@ def check_failure(check, answer, document, elapsed_ms, scope):
     if value is None:
         return f"check header {check['header']} contains {shown(expected)}: no such header"
     return None if expected in value else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
+
+
+def same_json(found, expected):
+    """JSON equality: true is not 1 and false is not 0, as Python's == would have it; 1 and 1.0
+    are the same number."""
+    if isinstance(found, bool) or isinstance(expected, bool):
+        return type(found) is type(expected) and found == expected
+    if isinstance(found, dict) and isinstance(expected, dict):
+        return found.keys() == expected.keys() and all(same_json(found[k], expected[k]) for k in found)
+    if isinstance(found, list) and isinstance(expected, list):
+        return len(found) == len(expected) and all(same_json(a, b) for a, b in zip(found, expected))
+    if isinstance(found, (dict, list)) or isinstance(expected, (dict, list)):
+        return False
+    return found == expected
 
 
 def captured(rule, answer, document):
@@ -278,7 +297,7 @@ def captured(rule, answer, document):
     match = re.search(rule["regex"], answer.text)
     if match is None:
         return MISSING
-    return match.group(1) if match.groups() else match.group(0)
+    return match.group(1) if match.groups() and match.group(1) is not None else match.group(0)
 
 
 def capture_source(rule):
@@ -314,7 +333,7 @@ FAULTS = (  # (class names in the error's chain, the words for it), the first th
 )
 
 
-def fault_of(error):
+def fault_of(error, timeout=None):
     """A failure to get an answer, in the same plain words for both HTTP clients; never the
     server's bytes or a secret."""
     names, chain, seen = set(), [error], set()
@@ -330,5 +349,5 @@ def fault_of(error):
         if names & kinds:
             return words
     if any("Timeout" in name for name in names):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
-        return f"timed out after {REQUEST_TIMEOUT_SECONDS:g}s"
+        return f"timed out after {timeout or REQUEST_TIMEOUT_SECONDS:g}s"
     return f"{type(error).__name__}, no answer" if error is not None else "no answer"

@@ -200,7 +200,7 @@ def finish(environment, **_kwargs):
     if stats.total.num_requests == 0:
         failures.append("no request was sent (no user ran long enough, or the run was stopped before)")
     if PACING.get("total_iterations_per_second"):
-        seconds = max(stats.total.last_request_timestamp - stats.total.start_time, 1e-9) if stats.total.num_requests else 0
+        seconds = time.time() - run["started_at"] if run.get("started_at") else 0
         reached = run["iterations"] / seconds if seconds else 0
         sys.stderr.write(f"{TARGET}: iterations per second: target {PACING['total_iterations_per_second']:g}, reached {reached:.3g} ({run['iterations']} iterations)\n")
     if run.get("stopping_run"):
@@ -225,7 +225,7 @@ def exit_code(environment, failures, thresholds):
     if failures:
         return 1
     if THRESHOLDS:
-        return 3 if any(not row[4] for row in thresholds) else 0
+        return 3 if run.get("aborted") or any(not row[4] for row in thresholds) else 0
     if environment.process_exit_code is not None:
         return environment.process_exit_code
     runner = environment.runner
