@@ -10,6 +10,7 @@ every few seconds; at the end a table across targets. The exit code is the worst
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import subprocess
 import sys
@@ -128,7 +129,7 @@ def complete_record(folder: Path, target: str, code: int, command: list[str], ca
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        record = {"format": 1, "target": target, "problems": ["the run wrote no record: see locust.log"],
+        record = {"format": 1, "target": target, "problems": reasons_in_log(folder / "locust.log"),
                   "thresholds": [], "requests": [], "failures": []}  # fmt: skip
     record.update(
         exit_code=code,
@@ -140,6 +141,20 @@ def complete_record(folder: Path, target: str, code: int, command: list[str], ca
     )
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
+
+
+def reasons_in_log(path: Path) -> list[str]:
+    """Why a run stopped before it could write its record: the generated file's own list of
+    reasons (`invalid configuration, no request sent:` and its `  - ` lines), else a pointer."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = []
+    for at, line in enumerate(lines):
+        if line.endswith("invalid configuration, no request sent:"):
+            reasons = [item[4:] for item in itertools.takewhile(lambda l: l.startswith("  - "), lines[at + 1 :])]
+            return ["invalid configuration, no request sent: " + "; ".join(reasons)] if reasons else [line]
+    return ["the run wrote no record: see locust.log"]
 
 
 def planned_seconds(target, passthrough: list[str]) -> float | None:

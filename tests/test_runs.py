@@ -549,3 +549,19 @@ def test_ctrl_c_stops_the_run_and_the_targets_after_it(project, tmp_path):
     (folder,) = run_folders(results, "good_local_br")
     assert_valid("run.schema.json", record(folder))
     assert (results / "index.html").is_file()
+
+
+def test_a_run_refused_before_load_says_why_in_the_summary(project):
+    """The generated file exits 2 before it writes a record: `run` finds the reasons in its log."""
+    (project / "simulations" / "secret.json").write_text(json.dumps({**GOOD, "headers": {"X-Key": "${env:NOT_SET_HERE}"}}))
+    catalog = json.loads((project / "catalog.json").read_text())
+    catalog["apps"]["secret"] = {"simulation": "simulations/secret.json", "environments": ["local"], "countries": ["mx"]}
+    (project / "catalog.json").write_text(json.dumps(catalog))
+    try:
+        result = run_command(project, "secret_local_mx")
+    finally:
+        del catalog["apps"]["secret"]
+        (project / "catalog.json").write_text(json.dumps(catalog))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "invalid configuration, no request sent: environment variable NOT_SET_HERE is not set" in result.stdout
+    assert_valid("run.schema.json", record(run_folders(project / "results", "secret_local_mx")[-1]))
