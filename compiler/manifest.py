@@ -24,6 +24,7 @@ whole catalog is still loaded and validated on every run, so errors and warnings
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -165,6 +166,9 @@ class Manifest:
                 records[name] = {**entry, "hosts": plan.hosts, "output": output}
         if records != self.old:
             _write_manifest(self.out / NAME, records)
+        else:  # left by a compile killed while writing the manifest
+            with contextlib.suppress(OSError):
+                (self.out / (NAME + ".tmp")).unlink(missing_ok=True)
 
 
 def _file_text(path: Path, expected: str) -> str | None:
