@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from compiler.compare import CompareError, compare
+from compiler.manifest import Manifest, Plan
 from compiler.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
 from compiler.render import render_target
@@ -27,6 +28,8 @@ from compiler.write import OutputError, Report, WriteError, sync
 DEFAULT_CATALOG = "data/catalog.json"
 EXIT_OK, EXIT_DIFFERENCES, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
 GLOB_CHARACTERS = set("*?[")
+# COMPILER_FAST_PATH=0: resolve and render every target, as before the manifest (tests compare).
+FAST_PATH = os.environ.get("COMPILER_FAST_PATH", "1") != "0"
 
 
 class UsageError(Exception):
@@ -158,17 +161,24 @@ def command_compile(args, problems: Problems) -> int:
     if not args.out:  # an unset variable in `--out "$DIR"` would write to the current folder
         raise UsageError("--out is empty; name the output folder (default: generated)")
     inputs = _load(args.catalog, problems)
-    targets = _resolve(inputs, _refs_for(inputs, args.only, problems), problems)
-    _print_problems(problems)
-    files = {f"{target.name}.py": render_target(target) for target in targets}
+    refs = _refs_for(inputs, args.only, problems)
     out = Path(args.out)
+    # The fast path: targets whose inputs did not change keep the bytes of their file (see
+    # manifest.py); the others are resolved and rendered. Every file is then judged by `sync`.
+    manifest = Manifest(inputs, out) if FAST_PATH and not problems.errors else None
+    plan = manifest.plan(refs) if manifest else Plan(todo=refs)
+    targets = _resolve(inputs, plan.todo, problems) if plan.todo else problems.raise_if_errors() or []
+    _print_problems(problems)
+    files = {**plan.reused, **{f"{target.name}.py": render_target(target) for target in targets}}
     stopped: WriteError | None = None
     try:
-        report = sync(out, files, args.only, check=args.check, force=args.force)
+        report = sync(out, files, args.only, check=args.check, force=args.force, verified=plan.reused)
     except OutputError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
+    if manifest is not None and not args.check and stopped is None:
+        manifest.save(plan, targets, refs, files, report.written + report.unchanged)
     for name, why in report.foreign.items():
         print(f"{out / name}: not written: {why}", file=sys.stderr)
     if stopped is not None:

@@ -7,14 +7,16 @@ many targets use it (a file that changes during a compile is read again).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 MAX_FEED_ROWS = 10_000
 MAX_FEED_BYTES = 1024 * 1024
@@ -24,6 +26,34 @@ MAX_FEED_BYTES = 1024 * 1024
 class FeedData:
     columns: tuple[str, ...]  # in the file's order
     rows: tuple[dict[str, Any], ...]
+    digest: str = ""  # sha256 of the bytes read
+
+
+# While resolving, each feed read is noted here (path -> its digest, or the error), so that the
+# manifest of a compile (manifest.py) knows every file a target's output depends on.
+_recorders: list[dict[str, str]] = []
+
+
+@contextlib.contextmanager
+def recording(reads: dict[str, str]) -> Iterator[dict[str, str]]:
+    _recorders.append(reads)
+    try:
+        yield reads
+    finally:
+        _recorders.remove(reads)
+
+
+def _note(path: Path, what: str) -> None:
+    for reads in _recorders:
+        reads[str(path)] = what
+
+
+def read_state(path: Path) -> str:
+    """What `read_feed` makes of a file now, as the manifest records it: its digest or its error."""
+    try:
+        return read_feed(path).digest
+    except FeedError as error:
+        return f"error: {error}"
 
 
 class FeedError(ValueError):
@@ -38,9 +68,12 @@ def read_feed(path: Path) -> FeedData:
     try:
         info = os.stat(path)
     except FileNotFoundError:
+        _note(path, "error: not found")
         raise FeedError("not found") from None
     except (OSError, ValueError) as error:
-        raise FeedError(f"cannot be opened: {getattr(error, 'strerror', None) or error}") from None
+        refused = FeedError(f"cannot be opened: {getattr(error, 'strerror', None) or error}")
+        _note(path, f"error: {refused}")
+        raise refused from None
     key = (str(path), info.st_mtime_ns, info.st_size)
     if key not in _cache:
         try:
@@ -48,6 +81,7 @@ def read_feed(path: Path) -> FeedData:
         except FeedError as error:
             _cache[key] = error
     found = _cache[key]
+    _note(path, f"error: {found}" if isinstance(found, FeedError) else found.digest)
     if isinstance(found, FeedError):
         raise found
     return found
@@ -80,7 +114,7 @@ def _read(path: Path) -> FeedData:
         raise FeedError(f"has {len(data.rows)} rows; a feed may embed at most {MAX_FEED_ROWS:,}")
     if not data.rows:
         raise FeedError("has no rows")
-    return data
+    return FeedData(data.columns, data.rows, hashlib.sha256(raw).hexdigest())
 
 
 def _csv(text: str) -> FeedData:

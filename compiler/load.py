@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import hashlib
 import json
 import math
 import os
@@ -38,6 +39,7 @@ class Document:
     path: Path  # where it was read from (the catalog: its real path, symbolic links resolved)
     label: str  # how messages name it: relative to the working folder when it is below it
     data: Any
+    digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (manifest.py)
 
 
 def label_for(path: Path) -> str:
@@ -275,7 +277,7 @@ def load_document(
             problems.add(label, pointer, message)
         if found and not only_duplicates:
             return None  # with duplicates only, the rest of the file is checked too: every error at once
-    return Document(path, label, data)
+    return Document(path, label, data, hashlib.sha256(raw).hexdigest())
 
 
 _SYNTAX = {  # json's messages that end where the position would follow, or say little

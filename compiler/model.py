@@ -215,6 +215,9 @@ class Target:
     # JSON pointer of a resolved string (an object key's `${...}` counts for its value) -> the
     # variables it was made with, in order; strings without any are not listed.
     expansions: Mapping[str, tuple[Expansion, ...]]
+    # The feed files read while resolving it (path -> feeds.read_feed's digest), declared ones
+    # it does not use too: inputs of the file for the manifest (manifest.py), not of its text.
+    feeds_read: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     def origin_of(self, pointer: str) -> Origin:
         return locate(self.origins, pointer)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from compiler import journeys
+from compiler import feeds, journeys
 from compiler.load import Document
 from compiler.model import (
     AT_RUN_TIME,
@@ -376,8 +376,11 @@ def resolve_target(inputs: Inputs, ref: TargetRef) -> tuple[Target | None, list[
     for layer in layers_of(document, ref):
         _merge(resolution, resolution.merged, layer.data, "", Origin(layer.name, layer.file, layer.pointer))
     expand_merged(resolution, variables_for(inputs.catalog, ref, resolution))
-    target = _build(inputs, ref, resolution)
-    return (None, resolution.problems) if resolution.problems else (target, [])
+    with feeds.recording({}) as read:
+        target = _build(inputs, ref, resolution)
+    if resolution.problems or target is None:
+        return None, resolution.problems
+    return replace(target, feeds_read=tuple(sorted(read.items()))), []
 
 
 def _apply_defaults(resolution: Resolution) -> None:

@@ -169,7 +169,7 @@ def test_a_symlinked_output_folder_is_written_where_it_points(project, tmp_path:
     real.mkdir()
     (made.folder / "generated").symlink_to(real)
     assert made.cli("compile")[0] == 0
-    assert sorted(p.name for p in real.iterdir()) == ["shop_prod_mx.py", "shop_qa_br.py", "shop_qa_mx.py"]
+    assert sorted(p.name for p in real.iterdir()) == [".compiler-manifest.json", "shop_prod_mx.py", "shop_qa_br.py", "shop_qa_mx.py"]
 
 
 def test_one_compile_at_a_time_writes_to_a_folder(project):

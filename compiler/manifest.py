@@ -1,0 +1,228 @@
+"""The fast path of compile and `compile --check`: skip the targets whose inputs did not change.
+
+A compile leaves `<out>/.compiler-manifest.json` (git-ignored, never a generated or a foreign
+file: `write.sync` only looks at `*.py` files and its own temporary files). For each target it
+records a claim: "with inputs whose digests are K, the full compile writes a file whose bytes
+have digest D". K covers everything a target's text depends on:
+
+- the compiler itself: every file of the package (code, runtime, schemas, templates), the
+  versions of Python, black and Jinja2, and this file's FORMAT;
+- where it runs: the current folder (labels), the catalog's real path and name;
+- the catalog's parts the target reads (its environment, its country, its app), the bytes of its
+  simulation, the state of every feed file its resolution read (declared and unused ones too);
+- the hosts of the catalog's protected targets, which every file carries: for each protected
+  target in order, its entry, taken from the manifest when that target's own inputs did not
+  change, else resolved now.
+
+A claim is never trusted over the files: a target is skipped only when K is the same now and
+the file at its path holds bytes of digest D, and then the "rendered" text is those very bytes,
+which are what a full compile writes. Anything else (a manifest missing, corrupt, from another
+compiler, a file edited, saved otherwise, missing, a symbolic link) sends that target through
+the full path: resolve, render, and `write.sync`, which judges every file as it always did. The
+whole catalog is still loaded and validated on every run, so errors and warnings are the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import stat
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from compiler.feeds import read_state
+from compiler.model import ProtectedHost, Target
+from compiler.resolve import resolve_target
+from compiler.targets import TargetRef, compatible_targets
+from compiler.validate import Inputs
+
+NAME = ".compiler-manifest.json"
+FORMAT = 1
+PACKAGE = Path(__file__).parent
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _sha(text: str | bytes) -> str:
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+@cache
+def compiler_digest() -> str:
+    """The compiler's own inputs: every file of the package, the templates, and the versions of
+    what renders and formats."""
+    import black
+    import jinja2
+
+    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{black.__version__}\0{jinja2.__version__}\0".encode())
+    files = [p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [p for p in (PACKAGE / "templates").resolve().rglob("*") if p.is_file()]
+    for path in sorted(set(files)):
+        digest.update(str(path.relative_to(PACKAGE) if path.is_relative_to(PACKAGE) else path.name).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def host_entry(target: Target) -> str:
+    """What a protected target gives the protected hosts of every file (see resolve.protected_hosts)."""
+    return repr(ProtectedHost(target.host, target.environment, target.limits))
+
+
+@dataclass
+class Plan:
+    reused: dict[str, str] = field(default_factory=dict)  # name.py -> the file's text, as a full compile writes it
+    todo: list[TargetRef] = field(default_factory=list)  # through the full path
+    entries: dict[str, dict] = field(default_factory=dict)  # target name -> its entry for the next manifest
+    hosts: str = ""
+
+
+class Manifest:
+    def __init__(self, inputs: Inputs, out: Path):
+        self.inputs, self.out = inputs, out
+        self.context = _sha(json.dumps([compiler_digest(), os.getcwd(), str(inputs.catalog.path), inputs.catalog.label]))
+        self.old = _read_manifest(out / NAME)
+        self.hosts = ""
+        self.new: dict[str, dict] = {}
+
+    def own_key(self, ref: TargetRef, feeds_read: dict[str, str]) -> str:
+        catalog = self.inputs.catalog.data
+        app = catalog["apps"][ref.app]
+        simulation = self.inputs.simulations.get(app["simulation"])
+        return _sha(json.dumps([
+            self.context, self.inputs.catalog.path.name, catalog["environments"][ref.environment],
+            catalog["countries"][ref.country], app, simulation.digest if simulation else None, sorted(feeds_read.items()),
+        ], ensure_ascii=False))  # fmt: skip
+
+    def _unchanged_entry(self, ref: TargetRef) -> dict | None:
+        """The manifest's entry of a target whose own inputs are the same now, else None."""
+        entry = self.old.get(ref.name)
+        if entry is None or not self.inputs.can_resolve(ref):
+            return None
+        feeds_now = {path: read_state(Path(path)) for path in entry["feeds"]}
+        if feeds_now != entry["feeds"] or self.own_key(ref, feeds_now) != entry["own"]:
+            return None
+        return entry
+
+    def plan(self, refs: list[TargetRef]) -> Plan:
+        catalog = self.inputs.catalog.data
+        entries: dict[str, dict] = {}
+        hosts = []
+        for ref in compatible_targets(catalog):  # the protected hosts every file carries
+            if not catalog["environments"].get(ref.environment, {}).get("protected", False):
+                continue
+            entry = self._unchanged_entry(ref)
+            if entry is None or entry.get("host") is None:
+                target = resolve_target(self.inputs, ref)[0] if self.inputs.can_resolve(ref) else None
+                entry = None if target is None else self._entry(ref, target)
+            if entry is not None:
+                entries[ref.name] = entry
+            hosts.append([ref.name, None if entry is None else entry["host"]])
+        self.hosts = _sha(json.dumps(hosts, ensure_ascii=False))
+        plan = Plan(hosts=self.hosts)
+        for ref in refs:
+            entry = entries.get(ref.name) or self._unchanged_entry(ref)
+            old = self.old.get(ref.name) or {}
+            text = None
+            if entry is not None and entry["own"] == old.get("own") and old.get("hosts") == self.hosts and old.get("output"):
+                text = _file_text(self.out / f"{ref.name}.py", old["output"])
+            if text is None:
+                plan.todo.append(ref)
+            else:
+                plan.reused[f"{ref.name}.py"] = text
+                entries[ref.name] = entry
+        plan.entries = entries
+        return plan
+
+    def _entry(self, ref: TargetRef, target: Target) -> dict:
+        feeds_read = dict(target.feeds_read)
+        return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host_entry(target) if target.protected else None}
+
+    def save(self, plan: Plan, targets: list[Target], refs: list[TargetRef], files: dict[str, str], in_place: list[str]) -> None:
+        """Record the targets whose file now holds exactly what the full compile writes
+        (`in_place`: written or unchanged), keeping the other current targets' entries."""
+        by_name = {target.name: target for target in targets}
+        compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
+        selected = {ref.name for ref in refs}
+        records: dict[str, dict] = {
+            name: entry for name, entry in self.old.items() if name in compatible and name not in selected
+        }
+        for name, entry in plan.entries.items():  # protected ones seen for the hosts too
+            old = records.get(name) or {}
+            same = old.get("own") == entry["own"]
+            records[name] = {**entry, "hosts": old.get("hosts") if same else None, "output": old.get("output") if same else None}
+        for file_name in in_place:
+            name = file_name[: -len(".py")]
+            if name not in selected:
+                continue
+            entry = plan.entries.get(name)
+            if entry is None and name in by_name:
+                entry = self._entry(compatible[name], by_name[name])
+            if entry is not None:
+                output = self.old[name]["output"] if file_name in plan.reused else _sha(files[file_name])
+                records[name] = {**entry, "hosts": plan.hosts, "output": output}
+        if records != self.old:
+            _write_manifest(self.out / NAME, records)
+        else:  # left by a compile killed while writing the manifest
+            with contextlib.suppress(OSError):
+                (self.out / (NAME + ".tmp")).unlink(missing_ok=True)
+
+
+def _file_text(path: Path, expected: str) -> str | None:
+    """The text of a regular file whose bytes have digest `expected`; else None."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return None
+        descriptor = os.open(path, _READ_FLAGS)
+        with os.fdopen(descriptor, "rb") as handle:
+            data = handle.read()
+        if _sha(data) != expected:
+            return None
+        return data.decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _checksum(body: dict) -> str:
+    return _sha(json.dumps(body, sort_keys=True, ensure_ascii=False))
+
+
+def _read_manifest(path: Path) -> dict[str, dict]:
+    """The entries of a manifest this compiler wrote and nobody changed; {} for anything else."""
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return {}
+        manifest = json.loads(path.read_bytes())
+        body = {key: manifest[key] for key in ("format", "compiler", "targets")}
+        if manifest["checksum"] != _checksum(body) or body["format"] != FORMAT or body["compiler"] != compiler_digest():
+            return {}
+        targets = body["targets"]
+        for entry in targets.values():
+            if not (isinstance(entry["own"], str) and isinstance(entry["feeds"], dict)):
+                return {}
+        return targets
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write_manifest(path: Path, targets: dict[str, Any]) -> None:
+    """Best effort: the manifest only saves time, so a failure to write it (or a symbolic link
+    or a folder in its place) leaves no manifest, or the old one, whose claims stay true."""
+    body = {"format": FORMAT, "compiler": compiler_digest(), "targets": dict(sorted(targets.items()))}
+    text = json.dumps({**body, "checksum": _checksum(body)}, ensure_ascii=False, indent=0)
+    temporary = path.with_name(NAME + ".tmp")  # one compile at a time writes to a folder (write.py's lock)
+    try:
+        if path.is_symlink() or (path.exists() and not path.is_file()):
+            return
+        temporary.unlink(missing_ok=True)
+        with open(temporary, "x", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -1,0 +1,195 @@
+"""The fast path (compiler/manifest.py) writes exactly what a full compile writes, and `--check`
+says exactly what a full check says: after edits of a simulation, of the catalog's vars, of a
+feed, a deleted target, a file edited or saved otherwise by hand, and with the manifest
+corrupted, stale, missing, from another compiler, or not a file."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from compiler import cli, feeds, manifest, render
+from compiler.manifest import NAME
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def demo(tmp_path: Path, monkeypatch) -> Path:
+    """The demo catalog copied, with a feed used by one app, compiled once (with its manifest)."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("results"))
+    (data / "skus.csv").write_text("sku,price\nA1,10\nB2,20\n")
+    edit(data / "simulations/app.json", lambda s: (
+        s.update(feeds={"skus": {"file": "skus.csv", "mode": "sequential"}}),
+        s["endpoints"].append({"name": "sku", "path": "/product/${feed:skus.sku}"}),
+    ))  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    assert run(tmp_path, "compile")[0] == 0
+    return tmp_path
+
+
+def edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2))
+
+
+def run(folder: Path, *args: str, fast: bool = True, out: str = "generated") -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    feeds._cache.clear()  # a file rewritten within the same clock tick must be read again
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved, cli.FAST_PATH = cli.FAST_PATH, fast
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = cli.main(["--catalog", "data/catalog.json", args[0], "--out", out, *args[1:]])
+    finally:
+        cli.FAST_PATH = saved
+    return code, *(text.getvalue().replace(f"{out}/", "OUT/").replace(f"{out}:", "OUT:") for text in (stdout, stderr))
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name != NAME}
+
+
+def assert_fast_is_full(folder: Path, *options: str) -> tuple[int, str, str]:
+    """`compile --check` and `compile` with the manifest give what they give without it, and
+    leave exactly the same files (the full compile runs on a copy of the folder as it was)."""
+    shutil.copytree(folder / "generated", folder / "full", symlinks=True, ignore=shutil.ignore_patterns(NAME))
+    assert run(folder, "compile", "--check", *options) == run(folder, "compile", "--check", *options, fast=False, out="full")
+    assert files(folder / "generated") == files(folder / "full")  # --check wrote nothing
+    fast = run(folder, "compile", *options)
+    assert fast == run(folder, "compile", *options, fast=False, out="full")
+    assert files(folder / "generated") == files(folder / "full")
+    assert run(folder, "compile", "--check") == run(folder, "compile", "--check", fast=False, out="full")
+    shutil.rmtree(folder / "full")
+    return fast
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The targets rendered (the others took the fast path)."""
+    names: list[str] = []
+    original = cli.render_target
+
+    def counting(target):
+        names.append(target.name)
+        return original(target)
+
+    monkeypatch.setattr(cli, "render_target", counting)
+    return names
+
+
+def test_nothing_changed_renders_nothing_and_writes_nothing(demo: Path, rendered: list[str]):
+    before = {p.name: p.stat().st_mtime_ns for p in (demo / "generated").iterdir()}
+    code, stdout, _ = assert_fast_is_full(demo)
+    assert code == 0 and "0 written, 14 unchanged" in stdout
+    rendered.clear()
+    assert run(demo, "compile")[1] == "OUT: 0 written, 14 unchanged, 0 removed\n"
+    assert run(demo, "compile", "--check")[1] == "OUT: up to date (14 file(s))\n"
+    assert rendered == []
+    assert {p.name: p.stat().st_mtime_ns for p in (demo / "generated").iterdir()} == before
+
+
+def test_a_simulation_edited_renders_only_its_targets(demo: Path, rendered: list[str]):
+    edit(demo / "data/simulations/payments.json", lambda s: s["endpoints"][0].update(weight=7))
+    assert assert_fast_is_full(demo)[0] == 0
+    edit(demo / "data/simulations/payments.json", lambda s: s["endpoints"][0].update(weight=8))
+    rendered.clear()
+    assert run(demo, "compile")[1] == "OUT: 4 written, 10 unchanged, 0 removed\n"
+    assert rendered and all(name.startswith("payments_") for name in rendered)
+
+
+def test_a_protected_hosts_change_reaches_every_file(demo: Path):
+    edit(demo / "data/simulations/payments.json", lambda s: s.update(host="https://pay.${country}.${domain}"))
+    edit(demo / "data/catalog.json", lambda c: c["apps"]["payments"].update(exclude=[{"country": "br"}]))
+    code, stdout, _ = assert_fast_is_full(demo)
+    assert code == 0 and "14 unchanged" not in stdout
+
+
+def test_the_vars_of_a_country_edited(demo: Path, rendered: list[str]):
+    edit(demo / "data/catalog.json", lambda c: c["countries"]["co"]["vars"].update(locale="es-419"))
+    rendered.clear()
+    assert run(demo, "compile")[0] == 0
+    assert rendered and all(name.endswith("_co") for name in rendered)
+    edit(demo / "data/catalog.json", lambda c: c["countries"]["co"]["vars"].update(locale="es-CO"))
+    assert_fast_is_full(demo)
+
+
+def test_a_feed_edited(demo: Path):
+    (demo / "data/skus.csv").write_text("sku,price\nA1,10\nC3,30\n")
+    assert_fast_is_full(demo)
+    (demo / "data/skus.csv").unlink()
+    code, _, stderr = assert_fast_is_full(demo)
+    assert code == 2 and "skus.csv not found" in stderr
+
+
+def test_a_deleted_target_and_an_edited_one(demo: Path):
+    edit(demo / "data/catalog.json", lambda c: c["apps"]["app"]["exclude"].append({"environment": "qa", "country": "br"}))
+    code, stdout, _ = assert_fast_is_full(demo)
+    assert code == 0 and "removed" in stdout and not (demo / "generated/app_qa_br.py").exists()
+    assert (demo / "generated" / NAME).is_file()
+    path = demo / "generated/app_qa_mx.py"
+    path.write_text(path.read_text() + "# changed by hand\n")
+    code, _, stderr = assert_fast_is_full(demo)
+    assert code == 2 and "edited by hand" in stderr
+    code, _, stderr = assert_fast_is_full(demo, "--force")
+    assert code == 0 and "overwrote" in stderr
+
+
+def test_files_saved_otherwise_deleted_or_replaced(demo: Path):
+    out = demo / "generated"
+    (out / "app_qa_mx.py").write_bytes((out / "app_qa_mx.py").read_bytes().replace(b"\n", b"\r\n"))
+    (out / "app_qa_co.py").unlink()
+    (out / "app_local_mx.py").unlink()
+    (out / "app_local_mx.py").symlink_to("app_qa_br.py")
+    code, _, stderr = assert_fast_is_full(demo)
+    assert code == 2 and "symbolic link" in stderr
+
+
+@pytest.mark.parametrize("how", ["corrupt", "truncated", "tampered", "other compiler", "stale", "missing", "a folder"])
+def test_a_manifest_not_to_be_trusted(demo: Path, how: str, monkeypatch):
+    path = demo / "generated" / NAME
+    if how == "stale":  # the manifest of other inputs, put back after a compile of these
+        old = path.read_bytes()
+        edit(demo / "data/simulations/app.json", lambda s: s["endpoints"][0].update(weight=9))
+        assert run(demo, "compile")[0] == 0
+        edit(demo / "data/simulations/app.json", lambda s: s["endpoints"][0].update(weight=1))
+        path.write_bytes(old)
+        (demo / "generated/app_qa_mx.py").write_text("# Generated by the simulation compiler, edited\n")
+    elif how == "corrupt":
+        path.write_bytes(b"\x00garbage{")
+    elif how == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    elif how == "tampered":  # a claim changed without its checksum: the whole manifest is ignored
+        manifest_data = json.loads(path.read_text())
+        manifest_data["targets"]["app_qa_mx"]["own"] = "0" * 64
+        path.write_text(json.dumps(manifest_data))
+    elif how == "other compiler":
+        monkeypatch.setattr(manifest, "compiler_digest", lambda: "another")
+    elif how == "missing":
+        path.unlink()
+    else:
+        path.unlink()
+        path.mkdir()
+    (demo / "generated/app_qa_co.py").write_text(render.MARKER + "\n# stale\n")
+    assert_fast_is_full(demo)
+    if how != "a folder":
+        assert path.is_file() and json.loads(path.read_text())["targets"]
+
+
+def test_the_manifest_is_never_taken_for_a_generated_or_foreign_file(demo: Path):
+    out = demo / "generated"
+    assert (out / NAME).is_file()
+    assert run(demo, "compile", "--only", "app_qa_*")[0] == 0
+    assert run(demo, "compile", "--check")[1] == "OUT: up to date (14 file(s))\n"
+    edit(demo / "data/catalog.json", lambda c: c.update(apps={}))
+    code, stdout, _ = run(demo, "compile")
+    assert code == 0 and stdout == "OUT: 0 written, 0 unchanged, 14 removed\n"
+    assert [p.name for p in out.iterdir()] == [NAME]
+    assert ".compiler-manifest.json" in (ROOT / ".gitignore").read_text().splitlines()
