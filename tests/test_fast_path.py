@@ -88,10 +88,10 @@ def rendered(monkeypatch) -> list[str]:
 def test_nothing_changed_renders_nothing_and_writes_nothing(demo: Path, rendered: list[str]):
     before = {p.name: p.stat().st_mtime_ns for p in (demo / "generated").iterdir()}
     code, stdout, _ = assert_fast_is_full(demo)
-    assert code == 0 and "0 written, 14 unchanged" in stdout
+    assert code == 0 and "0 written, 26 unchanged" in stdout
     rendered.clear()
-    assert run(demo, "compile")[1] == "OUT: 0 written, 14 unchanged, 0 removed\n"
-    assert run(demo, "compile", "--check")[1] == "OUT: up to date (14 file(s))\n"
+    assert run(demo, "compile")[1] == "OUT: 0 written, 26 unchanged, 0 removed\n"
+    assert run(demo, "compile", "--check")[1] == "OUT: up to date (26 file(s))\n"
     assert rendered == []
     assert {p.name: p.stat().st_mtime_ns for p in (demo / "generated").iterdir()} == before
 
@@ -101,7 +101,7 @@ def test_a_simulation_edited_renders_only_its_targets(demo: Path, rendered: list
     assert assert_fast_is_full(demo)[0] == 0
     edit(demo / "data/simulations/payments.json", lambda s: s["endpoints"][0].update(weight=8))
     rendered.clear()
-    assert run(demo, "compile")[1] == "OUT: 4 written, 10 unchanged, 0 removed\n"
+    assert run(demo, "compile")[1] == "OUT: 4 written, 22 unchanged, 0 removed\n"
     assert rendered and all(name.startswith("payments_") for name in rendered)
 
 
@@ -109,7 +109,7 @@ def test_a_protected_hosts_change_reaches_every_file(demo: Path):
     edit(demo / "data/simulations/payments.json", lambda s: s.update(host="https://pay.${country}.${domain}"))
     edit(demo / "data/catalog.json", lambda c: c["apps"]["payments"].update(exclude=[{"country": "br"}]))
     code, stdout, _ = assert_fast_is_full(demo)
-    assert code == 0 and "14 unchanged" not in stdout
+    assert code == 0 and "26 unchanged" not in stdout
 
 
 def test_the_vars_of_a_country_edited(demo: Path, rendered: list[str]):
@@ -187,9 +187,9 @@ def test_the_manifest_is_never_taken_for_a_generated_or_foreign_file(demo: Path)
     out = demo / "generated"
     assert (out / NAME).is_file()
     assert run(demo, "compile", "--only", "app_qa_*")[0] == 0
-    assert run(demo, "compile", "--check")[1] == "OUT: up to date (14 file(s))\n"
+    assert run(demo, "compile", "--check")[1] == "OUT: up to date (26 file(s))\n"
     edit(demo / "data/catalog.json", lambda c: c.update(apps={}))
     code, stdout, _ = run(demo, "compile")
-    assert code == 0 and stdout == "OUT: 0 written, 0 unchanged, 14 removed\n"
+    assert code == 0 and stdout == "OUT: 0 written, 0 unchanged, 26 removed\n"
     assert [p.name for p in out.iterdir()] == [NAME]
     assert ".compiler-manifest.json" in (ROOT / ".gitignore").read_text().splitlines()

@@ -40,7 +40,7 @@ from locust_runs import (
 )
 from recording_server import RecordingServer
 
-from compiler.runs import SEVERITY, worst
+from compiler.runs import SEVERITY, last_history_row, worst
 
 SCHEMAS = ROOT / "compiler" / "schemas"
 RUN_FOLDER = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")
@@ -535,9 +535,11 @@ def test_ctrl_c_stops_the_run_and_the_targets_after_it(project, tmp_path):
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 30
-        while not list(results.glob("good_local_br/*/stats_stats_history.csv")) and time.monotonic() < deadline:
+        while time.monotonic() < deadline and not any(  # the load is on: Locust wrote a row of history
+            last_history_row(path) for path in results.glob("good_local_br/*/stats_stats_history.csv")
+        ):
             time.sleep(0.2)
-        time.sleep(1.5)
+        time.sleep(1)
         os.killpg(process.pid, signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
     finally:
