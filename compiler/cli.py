@@ -17,7 +17,7 @@ from compiler.compare import CompareError, compare
 from compiler.manifest import Manifest, Plan
 from compiler.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
-from compiler.render import render_target
+from compiler.build import build
 from compiler.resolve import resolve_all
 from compiler.runs import run_targets
 from compiler.streams import StdoutError, guarded_stdout
@@ -167,9 +167,9 @@ def command_compile(args, problems: Problems) -> int:
     # manifest.py); the others are resolved and rendered. Every file is then judged by `sync`.
     manifest = Manifest(inputs, out) if FAST_PATH and not problems.errors else None
     plan = manifest.plan(refs) if manifest else Plan(todo=refs)
-    targets = _resolve(inputs, plan.todo, problems) if plan.todo else problems.raise_if_errors() or []
+    built = build(inputs, plan.todo, problems, plan.resolved) if plan.todo else problems.raise_if_errors() or []
     _print_problems(problems)
-    files = {**plan.reused, **{f"{target.name}.py": render_target(target) for target in targets}}
+    files = {**plan.reused, **{f"{item.name}.py": item.text for item in built}}
     stopped: WriteError | None = None
     try:
         report = sync(out, files, args.only, check=args.check, force=args.force, verified=plan.reused)
@@ -178,7 +178,7 @@ def command_compile(args, problems: Problems) -> int:
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
     if manifest is not None and not args.check and stopped is None:
-        manifest.save(plan, targets, refs, files, report.written + report.unchanged)
+        manifest.save(plan, built, refs, files, report.written + report.unchanged)
     for name, why in report.foreign.items():
         print(f"{out / name}: not written: {why}", file=sys.stderr)
     if stopped is not None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+from importlib import metadata
 import json
 import os
 import stat
@@ -33,13 +34,16 @@ import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compiler.feeds import read_state
 from compiler.model import ProtectedHost, Target
 from compiler.resolve import resolve_target
 from compiler.targets import TargetRef, compatible_targets
 from compiler.validate import Inputs
+
+if TYPE_CHECKING:
+    from compiler.build import Built
 
 NAME = ".compiler-manifest.json"
 FORMAT = 1
@@ -55,10 +59,8 @@ def _sha(text: str | bytes) -> str:
 def compiler_digest() -> str:
     """The compiler's own inputs: every file of the package, the templates, and the versions of
     what renders and formats."""
-    import black
-    import jinja2
-
-    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{black.__version__}\0{jinja2.__version__}\0".encode())
+    versions = "\0".join(metadata.version(name) for name in ("black", "jinja2"))  # without importing them
+    digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{versions}\0".encode())
     files = [p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     files += [p for p in (PACKAGE / "templates").resolve().rglob("*") if p.is_file()]
     for path in sorted(set(files)):
@@ -78,6 +80,7 @@ class Plan:
     todo: list[TargetRef] = field(default_factory=list)  # through the full path
     entries: dict[str, dict] = field(default_factory=dict)  # target name -> its entry for the next manifest
     hosts: str = ""
+    resolved: dict[str, Any] = field(default_factory=dict)  # name -> resolve_target's answer, for build
 
 
 class Manifest:
@@ -110,19 +113,23 @@ class Manifest:
     def plan(self, refs: list[TargetRef]) -> Plan:
         catalog = self.inputs.catalog.data
         entries: dict[str, dict] = {}
+        resolved: dict[str, Any] = {}
         hosts = []
         for ref in compatible_targets(catalog):  # the protected hosts every file carries
             if not catalog["environments"].get(ref.environment, {}).get("protected", False):
                 continue
             entry = self._unchanged_entry(ref)
             if entry is None or entry.get("host") is None:
-                target = resolve_target(self.inputs, ref)[0] if self.inputs.can_resolve(ref) else None
-                entry = None if target is None else self._entry(ref, target)
+                target = None
+                if self.inputs.can_resolve(ref):
+                    resolved[ref.name] = resolve_target(self.inputs, ref)
+                    target = resolved[ref.name][0]
+                entry = None if target is None else self._entry(ref, dict(target.feeds_read), host_entry(target))
             if entry is not None:
                 entries[ref.name] = entry
             hosts.append([ref.name, None if entry is None else entry["host"]])
         self.hosts = _sha(json.dumps(hosts, ensure_ascii=False))
-        plan = Plan(hosts=self.hosts)
+        plan = Plan(hosts=self.hosts, resolved=resolved)
         for ref in refs:
             entry = entries.get(ref.name) or self._unchanged_entry(ref)
             old = self.old.get(ref.name) or {}
@@ -137,14 +144,13 @@ class Manifest:
         plan.entries = entries
         return plan
 
-    def _entry(self, ref: TargetRef, target: Target) -> dict:
-        feeds_read = dict(target.feeds_read)
-        return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host_entry(target) if target.protected else None}
+    def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None) -> dict:
+        return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host}
 
-    def save(self, plan: Plan, targets: list[Target], refs: list[TargetRef], files: dict[str, str], in_place: list[str]) -> None:
+    def save(self, plan: Plan, built: list[Built], refs: list[TargetRef], files: dict[str, str], in_place: list[str]) -> None:
         """Record the targets whose file now holds exactly what the full compile writes
         (`in_place`: written or unchanged), keeping the other current targets' entries."""
-        by_name = {target.name: target for target in targets}
+        by_name = {item.name: item for item in built}
         compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
         selected = {ref.name for ref in refs}
         records: dict[str, dict] = {
@@ -160,7 +166,7 @@ class Manifest:
                 continue
             entry = plan.entries.get(name)
             if entry is None and name in by_name:
-                entry = self._entry(compatible[name], by_name[name])
+                entry = self._entry(compatible[name], dict(by_name[name].feeds_read), by_name[name].host)
             if entry is not None:
                 output = self.old[name]["output"] if file_name in plan.reused else _sha(files[file_name])
                 records[name] = {**entry, "hosts": plan.hosts, "output": output}

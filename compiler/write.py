@@ -20,6 +20,7 @@ import os
 import re
 import stat
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator
@@ -33,6 +34,7 @@ except ImportError:  # not on Windows: no lock there
     fcntl = None  # type: ignore[assignment]
 
 TEMP_PREFIX = ".compiler-"
+WRITERS = 8  # files written at once
 # The names mkstemp gives our temporary files; only these are ever tidied (and only when they
 # hold the start of a generated file, or nothing yet).
 TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"[A-Za-z0-9_]+\.tmp")
@@ -94,6 +96,16 @@ class Report:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    temporary = _flushed_temporary(path, text)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _flushed_temporary(path: Path, text: str) -> str:
+    """A temporary file next to `path` holding `text`, on the disk: what replaces `path`."""
     descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
@@ -101,10 +113,41 @@ def write_atomically(path: Path, text: str) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return temporary
+
+
+def _write_in_order(out: Path, writes: list[tuple[str, Path, str]], report: Report) -> None:
+    """Write files as `write_atomically` does, several at once: a disk flushes several files in
+    about the time of one (a thousand files took 2.5 s one at a time). They are put in place in
+    their order, and the first that failed stops there: the files before it are written, the
+    others are as they were, and no temporary file is left."""
+    temporaries: list[str | None] = [None] * len(writes)
+    failures: dict[int, OSError] = {}
+
+    def prepare(index: int) -> None:
+        _name, path, text = writes[index]
+        try:
+            temporaries[index] = _flushed_temporary(path, text)
+        except OSError as error:
+            failures[index] = error
+
+    try:
+        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
+            list(pool.map(prepare, range(len(writes))))
+        for index, (name, path, _text) in enumerate(writes):
+            if index in failures:
+                raise WriteError(out / name, "not written", failures[index], report)
+            with _failing_as(out / name, "not written", report):
+                os.replace(temporaries[index], path)  # type: ignore[arg-type]
+            temporaries[index] = None
+            report.written.append(name)
+    finally:
+        for temporary in temporaries:
+            if temporary is not None:
+                Path(temporary).unlink(missing_ok=True)
 
 
 def edited_by_hand(text: str) -> bool:
@@ -273,6 +316,7 @@ def _sync(
             if _is_our_temporary(entry):
                 with _failing_as(out / entry.name, "cannot remove this temporary file of an interrupted compile", report):
                     _child(folder, entry.name).unlink(missing_ok=True)
+    writes: list[tuple[str, Path, str]] = []
     for name, text in sorted(files.items()):
         path = _child(folder, name)
         if name in verified:
@@ -295,9 +339,8 @@ def _sync(
             report.edited.append(name)
             if not force:
                 continue
-        with _failing_as(out / name, "not written", report):
-            write_atomically(path, text)
-        report.written.append(name)
+        writes.append((name, path, text))
+    _write_in_order(out, writes, report)
     for path in [entry for entry in listed if entry.name.endswith(".py")]:
         if path.name in files or not is_selected(path.stem, patterns):
             continue

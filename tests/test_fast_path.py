@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli, feeds, manifest, render
+from compiler import build, cli, feeds, manifest, render
 from compiler.manifest import NAME
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,13 +75,14 @@ def assert_fast_is_full(folder: Path, *options: str) -> tuple[int, str, str]:
 def rendered(monkeypatch) -> list[str]:
     """The targets rendered (the others took the fast path)."""
     names: list[str] = []
-    original = cli.render_target
+    original = build.render_target
 
     def counting(target):
         names.append(target.name)
         return original(target)
 
-    monkeypatch.setattr(cli, "render_target", counting)
+    monkeypatch.setattr(build, "render_target", counting)
+    monkeypatch.setenv(build.PROCESSES_VARIABLE, "1")  # rendered here, where they are counted
     return names
 
 

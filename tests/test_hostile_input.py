@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from compiler.cli import main
-from compiler.render import BLACK_MODE
+from compiler.render import black_mode
 from recording_server import RecordingServer
 from locust_runs import run_locust
 
@@ -223,7 +223,7 @@ def assert_black_stable(source: str, whole: bool = False) -> None:
             if isinstance(n, ast.Assign) and n.targets[0].id == "ENDPOINTS"
         )
         source = "".join(source.splitlines(keepends=True)[:end])
-    assert black.format_str(source, mode=BLACK_MODE) == source
+    assert black.format_str(source, mode=black_mode()) == source
 
 
 def skeleton(source: str) -> str:

@@ -8,7 +8,7 @@ import black
 import pytest
 
 from compiler.model import EnvRef, Text
-from compiler.render import BLACK_MODE, py_literal, split_header, digest
+from compiler.render import black_mode, py_literal, split_header, digest
 from conftest import ROOT, SIMULATION
 
 NASTY = [
@@ -52,7 +52,7 @@ def test_hostile_strings_reach_the_generated_file_as_exact_constants(project):
     code, _out, err = made.cli("compile", "--only", "shop_qa_mx")
     assert code == 0, err
     source = (made.folder / "generated/shop_qa_mx.py").read_text("utf-8")
-    assert black.format_str(source, mode=BLACK_MODE) == source
+    assert black.format_str(source, mode=black_mode()) == source
     tree = ast.parse(source)
     constants = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)}
     assert set(hostile) <= constants
@@ -62,7 +62,7 @@ def test_hostile_strings_reach_the_generated_file_as_exact_constants(project):
 def test_committed_output_is_standalone_reviewable_and_black_stable():
     for path in sorted((ROOT / "generated").glob("*.py")):
         source = path.read_text("utf-8")
-        assert black.format_str(source, mode=BLACK_MODE) == source, path.name
+        assert black.format_str(source, mode=black_mode()) == source, path.name
         roots = {
             (node.module if isinstance(node, ast.ImportFrom) else alias.name).split(".")[0]
             for node in ast.walk(ast.parse(source))

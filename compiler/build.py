@@ -1,0 +1,103 @@
+"""Resolve and render the targets a compile writes, on every core.
+
+Once the protected hosts that every file carries are known, each target is resolved and rendered
+on its own. So a compile of many targets splits them between forked worker processes (where
+`fork` exists, as on Linux; otherwise, for a few targets, or with COMPILER_PROCESSES=1, all in
+this process). Results come back in the targets' order and problems are reported the way
+`resolve_all` reports them: the files, the messages and the manifest are the bytes one process
+writes (tests compile both ways and compare).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+from dataclasses import dataclass, replace
+
+from compiler.model import Target
+from compiler.problems import Problems
+from compiler.render import render_target
+from compiler.resolve import is_protected, protected_hosts, report_found, resolve_target
+from compiler.targets import TargetRef
+from compiler.validate import Inputs
+
+PROCESSES_VARIABLE = "COMPILER_PROCESSES"  # a number; 1 keeps everything in this process
+TARGETS_PER_PROCESS = 50  # below this, a process costs more than it saves
+CHUNKS_PER_PROCESS = 4  # smaller pieces of work even out a busy machine
+
+Resolved = tuple[Target | None, list[tuple[str, str, str]]]  # resolve_target's answer
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a compile keeps of one target: its file, and what the manifest records of it."""
+
+    name: str
+    text: str
+    feeds_read: tuple[tuple[str, str], ...]
+    host: str | None  # manifest.host_entry of a target in a protected environment
+
+
+def build(inputs: Inputs, refs: list[TargetRef], problems: Problems, known: dict[str, Resolved]) -> list[Built]:
+    """The files of `refs`, in their order; every problem is reported, and errors raise as
+    `resolve_all`'s do. `known`: targets already resolved (the manifest resolves the protected
+    ones it has no entry for)."""
+    refs = [ref for ref in refs if inputs.can_resolve(ref)]
+    early = dict(known)
+    for ref in refs:
+        if is_protected(inputs, ref) and ref.name not in early:
+            early[ref.name] = resolve_target(inputs, ref)
+    hosts = protected_hosts(inputs, {name: target for name, (target, _) in early.items() if target is not None})
+    global _job
+    _job = (inputs, hosts, early)
+    processes = _processes(len(refs))
+    if processes > 1:
+        size = -(-len(refs) // (processes * CHUNKS_PER_PROCESS))
+        chunks = [refs[start : start + size] for start in range(0, len(refs), size)]
+        sys.stdout.flush()  # a forked process flushes what it inherited when it ends
+        sys.stderr.flush()
+        with multiprocessing.get_context("fork").Pool(processes, initializer=_ignore_interrupts) as pool:
+            results = [result for part in pool.imap(_build_chunk, chunks) for result in part]
+    else:
+        results = _build_chunk(refs)
+    _job = None
+    report_found([(name, found) for name, found, _ in results], problems)
+    problems.raise_if_errors()
+    return [built for _, _, built in results if built is not None]
+
+
+_job: tuple[Inputs, tuple, dict[str, Resolved]] | None = None  # what forked processes inherit
+
+
+def _build_chunk(refs: list[TargetRef]) -> list[tuple[str, list[tuple[str, str, str]], Built | None]]:
+    from compiler.manifest import host_entry
+
+    assert _job is not None
+    inputs, hosts, early = _job
+    results = []
+    for ref in refs:
+        target, found = early.get(ref.name) or resolve_target(inputs, ref)
+        built = None
+        if target is not None:
+            target = replace(target, protected_hosts=hosts)
+            host = host_entry(target) if target.protected else None
+            built = Built(ref.name, render_target(target), tuple(target.feeds_read), host)
+        results.append((ref.name, found, built))
+    return results
+
+
+def _processes(targets: int) -> int:
+    wanted = os.environ.get(PROCESSES_VARIABLE, "").strip()
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    if wanted.isdigit() and int(wanted) > 0:
+        return min(int(wanted), max(targets, 1))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, targets // TARGETS_PER_PROCESS))
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the compile stops the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
