@@ -2,8 +2,8 @@
 
 Templates (in `templates/`) see only the model, through StrictUndefined, and every config value
 enters code through `py_literal`, the one escaping function. A generated file is three parts:
-a prelude and a runtime that are the same in every file, and the target's configuration between
-them. The same parts are formatted with black once per process. The configuration is laid out
+a prelude and a runtime that are the same in every file (their sources are black-formatted),
+and the target's configuration between them. The configuration is laid out
 the way black would by `layout` (black costs about 0.2 s a target; `layout` hands black only
 what it is not sure of), so every file is black's bytes. black and Jinja2 are imported only
 when something is rendered: a compile with nothing to render does not pay for them.
@@ -109,10 +109,11 @@ def format_code(source: str) -> str:
 
 @cache
 def static_part(name: str) -> str:
-    """A part of the runtime (or the prelude), the same in every generated file: read from its
-    marker line on and formatted once per process."""
+    """A part of the runtime (or the prelude), the same in every generated file: its source from
+    the marker line on. The sources are kept black-formatted (test_render checks), so a file is
+    black's bytes without formatting them again."""
     text = (RUNTIME_DIR / f"{name}.py").read_text(encoding="utf-8")
-    return format_code(text[text.index(RUNTIME_MARK) + len(RUNTIME_MARK) :])
+    return text[text.index(RUNTIME_MARK) + len(RUNTIME_MARK) :]
 
 
 def render_target(target: Target) -> str:

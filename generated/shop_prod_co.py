@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:7f44a83bea8acf41bc5c343f5b01a00a582b1c264f44e0f351f46c92f939c1f2
+# compiler-digest: sha256:96e8e6124d6cc9fdd1b1f15c10536c9e22c9bf70dec82fa41b83a7f067e55781
 "Load simulation shop_prod_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -93,9 +93,8 @@ class Step:
     form: dict = None  # sent URL-encoded
     expect_status: tuple = ()  # statuses that pass; empty: Locust's rule (>= 400 fails)
     follow_redirects: bool = True  # to the same origin; a redirect elsewhere always fails
-    capture: dict = field(
-        default_factory=dict
-    )  # name -> {"json": Json} | {"header": ..} | {"regex": ..}, "default"
+    # name -> {"json": Json} | {"header": ..} | {"regex": ..}, "default"
+    capture: dict = field(default_factory=dict)
     checks: tuple = ()  # {"json": Json, "exists": bool} | {"json": Json, "equals": value} | ...
     timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
     continue_on_failure: bool = False  # else a failed step ends the iteration of its flow
@@ -359,10 +358,8 @@ HELLO_SECONDS = 15  # a worker that says nothing about itself this long after co
 MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 MAX_USERS_PER_PROCESS = 100_000  # far beyond what one Locust process can drive; a typo above it
 log = logging.getLogger(TARGET)
-run = {
-    "runs": 0,
-    "iterations": 0,
-}  # per process: the parser, the report path, runs started, the spawn counter...
+# per process: the parser, the report path, runs started, the spawn counter...
+run = {"runs": 0, "iterations": 0}
 
 
 def refuse_a_second_file():
@@ -771,9 +768,8 @@ class Request:
             else CLIENT_OPTIONS
         )
         self.continue_on_failure = step.continue_on_failure
-        self.feeds = sorted(
-            {ref.feed for ref in references(vars(step), FromFeed)}
-        )  # an endpoint's own draws
+        # an endpoint's own draws
+        self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
 
     def build(self, scope):
         """(url, headers, payload) for this request; a header whose capture is not set yet is
@@ -1123,9 +1119,8 @@ def run_steps(steps, user, scope):
     """Whether every step that had to pass passed."""
     for step in steps:
         if isinstance(step, Pause):
-            time.sleep(
-                user.rng.uniform(step.min, step.max)
-            )  # a greenlet's sleep: Locust patched time
+            # a greenlet's sleep: Locust patched time
+            time.sleep(user.rng.uniform(step.min, step.max))
         elif not step.run(user, scope) and not step.continue_on_failure:
             return False
     return True
@@ -1179,10 +1174,8 @@ def take_unique(feed):
     if not isinstance(runner, WorkerRunner):
         return next_unique(feed)
     number = next(feed_state["asked"])
-    answer = feed_state["answers"][number] = [
-        threading.Event(),
-        None,
-    ]  # a gevent event: Locust patched threading
+    # a gevent event: Locust patched threading
+    answer = feed_state["answers"][number] = [threading.Event(), None]
     runner.send_message("simulation_feed_take", {"feed": feed, "number": number})
     if not answer[0].wait(timeout=MASTER_SILENCE_SECONDS):
         feed_state["answers"].pop(number, None)
@@ -1338,15 +1331,8 @@ if STAGES:
 
 # -- thresholds ------------------------------------------------------------------------------------
 
-MAXIMA = (
-    "error_ratio",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "avg_ms",
-    "max_ms",
-)  # measured <= limit
+# measured <= limit
+MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")
 ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
 
 
@@ -1956,9 +1942,8 @@ def admit_checked_workers(runner):
         pending.pop(client_id, None)
         log.error("worker %s refused: %s", client_id, reason)
         runner.send_message("simulation_refused", {"reason": reason}, client_id=client_id)
-        runner.send_message(
-            "quit", None, client_id=client_id
-        )  # a worker that is not ours quits too
+        # a worker that is not ours quits too
+        runner.send_message("quit", None, client_id=client_id)
         if not run.get("started"):
             stop_before_the_run(runner, f"worker {client_id} refused: {reason}")
 
@@ -2122,9 +2107,8 @@ def quit_workers(runner, wait=3):
 def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
-    run["runner"], run["allow_protected"] = runner, bool(
-        options.allow_protected
-    )  # read once: not the web UI's
+    # read once: not the web UI's
+    run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
@@ -2202,9 +2186,8 @@ def stop_on_signals():
         os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
 
     signal.signal(signal.SIGINT, interrupt)
-    signal.signal(
-        signal.SIGTERM, lambda signum, _frame: exit_now(signum, "before the run started")
-    )  # then Locust's
+    # then Locust's
+    signal.signal(signal.SIGTERM, lambda signum, _frame: exit_now(signum, "before the run started"))
 
 
 def send_leaving(reason):
@@ -2286,9 +2269,10 @@ def refuse_bad_starts_in_the_web_ui(environment, web_ui):
             if other:  # Locust would set any option the form names: --allow-protected, say
                 message = f"the web UI may set users, spawn rate, host, run time and seed, not {', '.join(other)}"
                 return jsonify({"success": False, "message": message, "host": environment.host})
+            # as Locust reads it
             host = (
                 str(request.form.get("host") or environment.host).replace("<", "").replace(">", "")
-            )  # as Locust reads it
+            )
             problems = host_problems(host, run["allow_protected"])
             if problems:
                 return jsonify(

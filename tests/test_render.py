@@ -76,6 +76,15 @@ def test_committed_output_is_standalone_reviewable_and_black_stable():
         assert f'"Load simulation {path.stem}, generated from catalog.json and simulations/' in source
 
 
+def test_runtime_sources_are_black_formatted_so_files_need_not_be():
+    """render.static_part inlines each part as it is written: black must leave it unchanged."""
+    from compiler.render import RUNTIME_PARTS, static_part
+
+    for name in ("prelude", *RUNTIME_PARTS):
+        part = static_part(name)
+        assert black.format_str(part, mode=black_mode()) == part, f"compiler/runtime/{name}.py: run black on it"
+
+
 def test_templates_see_only_the_model_strictly(monkeypatch):
     import jinja2
 

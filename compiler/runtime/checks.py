@@ -27,7 +27,9 @@ def guard_for(host):
         if origin(protected_host) == origin(str(host)):
             protected_by = protected_by or environment
             for key, value in its_limits.items():
-                if value is not None and (limits[key] is None or seconds_of(value) < seconds_of(limits[key])):
+                if value is not None and (
+                    limits[key] is None or seconds_of(value) < seconds_of(limits[key])
+                ):
                     limits[key] = value
     return protected_by, limits
 
@@ -42,7 +44,11 @@ def host_problems(host, allow_protected):
         return [f"host {host!r} must start with http:// or https://"]
     protected_by, _limits = guard_for(host)
     if protected_by and not allow_protected:
-        whose = "" if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"]) else f"{host} is a host of "
+        whose = (
+            ""
+            if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
+            else f"{host} is a host of "
+        )
         return [
             f"{whose}environment {protected_by} is protected: add --allow-protected "
             "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
@@ -63,7 +69,12 @@ def problems_with(options, workers=1):
         users, rate, run_time = max(s[1] for s in plan), max(s[2] for s in plan), plan[-1][0]
         where = "a stage's "
     else:
-        users, rate, run_time, where = options.num_users or 0, options.spawn_rate or 0, options.run_time, ""
+        users, rate, run_time, where = (
+            options.num_users or 0,
+            options.spawn_rate or 0,
+            options.run_time,
+            "",
+        )
     if limits["max_users"] is not None and users > limits["max_users"]:
         found.append(f"{where}users {users} is above {whose} max_users {limits['max_users']}")
     elif users > MAX_USERS_PER_PROCESS * workers:
@@ -72,13 +83,17 @@ def problems_with(options, workers=1):
             f"{MAX_USERS_PER_PROCESS} each): spread them over workers (--processes, --master/--worker)"
         )
     if limits["max_spawn_rate"] is not None and rate > limits["max_spawn_rate"]:
-        found.append(f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}")
+        found.append(
+            f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
+        )
     if limits["max_run_time"] is not None:
         limit = parse_timespan(limits["max_run_time"])
         if not run_time or run_time > limit:  # Locust runs forever on 0
             shown = f"{run_time}s" if run_time else "0 (no limit)"
             what = "the stages' duration" if STAGES else "run_time"
-            found.append(f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)")
+            found.append(
+                f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
+            )
     if options.html_file:
         found += report_problems(options.html_file)
     for flag, path in record_paths(options).items():
@@ -94,7 +109,9 @@ def report_problems(path):
         if stat.S_ISDIR(os.stat(path).st_mode):
             return [f"html report {path} is a folder; name a file"]
         if not stat.S_ISREG(os.stat(path).st_mode):
-            return [f"html report {path} is not a regular file (a device or a pipe?); name a file or a new name"]
+            return [
+                f"html report {path} is not a regular file (a device or a pipe?); name a file or a new name"
+            ]
     except (FileNotFoundError, NotADirectoryError):
         pass  # a new name, or a link to none; its folder is checked below
     except OSError as error:
@@ -107,7 +124,9 @@ def report_problems(path):
         os.close(probe)
         os.remove(probe_path)
     except OSError as error:
-        return [f"html report {path} cannot be written: {existing} is not a writable folder ({error.strerror})"]
+        return [
+            f"html report {path} cannot be written: {existing} is not a writable folder ({error.strerror})"
+        ]
     return []
 
 
@@ -150,7 +169,10 @@ def configuration_record(options):
     }  # fmt: skip
     protected_by, limits = guard_for(options.host)
     return {
-        **{dest: {"value": value, "source": source_of(dest), "option": OPTION_FLAGS[dest]} for dest, value in values.items()},
+        **{
+            dest: {"value": value, "source": source_of(dest), "option": OPTION_FLAGS[dest]}
+            for dest, value in values.items()
+        },
         "limits": limits,
         "protected": protected_by,
         "client": CLIENT,
@@ -173,14 +195,24 @@ def describe(options):
         lines.append(f"  {dest:<11} {value!s:<42} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
     protected_by, limits = guard_for(options.host)
     if str(options.host).rstrip("/") != DEFAULTS["host"].rstrip("/"):
-        also = f"; it is a host of protected environment {protected_by}" if protected_by and protected_by != ENVIRONMENT else ""
-        lines.append(f"  {'warning':<11} host {options.host} is not the catalog's host for {TARGET} ({DEFAULTS['host']}){also}")
+        also = (
+            f"; it is a host of protected environment {protected_by}"
+            if protected_by and protected_by != ENVIRONMENT
+            else ""
+        )
+        lines.append(
+            f"  {'warning':<11} host {options.host} is not the catalog's host for {TARGET} ({DEFAULTS['host']}){also}"
+        )
     shown_limits = ", ".join(f"{key}={value}" for key, value in limits.items() if value is not None)
     lines.append(f"  {'limits':<11} {shown_limits or 'none'}")
-    lines.append(f"  {'protected':<11} {'yes, environment ' + protected_by if protected_by else 'no'}")
-    lines.append(f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s")
+    lines.append(
+        f"  {'protected':<11} {'yes, environment ' + protected_by if protected_by else 'no'}"
+    )
+    lines.append(
+        f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
+    )
     if PACING:
-        (key, value), = PACING.items()
+        ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
         lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
@@ -191,22 +223,38 @@ def describe(options):
         lines.append(f"  {'on_start':<11} {step_line(step)}")
     for endpoint in ENDPOINTS:
         share = f"{endpoint.weight}/{total}"
-        lines.append(f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {endpoint.method} {redact(endpoint.path)}")
+        lines.append(
+            f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {endpoint.method} {redact(endpoint.path)}"
+        )
     for flow in FLOWS:
-        lines.append(f"  {'flow':<11} {flow.name:<20} {f'{flow.weight}/{total}':<7} {len(flow.steps)} steps")
+        lines.append(
+            f"  {'flow':<11} {flow.name:<20} {f'{flow.weight}/{total}':<7} {len(flow.steps)} steps"
+        )
         lines += [f"  {'':<11}   {step_line(step)}" for step in flow.steps]
     for name, feed in FEEDS.items():
-        lines.append(f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}" + (f", when exhausted {feed.when_exhausted}" if feed.mode == "unique" else ""))
+        lines.append(
+            f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}"
+            + (f", when exhausted {feed.when_exhausted}" if feed.mode == "unique" else "")
+        )
     if STAGES:
         plan = stage_plan(options)
-        lines.append(f"  {'stages':<11} " + ", ".join(f"until {end:g}s {users} users at {rate:g}/s" for end, users, rate in plan)
-                     + " (-u and -r cap every stage, -t ends the run earlier)")
-    for what, limits in [("all requests", THRESHOLDS)] + sorted(THRESHOLDS.get("requests", {}).items()):
+        lines.append(
+            f"  {'stages':<11} "
+            + ", ".join(f"until {end:g}s {users} users at {rate:g}/s" for end, users, rate in plan)
+            + " (-u and -r cap every stage, -t ends the run earlier)"
+        )
+    for what, limits in [("all requests", THRESHOLDS)] + sorted(
+        THRESHOLDS.get("requests", {}).items()
+    ):
         for key in (*MAXIMA, "min_rps"):
             if key in limits:
-                lines.append(f"  {'threshold':<11} {what} {key} {'>=' if key == 'min_rps' else '<='} {limits[key]:g}")
+                lines.append(
+                    f"  {'threshold':<11} {what} {key} {'>=' if key == 'min_rps' else '<='} {limits[key]:g}"
+                )
     if "abort" in THRESHOLDS:
-        lines.append(f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}")
+        lines.append(
+            f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}"
+        )
     return "\n".join(lines)
 
 
@@ -215,4 +263,6 @@ def step_line(step):
         return f"pause {step.min:g}-{step.max:g}s"
     extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
     extras += [f"{len(step.checks)} check(s)"] if step.checks else []
-    return f"{step.name} {step.method} {redact(step.path)}" + (f" ({'; '.join(extras)})" if extras else "")
+    return f"{step.name} {step.method} {redact(step.path)}" + (
+        f" ({'; '.join(extras)})" if extras else ""
+    )

@@ -29,7 +29,9 @@ def admit_checked_workers(runner):
     its own checks passed ("simulation_hello"); any other is refused, with the reason on both
     sides. Until then Locust does not see it: no users, no statistics of its mixed in."""
     handle, pending, admitted, sent_away, goodbyes = runner.handle_message, {}, set(), set(), set()
-    run.update(pending=pending, admitted=admitted, sent_away=sent_away, goodbyes=goodbyes, losses=[])
+    run.update(
+        pending=pending, admitted=admitted, sent_away=sent_away, goodbyes=goodbyes, losses=[]
+    )
     send_to_client = runner.server.send_to_client
 
     def note_sent_away(msg):
@@ -44,11 +46,16 @@ def admit_checked_workers(runner):
             goodbyes.add(client_id)  # after its last statistics
         if msg.type == "client_ready" and client_id not in admitted:
             pending[client_id] = (time.monotonic(), msg)  # acknowledged, so that it runs its checks
-            runner.send_message("ack", client_id=client_id, data={"index": runner.get_worker_index(client_id)})
+            runner.send_message(
+                "ack", client_id=client_id, data={"index": runner.get_worker_index(client_id)}
+            )
         elif msg.type == "quit" and run.get("finished"):  # the master sent it away: no cascade
             if client_id in runner.clients:
                 del runner.clients[client_id]
-        elif msg.type in ("simulation_hello", "simulation_leaving", "locustfile") or client_id in admitted:
+        elif (
+            msg.type in ("simulation_hello", "simulation_leaving", "locustfile")
+            or client_id in admitted
+        ):
             if msg.type == "quit" and client_id in admitted:
                 note_lost_worker(client_id, "quit during the run")
                 admitted.discard(client_id)
@@ -64,8 +71,11 @@ def admit_checked_workers(runner):
             pending.pop(client_id)
             log.info("worker %s ran --check-config and left; it is not part of the run", client_id)
         elif said.get("digest") != DIGEST:
-            refuse(client_id, f"it runs another generated file ({said.get('target')}, digest {str(said.get('digest'))[:12]}), "
-                              f"not {TARGET} (digest {DIGEST[:12]}): give every worker the master's file (--worker -f -)")
+            refuse(
+                client_id,
+                f"it runs another generated file ({said.get('target')}, digest {str(said.get('digest'))[:12]}), "
+                f"not {TARGET} (digest {DIGEST[:12]}): give every worker the master's file (--worker -f -)",
+            )
         elif said.get("problems"):
             refuse(client_id, "its own checks failed: " + "; ".join(said["problems"]))
         else:
@@ -81,7 +91,8 @@ def admit_checked_workers(runner):
         pending.pop(client_id, None)
         log.error("worker %s refused: %s", client_id, reason)
         runner.send_message("simulation_refused", {"reason": reason}, client_id=client_id)
-        runner.send_message("quit", None, client_id=client_id)  # a worker that is not ours quits too
+        # a worker that is not ours quits too
+        runner.send_message("quit", None, client_id=client_id)
         if not run.get("started"):
             stop_before_the_run(runner, f"worker {client_id} refused: {reason}")
 
@@ -90,12 +101,17 @@ def admit_checked_workers(runner):
             time.sleep(1)
             for client_id, (connected, _msg) in list(pending.items()):
                 if time.monotonic() - connected > HELLO_SECONDS:
-                    refuse(client_id, f"it said nothing of its file or checks within {HELLO_SECONDS}s: "
-                                      "not a file of this compiler, or one from an older compile")
+                    refuse(
+                        client_id,
+                        f"it said nothing of its file or checks within {HELLO_SECONDS}s: "
+                        "not a file of this compiler, or one from an older compile",
+                    )
             for client in runner.clients.all:
                 if client.state == "missing" and client.id in admitted:
                     admitted.discard(client.id)
-                    note_lost_worker(client.id, f"went silent (no heartbeat for {HEARTBEAT_LIVENESS}s)")
+                    note_lost_worker(
+                        client.id, f"went silent (no heartbeat for {HEARTBEAT_LIVENESS}s)"
+                    )
 
     runner.handle_message = gate
     runner.server.send_to_client = note_sent_away
@@ -142,17 +158,26 @@ def join_as_checked_worker(environment, runner, problems):
         runner.quit()
 
     runner.register_message("simulation_refused", refused)
-    said = {"digest": DIGEST, "target": TARGET, "problems": problems, "check_config": bool(options.check_config)}
+    said = {
+        "digest": DIGEST,
+        "target": TARGET,
+        "problems": problems,
+        "check_config": bool(options.check_config),
+    }
     runner.send_message("simulation_hello", said)
     if options.check_config or problems:
         time.sleep(0.5)  # let the message leave before the process does
         if problems:
-            sys.stderr.write(f"{TARGET}: invalid configuration on this worker, no request sent:\n"
-                             + "".join(f"  - {problem}\n" for problem in problems))
+            sys.stderr.write(
+                f"{TARGET}: invalid configuration on this worker, no request sent:\n"
+                + "".join(f"  - {problem}\n" for problem in problems)
+            )
             sys.exit(2)
         print(f"{TARGET}: configuration ok on this worker, no request sent", flush=True)
         sys.exit(0)
-    threading.Thread(target=stop_when_master_is_silent, args=(environment, runner), daemon=True).start()
+    threading.Thread(
+        target=stop_when_master_is_silent, args=(environment, runner), daemon=True
+    ).start()
 
 
 def stop_when_master_is_silent(environment, runner):
@@ -162,7 +187,9 @@ def stop_when_master_is_silent(environment, runner):
         time.sleep(1)
         heard = runner.last_heartbeat_timestamp
         if heard and time.time() - heard > MASTER_SILENCE_SECONDS:
-            log.error("the master has not answered for %ss: stopping this worker", MASTER_SILENCE_SECONDS)
+            log.error(
+                "the master has not answered for %ss: stopping this worker", MASTER_SILENCE_SECONDS
+            )
             environment.process_exit_code = 1
             runner.quit()
             return
@@ -201,7 +228,9 @@ def quit_workers(runner, wait=3):
     if not isinstance(runner, MasterRunner) or run.get("workers_quit"):
         return
     run["workers_quit"] = True
-    expected = set(run.get("admitted", ())) - {client_id for _, client_id, _, _ in run.get("losses", [])}
+    expected = set(run.get("admitted", ())) - {
+        client_id for _, client_id, _, _ in run.get("losses", [])
+    }
     for client_id in [*run.get("pending", {}), *(client.id for client in runner.clients.all)]:
         runner.send_message("quit", None, client_id=client_id)
     deadline = time.monotonic() + wait
@@ -209,5 +238,12 @@ def quit_workers(runner, wait=3):
         time.sleep(0.05)
     if run.get("started") and wait:
         for client_id in sorted(expected - run["goodbyes"]):
-            run["losses"].append((time.monotonic(), client_id, "did not send its last statistics before the end", None))
+            run["losses"].append(
+                (
+                    time.monotonic(),
+                    client_id,
+                    "did not send its last statistics before the end",
+                    None,
+                )
+            )
             log.error("worker %s did not send its last statistics before the end", client_id)

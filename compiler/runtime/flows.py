@@ -22,10 +22,14 @@ class FlowTask:
 
     def __init__(self, flow, missing):
         self.name = self.__name__ = flow.name
-        self.steps = [Request(step, missing) if isinstance(step, Step) else step for step in flow.steps]
+        self.steps = [
+            Request(step, missing) if isinstance(step, Step) else step for step in flow.steps
+        ]
         if flow.tags:
             self.locust_tag_set = set(flow.tags)  # Locust's --tags and --exclude-tags read it
-        self.feeds = sorted({ref.feed for step in flow.steps for ref in references(vars(step), FromFeed)})
+        self.feeds = sorted(
+            {ref.feed for step in flow.steps for ref in references(vars(step), FromFeed)}
+        )
 
     def __call__(self, taskset):
         run["iterations"] += 1
@@ -41,7 +45,8 @@ def run_steps(steps, user, scope):
     """Whether every step that had to pass passed."""
     for step in steps:
         if isinstance(step, Pause):
-            time.sleep(user.rng.uniform(step.min, step.max))  # a greenlet's sleep: Locust patched time
+            # a greenlet's sleep: Locust patched time
+            time.sleep(user.rng.uniform(step.min, step.max))
         elif not step.run(user, scope) and not step.continue_on_failure:
             return False
     return True
@@ -64,7 +69,14 @@ def tasks_of(endpoints, flows, missing):
 # of this process, wrapping; unique: each row at most once in the whole run, every worker
 # included (the master hands the rows out).
 
-USER_FEEDS = sorted({ref.feed for step in ON_START for ref in references(vars(step), FromFeed) if isinstance(step, Step)})
+USER_FEEDS = sorted(
+    {
+        ref.feed
+        for step in ON_START
+        for ref in references(vars(step), FromFeed)
+        if isinstance(step, Step)
+    }
+)
 feed_state = {"next": {}, "asked": itertools.count(), "answers": {}}
 
 
@@ -88,7 +100,8 @@ def take_unique(feed):
     if not isinstance(runner, WorkerRunner):
         return next_unique(feed)
     number = next(feed_state["asked"])
-    answer = feed_state["answers"][number] = [threading.Event(), None]  # a gevent event: Locust patched threading
+    # a gevent event: Locust patched threading
+    answer = feed_state["answers"][number] = [threading.Event(), None]
     runner.send_message("simulation_feed_take", {"feed": feed, "number": number})
     if not answer[0].wait(timeout=MASTER_SILENCE_SECONDS):
         feed_state["answers"].pop(number, None)
@@ -110,8 +123,16 @@ def exhausted(feed):
     policy = FEEDS[feed].when_exhausted
     if not feed_state.get(f"said {feed}"):
         feed_state[f"said {feed}"] = True
-        log.warning("feed %s has no unused row left (%s rows): %s", feed, len(FEEDS[feed].rows),
-                    "stopping the run (when_exhausted stop_run)" if policy == "stop_run" else "users that need one stop (when_exhausted stop_user)")
+        log.warning(
+            "feed %s has no unused row left (%s rows): %s",
+            feed,
+            len(FEEDS[feed].rows),
+            (
+                "stopping the run (when_exhausted stop_run)"
+                if policy == "stop_run"
+                else "users that need one stop (when_exhausted stop_user)"
+            ),
+        )
     if policy == "stop_run":
         stop_the_run(f"feed {feed} exhausted")
     raise StopUser()
@@ -134,12 +155,20 @@ def serve_unique_feeds(runner):
         index = next_unique(msg.data["feed"])
         if index is None and FEEDS[msg.data["feed"]].when_exhausted == "stop_run":
             exhausted_on_master(msg.data["feed"])
-        runner.send_message("simulation_feed_row", {"number": msg.data["number"], "index": index}, client_id=msg.node_id)
+        runner.send_message(
+            "simulation_feed_row",
+            {"number": msg.data["number"], "index": index},
+            client_id=msg.node_id,
+        )
 
     def exhausted_on_master(feed):
         if not feed_state.get(f"said {feed}"):
             feed_state[f"said {feed}"] = True
-            log.warning("feed %s has no unused row left (%s rows): stopping the run (when_exhausted stop_run)", feed, len(FEEDS[feed].rows))
+            log.warning(
+                "feed %s has no unused row left (%s rows): stopping the run (when_exhausted stop_run)",
+                feed,
+                len(FEEDS[feed].rows),
+            )
         stop_the_run(f"feed {feed} exhausted")
 
     def stop(environment, msg):

@@ -38,7 +38,9 @@ def share_users_in_run(runner, user_count):
 
 
 def receive_users_in_run(runner):
-    runner.register_message("simulation_users", lambda environment, msg: run.update(users_in_run=msg.data))
+    runner.register_message(
+        "simulation_users", lambda environment, msg: run.update(users_in_run=msg.data)
+    )
 
 
 def stage_plan(options):
@@ -55,8 +57,11 @@ def stage_plan(options):
             rate = min(rate, caps[1])
         plan.append((end, users, rate))
     if options.run_time:  # stages that start before -t, the last one cut at -t
-        plan = [(min(end, options.run_time), users, rate) for i, (end, users, rate) in enumerate(plan)
-                if i == 0 or plan[i - 1][0] < options.run_time]
+        plan = [
+            (min(end, options.run_time), users, rate)
+            for i, (end, users, rate) in enumerate(plan)
+            if i == 0 or plan[i - 1][0] < options.run_time
+        ]
     return plan
 
 

@@ -28,7 +28,8 @@ HELLO_SECONDS = 15  # a worker that says nothing about itself this long after co
 MASTER_SILENCE_SECONDS = 10  # a worker whose master has not answered this long stops by itself
 MAX_USERS_PER_PROCESS = 100_000  # far beyond what one Locust process can drive; a typo above it
 log = logging.getLogger(TARGET)
-run = {"runs": 0, "iterations": 0}  # per process: the parser, the report path, runs started, the spawn counter...
+# per process: the parser, the report path, runs started, the spawn counter...
+run = {"runs": 0, "iterations": 0}
 
 
 def refuse_a_second_file():

@@ -26,7 +26,13 @@ from xml.etree import ElementTree
 from locust import FastHttpUser, HttpUser, LoadTestShape, TaskSet, events
 from locust import __version__ as LOCUST_VERSION
 from locust.contrib.fasthttp import FastHttpSession
-from locust.exception import InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately, StopTest, StopUser
+from locust.exception import (
+    InterruptTaskSet,
+    RescheduleTask,
+    RescheduleTaskImmediately,
+    StopTest,
+    StopUser,
+)
 from locust.html import get_html_report, process_html_filename
 from locust import stats as locust_stats
 from locust.stats import StatsEntry
@@ -85,7 +91,8 @@ class Step:
     form: dict = None  # sent URL-encoded
     expect_status: tuple = ()  # statuses that pass; empty: Locust's rule (>= 400 fails)
     follow_redirects: bool = True  # to the same origin; a redirect elsewhere always fails
-    capture: dict = field(default_factory=dict)  # name -> {"json": Json} | {"header": ..} | {"regex": ..}, "default"
+    # name -> {"json": Json} | {"header": ..} | {"regex": ..}, "default"
+    capture: dict = field(default_factory=dict)
     checks: tuple = ()  # {"json": Json, "exists": bool} | {"json": Json, "equals": value} | ...
     timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
     continue_on_failure: bool = False  # else a failed step ends the iteration of its flow

@@ -17,9 +17,15 @@ from compiler.runtime.checks import *  # noqa: F401,F403
 # -- run records -----------------------------------------------------------------------------------
 
 RECORD_OPTIONS = {  # option -> (environment variable, what it writes)
-    "--run-record": ("LOCUST_RUN_RECORD", "the run record (run.json): configuration, verdicts, statistics"),
+    "--run-record": (
+        "LOCUST_RUN_RECORD",
+        "the run record (run.json): configuration, verdicts, statistics",
+    ),
     "--junit": ("LOCUST_JUNIT", "JUnit XML: one test case per threshold and per request name"),
-    "--summary-json": ("LOCUST_SUMMARY_JSON", "a JSON summary: per-request statistics and verdicts"),
+    "--summary-json": (
+        "LOCUST_SUMMARY_JSON",
+        "a JSON summary: per-request statistics and verdicts",
+    ),
 }
 RECORD_FORMAT = 1  # of run.json and the summary; bumped when a field changes meaning
 # Locust writes its CSV history every second but flushes it every 5 s; `python -m compiler run`
@@ -29,7 +35,14 @@ locust_stats.CSV_STATS_FLUSH_INTERVAL_SEC = locust_stats.CSV_STATS_INTERVAL_SEC
 
 def add_record_options(parser):
     for flag, (variable, what) in RECORD_OPTIONS.items():
-        parser.add_argument(flag, metavar="FILE", env_var=variable, default=None, help=f"Write {what} to FILE.", include_in_web_ui=False)
+        parser.add_argument(
+            flag,
+            metavar="FILE",
+            env_var=variable,
+            default=None,
+            help=f"Write {what} to FILE.",
+            include_in_web_ui=False,
+        )
 
 
 def record_paths(options):
@@ -41,18 +54,23 @@ def request_statistics(stats):
     rows = []
     for entry in [*sorted(stats.entries.values(), key=lambda e: (e.name, e.method)), stats.total]:
         count = entry.num_requests
-        rows.append({
-            "name": entry.name if entry is not stats.total else None,
-            "method": entry.method or None,
-            "requests": count,
-            "failures": entry.num_failures,
-            "error_ratio": entry.num_failures / count if count else None,
-            "rps": entry.total_rps,
-            "avg_ms": entry.avg_response_time if count else None,
-            "min_ms": entry.min_response_time if count else None,
-            "max_ms": entry.max_response_time if count else None,
-            **{f"p{p}_ms": entry.get_response_time_percentile(p / 100) if count else None for p in (50, 90, 95, 99)},
-        })
+        rows.append(
+            {
+                "name": entry.name if entry is not stats.total else None,
+                "method": entry.method or None,
+                "requests": count,
+                "failures": entry.num_failures,
+                "error_ratio": entry.num_failures / count if count else None,
+                "rps": entry.total_rps,
+                "avg_ms": entry.avg_response_time if count else None,
+                "min_ms": entry.min_response_time if count else None,
+                "max_ms": entry.max_response_time if count else None,
+                **{
+                    f"p{p}_ms": entry.get_response_time_percentile(p / 100) if count else None
+                    for p in (50, 90, 95, 99)
+                },
+            }
+        )
     return rows
 
 
@@ -107,7 +125,9 @@ def run_record(environment, outcome):
         "file_digest": DIGEST,
         "locust_version": LOCUST_VERSION,
         "python_version": sys.version.split()[0],
-        "workers": len(run.get("ever_admitted", ())) if isinstance(environment.runner, MasterRunner) else 0,
+        "workers": (
+            len(run.get("ever_admitted", ())) if isinstance(environment.runner, MasterRunner) else 0
+        ),
     }
 
 
@@ -119,21 +139,38 @@ def junit_of(environment, outcome):
         what, key, limit, measured, passed = row
         name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
         value = "no requests" if measured is None else f"{measured:.4g}"
-        cases.append(("thresholds", name, None if passed else f"measured {value}", f"measured {value}"))
+        cases.append(
+            ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
+        )
     messages = failure_messages(environment.runner.stats)
-    for entry in sorted(environment.runner.stats.entries.values(), key=lambda e: (e.name, e.method)):
+    for entry in sorted(
+        environment.runner.stats.entries.values(), key=lambda e: (e.name, e.method)
+    ):
         found = messages.get(entry.name, [])
         text = "; ".join(f"{message} ({count}x)" for message, count in found)
-        cases.append(("requests", f"{entry.method} {entry.name}", text or None, f"{entry.num_requests} requests, {entry.num_failures} failed"))
+        cases.append(
+            (
+                "requests",
+                f"{entry.method} {entry.name}",
+                text or None,
+                f"{entry.num_requests} requests, {entry.num_failures} failed",
+            )
+        )
     failed = sum(1 for case in cases if case[2])
-    suite = ElementTree.Element("testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0")
+    suite = ElementTree.Element(
+        "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
+    )
     for classname, name, failure, output in cases:
-        case = ElementTree.SubElement(suite, "testcase", classname=f"{TARGET}.{classname}", name=name)
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=f"{TARGET}.{classname}", name=name
+        )
         if failure:
             ElementTree.SubElement(case, "failure", message=failure).text = failure
         ElementTree.SubElement(case, "system-out").text = output
     for problem in outcome["problems"]:
-        case = ElementTree.SubElement(suite, "testcase", classname=f"{TARGET}.run", name="the run did what was asked")
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=f"{TARGET}.run", name="the run did what was asked"
+        )
         ElementTree.SubElement(case, "failure", message=problem).text = problem
         suite.set("tests", str(int(suite.get("tests")) + 1))
         suite.set("failures", str(int(suite.get("failures")) + 1))

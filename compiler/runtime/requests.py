@@ -98,9 +98,14 @@ class Request:
         self.capture = resolve(step.capture, missing)
         self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
         self.timeout = step.timeout_seconds
-        self.options = {"timeout": step.timeout_seconds} if CLIENT == "requests" and step.timeout_seconds else CLIENT_OPTIONS
+        self.options = (
+            {"timeout": step.timeout_seconds}
+            if CLIENT == "requests" and step.timeout_seconds
+            else CLIENT_OPTIONS
+        )
         self.continue_on_failure = step.continue_on_failure
-        self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})  # an endpoint's own draws
+        # an endpoint's own draws
+        self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
 
     def build(self, scope):
         """(url, headers, payload) for this request; a header whose capture is not set yet is
@@ -120,7 +125,11 @@ class Request:
                 if not isinstance(headers[name], str):
                     headers[name] = as_text(headers[name])
         if isinstance(payload.get("data"), dict):  # a form
-            payload = {"data": urlencode({k: as_sent(v) for k, v in payload["data"].items()}, doseq=True).encode()}
+            payload = {
+                "data": urlencode(
+                    {k: as_sent(v) for k, v in payload["data"].items()}, doseq=True
+                ).encode()
+            }
         elif isinstance(payload.get("data"), str):
             payload = {"data": payload["data"].encode()}
         encoded = urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
@@ -131,14 +140,19 @@ class Request:
         user = taskset.user
         if not self.feeds:
             return self.run(user, user.scope)
-        rows = {**user.rows, **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows}}
+        rows = {
+            **user.rows,
+            **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows},
+        }
         self.run(user, Scope(user.captures, rows))  # a row of each feed for this call
 
     def run(self, user, scope):
         """Send, judge, capture: whether the step passed. Every outcome is counted once."""
         started = time.perf_counter()
         try:
-            url, headers, payload = (self.url, self.headers, self.payload) if not self.dynamic else self.build(scope)
+            url, headers, payload = (
+                (self.url, self.headers, self.payload) if not self.dynamic else self.build(scope)
+            )
             return self.send(user.client_for(self.timeout), user.host, url, headers, payload, scope)
         except USER_SIGNALS:
             raise
@@ -197,12 +211,23 @@ class Request:
                 return answer, None
             url = next_leg(url, location)
             if url is None:
-                return answer, "redirect to a Location clients read differently (a backslash, a control character or a user name), not followed"
+                return (
+                    answer,
+                    "redirect to a Location clients read differently (a backslash, a control character or a user name), not followed",
+                )
             if origin(url) != origin(host):
                 return answer, f"redirect to another origin {shown_origin(url)}, not followed"
             if answer.status_code in (301, 302, 303) and method != "HEAD":
                 method, payload = "GET", {}
-            leg = client.request(method, url, headers=headers, catch_response=True, allow_redirects=False, **payload, **self.options)
+            leg = client.request(
+                method,
+                url,
+                headers=headers,
+                catch_response=True,
+                allow_redirects=False,
+                **payload,
+                **self.options,
+            )
             with leg:
                 leg._request_event = Quiet  # Locust's context manager reports through this
                 leg.success()
@@ -241,7 +266,9 @@ class Request:
             if value is MISSING:
                 value = rule.get("default", MISSING)
             if value is MISSING:
-                return f"capture {name}: {capture_source(rule)} not found" + (" (the answer is not JSON)" if "json" in rule and document is MISSING else "")
+                return f"capture {name}: {capture_source(rule)} not found" + (
+                    " (the answer is not JSON)" if "json" in rule and document is MISSING else ""
+                )
             scope.captures[name] = value
         return None
 
@@ -250,7 +277,9 @@ def check_failure(check, answer, document, elapsed_ms, scope):
     """What a failed check says: what was expected and what came; None when it passed."""
     if "max_ms" in check:
         took = round(elapsed_ms)
-        return None if took <= check["max_ms"] else f"check max_ms {check['max_ms']:g}: took {took} ms"
+        return (
+            None if took <= check["max_ms"] else f"check max_ms {check['max_ms']:g}: took {took} ms"
+        )
     if "json" in check:
         path = check["json"]
         if document is MISSING and answer is not None and not (answer.content or b"").strip():
@@ -261,17 +290,31 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         if "exists" in check:
             if (found is not MISSING) == check["exists"]:
                 return None
-            return f"check {path.text}: expected to exist, not found" if check["exists"] else f"check {path.text}: expected not to exist, got {shown(found)}"
+            return (
+                f"check {path.text}: expected to exist, not found"
+                if check["exists"]
+                else f"check {path.text}: expected not to exist, got {shown(found)}"
+            )
         expected = render(check["equals"], scope)
-        return None if found is not MISSING and same_json(found, expected) else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+        return (
+            None
+            if found is not MISSING and same_json(found, expected)
+            else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+        )
     if "body_contains" in check:
         expected = render(check["body_contains"], scope)
-        return None if expected in answer.text else f"check body contains {shown(expected)}: not found"
+        return (
+            None if expected in answer.text else f"check body contains {shown(expected)}: not found"
+        )
     expected = render(check["contains"], scope)
     value = answer.headers.get(check["header"])
     if value is None:
         return f"check header {check['header']} contains {shown(expected)}: no such header"
-    return None if expected in value else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
+    return (
+        None
+        if expected in value
+        else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
+    )
 
 
 def same_json(found, expected):
@@ -280,7 +323,9 @@ def same_json(found, expected):
     if isinstance(found, bool) or isinstance(expected, bool):
         return type(found) is type(expected) and found == expected
     if isinstance(found, dict) and isinstance(expected, dict):
-        return found.keys() == expected.keys() and all(same_json(found[k], expected[k]) for k in found)
+        return found.keys() == expected.keys() and all(
+            same_json(found[k], expected[k]) for k in found
+        )
     if isinstance(found, list) and isinstance(expected, list):
         return len(found) == len(expected) and all(same_json(a, b) for a, b in zip(found, expected))
     if isinstance(found, (dict, list)) or isinstance(expected, (dict, list)):
@@ -321,15 +366,34 @@ FAULTS = (  # (class names in the error's chain, the words for it), the first th
     ({"ConnectionRefusedError"}, "connection refused"),
     ({"gaierror", "NameResolutionError"}, "host name not found"),
     (
-        {"ConnectionResetError", "ConnectionAbortedError", "BrokenPipeError", "HTTPConnectionClosed", "RemoteDisconnected"},
+        {
+            "ConnectionResetError",
+            "ConnectionAbortedError",
+            "BrokenPipeError",
+            "HTTPConnectionClosed",
+            "RemoteDisconnected",
+        },
         "connection closed before an answer",
     ),
     (
-        {"IncompleteRead", "ChunkedEncodingError", "HTTPParseError", "ContentDecodingError", "BadStatusLine",
-         "LineTooLong", "InvalidChunkLength", "HeaderParsingError", "InvalidHeader", "UnexpectedEOF"},
+        {
+            "IncompleteRead",
+            "ChunkedEncodingError",
+            "HTTPParseError",
+            "ContentDecodingError",
+            "BadStatusLine",
+            "LineTooLong",
+            "InvalidChunkLength",
+            "HeaderParsingError",
+            "InvalidHeader",
+            "UnexpectedEOF",
+        },
         "answer cut short or malformed",
     ),
-    ({"InvalidURL", "InvalidSchema", "MissingSchema", "LocationParseError", "URLRequired"}, "request URL not valid"),
+    (
+        {"InvalidURL", "InvalidSchema", "MissingSchema", "LocationParseError", "URLRequired"},
+        "request URL not valid",
+    ),
 )
 
 
@@ -344,10 +408,16 @@ def fault_of(error, timeout=None):
         seen.add(id(current))
         names.add(type(current).__name__)
         wrapped = (current.__cause__, current.__context__, getattr(current, "original", None))
-        chain += [e for e in (*wrapped, getattr(current, "reason", None), *current.args) if isinstance(e, BaseException)]
+        chain += [
+            e
+            for e in (*wrapped, getattr(current, "reason", None), *current.args)
+            if isinstance(e, BaseException)
+        ]
     for kinds, words in FAULTS:
         if names & kinds:
             return words
-    if any("Timeout" in name for name in names):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
+    if any(
+        "Timeout" in name for name in names
+    ):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
         return f"timed out after {timeout or REQUEST_TIMEOUT_SECONDS:g}s"
     return f"{type(error).__name__}, no answer" if error is not None else "no answer"

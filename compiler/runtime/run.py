@@ -26,15 +26,24 @@ from compiler.runtime.distributed import *  # noqa: F401,F403
 def prepare(environment, runner, web_ui=None, **_kwargs):
     """Resolve, check and print the configuration; stop with exit code 2 before any load."""
     options = environment.parsed_options
-    run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)  # read once: not the web UI's
+    # read once: not the web UI's
+    run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)
     stop_on_signals()
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
-    Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {task: weight for task, weight in tasks}
-    Simulation.on_start_steps = [Request(step, missing) if isinstance(step, Step) else step for step in ON_START]
+    Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
+        task: weight for task, weight in tasks
+    }
+    Simulation.on_start_steps = [
+        Request(step, missing) if isinstance(step, Step) else step for step in ON_START
+    ]
     hide_secrets()
-    requests = [step for task in Simulation.tasks for step in getattr(task, "steps", [task])] + Simulation.on_start_steps
-    secrets = unset_variables(missing) + unsendable_headers([r for r in requests if isinstance(r, Request)])
+    requests = [
+        step for task in Simulation.tasks for step in getattr(task, "steps", [task])
+    ] + Simulation.on_start_steps
+    secrets = unset_variables(missing) + unsendable_headers(
+        [r for r in requests if isinstance(r, Request)]
+    )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
@@ -81,7 +90,10 @@ def stop_on_signals():
     def exit_now(signum, when):
         if run.get("writing") and os.path.exists(run["writing"]):
             os.remove(run["writing"])
-        os.write(2, f"{TARGET}: {'interrupted' if signum == signal.SIGINT else 'terminated'} {when}: exiting now\n".encode())
+        os.write(
+            2,
+            f"{TARGET}: {'interrupted' if signum == signal.SIGINT else 'terminated'} {when}: exiting now\n".encode(),
+        )
         os._exit(128 + signum)
 
     def interrupt(signum, _frame):
@@ -93,7 +105,8 @@ def stop_on_signals():
         os.kill(os.getpid(), signal.SIGTERM)  # Locust's SIGTERM handler runs in its event loop
 
     signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, lambda signum, _frame: exit_now(signum, "before the run started"))  # then Locust's
+    # then Locust's
+    signal.signal(signal.SIGTERM, lambda signum, _frame: exit_now(signum, "before the run started"))
 
 
 def send_leaving(reason):
@@ -137,7 +150,11 @@ def hold_limits(environment, runner):
             run["runs"] += 1  # a new run, not a change of users: it gets its own deadline
             run.get("sent_away", set()).clear()
             if limits["max_run_time"] is not None:
-                threading.Thread(target=stop_at_max_run_time, args=(runner, run["runs"], limits["max_run_time"]), daemon=True).start()
+                threading.Thread(
+                    target=stop_at_max_run_time,
+                    args=(runner, run["runs"], limits["max_run_time"]),
+                    daemon=True,
+                ).start()
         whose = protected_by or ENVIRONMENT
         user_count = capped("users", user_count, limits["max_users"], whose)
         spawn_rate = capped("spawn_rate", spawn_rate, limits["max_spawn_rate"], whose)
@@ -147,7 +164,16 @@ def hold_limits(environment, runner):
     runner.start = start_within_limits
 
 
-WEB_UI_FIELDS = {"user_count", "spawn_rate", "host", "run_time", "user_classes", "shape_class", "profile", "seed"}
+WEB_UI_FIELDS = {
+    "user_count",
+    "spawn_rate",
+    "host",
+    "run_time",
+    "user_classes",
+    "shape_class",
+    "profile",
+    "seed",
+}
 
 
 def refuse_bad_starts_in_the_web_ui(environment, web_ui):
@@ -162,10 +188,15 @@ def refuse_bad_starts_in_the_web_ui(environment, web_ui):
             if other:  # Locust would set any option the form names: --allow-protected, say
                 message = f"the web UI may set users, spawn rate, host, run time and seed, not {', '.join(other)}"
                 return jsonify({"success": False, "message": message, "host": environment.host})
-            host = str(request.form.get("host") or environment.host).replace("<", "").replace(">", "")  # as Locust reads it
+            # as Locust reads it
+            host = (
+                str(request.form.get("host") or environment.host).replace("<", "").replace(">", "")
+            )
             problems = host_problems(host, run["allow_protected"])
             if problems:
-                return jsonify({"success": False, "message": "; ".join(problems), "host": environment.host})
+                return jsonify(
+                    {"success": False, "message": "; ".join(problems), "host": environment.host}
+                )
         return None
 
 
@@ -198,23 +229,36 @@ def finish(environment, **_kwargs):
     failures += counted_losses()
     stats = environment.runner.stats
     if stats.total.num_requests == 0:
-        failures.append("no request was sent (no user ran long enough, or the run was stopped before)")
+        failures.append(
+            "no request was sent (no user ran long enough, or the run was stopped before)"
+        )
     if PACING.get("total_iterations_per_second"):
         seconds = time.time() - run["started_at"] if run.get("started_at") else 0
         reached = run["iterations"] / seconds if seconds else 0
-        sys.stderr.write(f"{TARGET}: iterations per second: target {PACING['total_iterations_per_second']:g}, reached {reached:.3g} ({run['iterations']} iterations)\n")
+        sys.stderr.write(
+            f"{TARGET}: iterations per second: target {PACING['total_iterations_per_second']:g}, reached {reached:.3g} ({run['iterations']} iterations)\n"
+        )
     if run.get("stopping_run"):
         sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
     rows = verdicts(stats) if THRESHOLDS else []
     if THRESHOLDS:
         breached = [row for row in rows if not row[4]]
         sys.stderr.write(threshold_table(rows) + "\n")
-        sys.stderr.write(f"{TARGET}: {len(breached)} of {len(rows)} threshold(s) failed\n" if breached else f"{TARGET}: every threshold passed\n")
-    outcome = {"problems": failures, "thresholds": rows, "code": exit_code(environment, failures, rows)}
+        sys.stderr.write(
+            f"{TARGET}: {len(breached)} of {len(rows)} threshold(s) failed\n"
+            if breached
+            else f"{TARGET}: every threshold passed\n"
+        )
+    outcome = {
+        "problems": failures,
+        "thresholds": rows,
+        "code": exit_code(environment, failures, rows),
+    }
     failures += write_records(environment, outcome)
     if failures:
         sys.stderr.write(
-            f"{TARGET}: the run did not do what was asked:\n" + "".join(f"  - {line}\n" for line in failures)
+            f"{TARGET}: the run did not do what was asked:\n"
+            + "".join(f"  - {line}\n" for line in failures)
         )
     environment.process_exit_code = exit_code(environment, failures, rows)
 
@@ -229,7 +273,9 @@ def exit_code(environment, failures, thresholds):
     if environment.process_exit_code is not None:
         return environment.process_exit_code
     runner = environment.runner
-    return environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
+    return (
+        environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
+    )
 
 
 def write_report(environment, path):
@@ -266,7 +312,9 @@ def keep_earlier(path):
     stem, extension = os.path.splitext(path)
     stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
     for number in itertools.count(1):
-        kept = f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
+        kept = (
+            f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
+        )
         try:
             os.link(path, kept)  # fails if the name is taken, even by a run writing right now
             return kept
@@ -299,7 +347,9 @@ class Simulation(TaskSet):
     def get_next_task(self):
         tasks = self.tasks
         if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
-            run["weighted"], run["cum_weights"] = tasks, list(itertools.accumulate(self.weights[t] for t in tasks))
+            run["weighted"], run["cum_weights"] = tasks, list(
+                itertools.accumulate(self.weights[t] for t in tasks)
+            )
         self.user.iteration_started = time.monotonic()
         return self.user.rng.choices(tasks, cum_weights=run["cum_weights"])[0]
 
@@ -313,7 +363,9 @@ class Simulation(TaskSet):
 def report_iterations(client_id, data):
     """A worker's iterations since its last report, for the master's rate reached."""
     data["simulation_iterations"], run["iterations_reported"] = (
-        run["iterations"] - run.get("iterations_reported", 0), run["iterations"])
+        run["iterations"] - run.get("iterations_reported", 0),
+        run["iterations"],
+    )
 
 
 def count_worker_iterations(client_id, data):
@@ -326,7 +378,11 @@ def count_users_from_zero(environment, **_kwargs):
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
     if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
-        threading.Thread(target=abort_on_breach, args=(environment.runner, THRESHOLDS["abort"]["after"]), daemon=True).start()
+        threading.Thread(
+            target=abort_on_breach,
+            args=(environment.runner, THRESHOLDS["abort"]["after"]),
+            daemon=True,
+        ).start()
 
 
 class SimulatedUser(USER_CLASS):
@@ -355,8 +411,14 @@ class SimulatedUser(USER_CLASS):
             return self.client
         if timeout not in self.clients:
             self.clients[timeout] = FastHttpSession(
-                base_url=self.host, request_event=self.environment.events.request, user=self,
-                network_timeout=timeout, connection_timeout=timeout, max_retries=self.max_retries,
-                max_redirects=self.max_redirects, insecure=self.insecure, concurrency=self.concurrency,
+                base_url=self.host,
+                request_event=self.environment.events.request,
+                user=self,
+                network_timeout=timeout,
+                connection_timeout=timeout,
+                max_retries=self.max_retries,
+                max_redirects=self.max_redirects,
+                insecure=self.insecure,
+                concurrency=self.concurrency,
             )
         return self.clients[timeout]

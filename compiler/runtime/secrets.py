@@ -13,7 +13,9 @@ from compiler.runtime.options import *  # noqa: F401,F403
 # -- values from the environment, and keeping them secret ---------------------------------------
 
 SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
-SHORTEST_SECRET = 4  # shorter values are not masked: masking "x" would garble every line, hiding nothing
+SHORTEST_SECRET = (
+    4  # shorter values are not masked: masking "x" would garble every line, hiding nothing
+)
 
 
 def resolve(value, missing):
@@ -23,7 +25,15 @@ def resolve(value, missing):
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if len(secret) >= SHORTEST_SECRET:
-            SECRETS.update({secret, repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret), quote(secret)})
+            SECRETS.update(
+                {
+                    secret,
+                    repr(secret)[1:-1],
+                    quote(secret, safe=""),
+                    quote_plus(secret),
+                    quote(secret),
+                }
+            )
         return secret
     if isinstance(value, Text):
         parts = [resolve(part, missing) for part in value.parts]
@@ -69,7 +79,9 @@ class MaskedStream:
         self.stream = stream
 
     def write(self, text):
-        return self.stream.write(without_secrets(text) if SECRETS and isinstance(text, str) else text)
+        return self.stream.write(
+            without_secrets(text) if SECRETS and isinstance(text, str) else text
+        )
 
     def writelines(self, lines):
         for line in lines:
@@ -99,7 +111,9 @@ def hide_secrets():
             if SECRETS:
                 record.msg, record.args = without_secrets(record.getMessage()), None
                 if record.exc_info:
-                    record.exc_text = without_secrets("".join(traceback.format_exception(*record.exc_info)))
+                    record.exc_text = without_secrets(
+                        "".join(traceback.format_exception(*record.exc_info))
+                    )
             return True
 
     for handler in logging.getLogger().handlers:

@@ -17,7 +17,8 @@ from compiler.runtime.load import *  # noqa: F401,F403
 # ---- the generated file holds what follows ----
 # -- thresholds ------------------------------------------------------------------------------------
 
-MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")  # measured <= limit
+# measured <= limit
+MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")
 ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
 
 
@@ -63,8 +64,14 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
             if key in limits:
                 measured = measure(entry, key)
                 limit = limits[key]
-                worst = measured + bucket_margin(measured) if measured is not None and key[0] == "p" else measured
-                passed = measured is not None and (measured >= limit if key == "min_rps" else worst <= limit)
+                worst = (
+                    measured + bucket_margin(measured)
+                    if measured is not None and key[0] == "p"
+                    else measured
+                )
+                passed = measured is not None and (
+                    measured >= limit if key == "min_rps" else worst <= limit
+                )
                 found.append((name or "all requests", key, limit, measured, passed))
     return found
 
@@ -73,8 +80,14 @@ def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key == "min_rps" else "<="
-        value = "no requests" if measured is None else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
-        lines.append(f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}")
+        value = (
+            "no requests"
+            if measured is None
+            else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
+        )
+        lines.append(
+            f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
+        )
     return "\n".join(lines)
 
 
@@ -83,7 +96,9 @@ def abort_on_breach(runner, after):
     the first breach (the master decides in distributed runs)."""
     time.sleep(parse_timespan(after))
     while runner.state not in ("stopping", "stopped") and not run.get("finished"):
-        breached = [row for row in verdicts(runner.stats, MAXIMA) if not row[4] and row[3] is not None]
+        breached = [
+            row for row in verdicts(runner.stats, MAXIMA) if not row[4] and row[3] is not None
+        ]
         if breached:
             what, key, limit, measured, _ = breached[0]
             run["aborted"] = f"{what} {key} {measured:.4g} breached its limit {limit:g}"

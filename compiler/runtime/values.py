@@ -14,7 +14,9 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 # -- values known only while the run goes: captures and feed rows --------------------------------
 
 MISSING = object()
-COLUMN_OF = {(name, column): i for name, feed in FEEDS.items() for i, column in enumerate(feed.columns)}
+COLUMN_OF = {
+    (name, column): i for name, feed in FEEDS.items() for i, column in enumerate(feed.columns)
+}
 
 
 class Scope:
