@@ -319,6 +319,7 @@ _COMMENT = re.compile(r"#( .*[^ \t])?")
 
 
 _STATEMENTS: dict[str, str] = {}  # statement text -> black's layout: many repeat across targets
+_STATEMENTS_KEPT = 20_000  # then forgotten, so that a long-lived process (the MCP server) stays small
 
 
 def format_block(text: str, black_format: Callable[[str], str]) -> str:
@@ -342,6 +343,8 @@ def format_block(text: str, black_format: Callable[[str], str]) -> str:
         else:
             laid_out = _STATEMENTS.get(chunk)
             if laid_out is None:
+                if len(_STATEMENTS) >= _STATEMENTS_KEPT:
+                    _STATEMENTS.clear()
                 laid_out = _STATEMENTS[chunk] = _statement(chunk, black_format)
             out.append(laid_out)
     return "\n".join(out) + "\n"

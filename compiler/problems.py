@@ -66,7 +66,10 @@ class Problems:
 def pointer_join(pointer: str, *keys: object) -> str:
     """RFC 6901: '~' becomes '~0' and '/' becomes '~1' in each reference token."""
     for key in keys:
-        pointer += "/" + str(key).replace("~", "~0").replace("/", "~1")
+        key = str(key)
+        if "~" in key or "/" in key:
+            key = key.replace("~", "~0").replace("/", "~1")
+        pointer += "/" + key
     return pointer
 
 
