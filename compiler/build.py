@@ -2,8 +2,8 @@
 
 Once the protected hosts that every file carries are known, each target is resolved and rendered
 on its own. So a compile of many targets splits them between forked worker processes (where
-`fork` exists, as on Linux; otherwise, for a few targets, or with COMPILER_PROCESSES=1, all in
-this process). Results come back in the targets' order and problems are reported the way
+`fork` exists, as on Linux, and this process runs no other thread; otherwise, for a few targets,
+or with COMPILER_PROCESSES=1, all in this process). Results come back in the targets' order and problems are reported the way
 `resolve_all` reports them: the files, the messages and the manifest are the bytes one process
 writes (tests compile both ways and compare).
 """
@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from dataclasses import dataclass, replace
 
 from compiler.model import Target
@@ -90,8 +91,8 @@ def _build_chunk(refs: list[TargetRef]) -> list[tuple[str, list[tuple[str, str, 
 
 def _processes(targets: int) -> int:
     wanted = os.environ.get(PROCESSES_VARIABLE, "").strip()
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        return 1  # forking a process with other threads (a server's) could copy a held lock
     if wanted.isdigit() and int(wanted) > 0:
         return min(int(wanted), max(targets, 1))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
