@@ -1,11 +1,11 @@
 """Resolve and render the targets a compile writes, on every core.
 
 Once the protected hosts that every file carries are known, each target is resolved and rendered
-on its own. So a compile of many targets splits them between forked worker processes (where
-`fork` exists, as on Linux, and this process runs no other thread; otherwise, for a few targets,
-or with COMPILER_PROCESSES=1, all in this process). Results come back in the targets' order and problems are reported the way
-`resolve_all` reports them: the files, the messages and the manifest are the bytes one process
-writes (tests compile both ways and compare).
+on its own. So a compile of many targets splits them between forked worker processes: where
+`fork` exists (Linux) and this process runs no other thread; otherwise, for a few targets, or
+with COMPILER_PROCESSES=1, all in this process. Results come back in the targets' order and
+problems are reported the way `resolve_all` reports them: the files, the messages and the
+manifest are the bytes one process writes (tests compile both ways and compare).
 """
 
 from __future__ import annotations
