@@ -23,6 +23,7 @@ from compiler.resolve import resolve_all
 from compiler.runs import run_targets
 from compiler.streams import StdoutError, guarded_stdout
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
+from compiler.timespan import parse_timespan
 from compiler.validate import Inputs, load_inputs
 from compiler.write import OutputError, Report, WriteError, sync
 
@@ -72,6 +73,19 @@ def build_parser() -> ArgumentParser:
     compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
     compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
     compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    mcp = commands.add_parser(
+        "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
+        usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
+    )  # fmt: skip
+    mcp.add_argument("--catalog", default=argparse.SUPPRESS, help="catalog file, relative to --root (as before the command)")
+    mcp.add_argument("--root", help="the folder to work in, the repository root (default: the current folder)")
+    mcp.add_argument("--out", default="generated", help="the only folder compile writes to (default: generated)")
+    mcp.add_argument("--results", help="where runs go and are read from (default: results/ beside the catalog: data/results)")
+    mcp.add_argument("--max-users", type=int, default=50, metavar="N", help="the most users a run may have (default: 50)")
+    mcp.add_argument("--max-run-time", default="60s", metavar="T", help="the longest a target's run may last (default: 60s)")
+    mcp.add_argument("--allow-protected", action="store_true", help="let a call that asks for it run a protected environment")
+    mcp.add_argument("--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 instead of stdio")
+    mcp.add_argument("--port", type=int, default=8000, help="the port of --http (default: 8000)")
     return parser
 
 
@@ -288,14 +302,16 @@ def command_list(args, problems: Problems) -> int:
     return EXIT_OK
 
 
-def _shown(value: Any) -> str:
-    def plain(item: Any) -> Any:
-        if hasattr(item, "items"):  # dict, or a frozen MappingProxyType
-            return {k: plain(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [plain(v) for v in item]
-        return as_written(item)
+def plain(item: Any) -> Any:
+    """A resolved value as JSON data: objects, lists, and `${env:NAME}` as written."""
+    if hasattr(item, "items"):  # dict, or a frozen MappingProxyType
+        return {k: plain(v) for k, v in item.items()}
+    if isinstance(item, (list, tuple)):
+        return [plain(v) for v in item]
+    return as_written(item)
 
+
+def _shown(value: Any) -> str:
     return json.dumps(plain(value), ensure_ascii=False)
 
 
@@ -483,9 +499,38 @@ def command_compare(args, problems: Problems) -> int:
     return code
 
 
+def command_mcp(args, problems: Problems) -> int:
+    """Serve until the client goes away (stdio) or the process is stopped (--http)."""
+    if args.root:
+        try:
+            os.chdir(args.root)
+        except OSError as error:
+            raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
+    if args.max_users < 1:
+        raise UsageError("--max-users is a number of users, 1 or more")
+    try:
+        if parse_timespan(args.max_run_time) <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--max-run-time {args.max_run_time!r} is not a duration like 60s, 5m or 1h30m") from None
+    if not 0 < args.port < 65536:
+        raise UsageError("--port is a TCP port, 1 to 65535")
+    if not args.out:
+        raise UsageError("--out is empty; name the output folder (default: generated)")
+    try:
+        from compiler.mcp_server import serve
+        from compiler.mcp_tools import Settings
+    except ImportError as error:
+        missing = (getattr(error, "name", None) or "mcp").partition(".")[0]
+        raise UsageError(f"missing dependency {missing}: run `make` to set up .venv") from None
+    settings = Settings(args.catalog, args.out, args.results, args.max_users, args.max_run_time, args.allow_protected)
+    serve(settings, http=args.http, port=args.port)
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare,
+    "run": command_run, "compare": command_compare, "mcp": command_mcp,
 }  # fmt: skip
 
 
