@@ -17,6 +17,7 @@ Transport: stdio (the default), or streamable HTTP bound to 127.0.0.1 (`--http`)
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import sys
@@ -112,26 +113,36 @@ def build_server(settings: Settings) -> CompilerServer:
     server.settings_ = settings
     running = {"now": False}  # one run at a time: the machine is the load generator
 
-    @server.tool(name="list_targets", annotations=READS)
+    def tool(name: str, annotations: ToolAnnotations) -> Callable[[Callable], Callable]:
+        """Register a tool; its description is its docstring as one paragraph."""
+
+        def register(function: Callable) -> Callable:
+            description = " ".join(inspect.cleandoc(function.__doc__ or "").split())
+            server.add_tool(function, name=name, description=description, annotations=annotations)
+            return function
+
+        return register
+
+    @tool("list_targets", READS)
     def list_targets(
         pattern: Annotated[str | None, Field(description="A target name or a glob (app_local_*); default: every target.")] = None,
     ) -> Annotated[CallToolResult, TargetList]:
         """The compatible targets (app, environment, country), sorted; a name that is not a target says why."""
         return _answer(lambda: mcp_tools.list_targets(settings, pattern))
 
-    @server.tool(name="explain", annotations=READS)
+    @tool("explain", READS)
     def explain(target: TargetArg) -> Annotated[CallToolResult, Explanation]:
         """One target's resolved configuration: every value with the layer, file and JSON pointer it
         came from (template, environments.<env>, countries.<country>, targets.<env>/<country>,
         default), and the variables it was made with."""
         return _answer(lambda: mcp_tools.explain(settings, target))
 
-    @server.tool(name="validate", annotations=READS)
+    @tool("validate", READS)
     def validate(
-        catalog: Annotated[str | None, Field(description=(
+        catalog: Annotated[str, Field(description=(
             "A draft catalog as JSON text (the whole catalog, as the catalog file would hold it; schema: "
-            "simc://schemas/catalog.schema.json). Default: the catalog on disk."
-        ))] = None,
+            "simc://schemas/catalog.schema.json). Empty: the catalog on disk."
+        ))] = "",
         simulations: Annotated[dict[str, str] | None, Field(description=(
             "Draft simulations as JSON text, keyed by the path the catalog names them by (simulations/orders.json; "
             "schema: simc://schemas/simulation.schema.json). Others are read from disk."
@@ -141,9 +152,9 @@ def build_server(settings: Settings) -> CompilerServer:
         Without arguments, the files on disk; with `catalog` and/or `simulations`, a draft, checked
         in a private temporary folder and never written into the repository. Every problem comes
         back at once as `file: /pointer: message`, with a suggestion where one fits."""
-        return _answer(lambda: mcp_tools.validate(settings, catalog, simulations))
+        return _answer(lambda: mcp_tools.validate(settings, catalog or None, simulations))
 
-    @server.tool(name="compile", annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
+    @tool("compile", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
     def compile_(
         targets: Annotated[list[str] | None, Field(description="Target names or globs (compile --only); default: every target.")] = None,
         out: Annotated[str | None, Field(description=(
@@ -157,7 +168,7 @@ def build_server(settings: Settings) -> CompilerServer:
         exist, keeping files edited by hand (a tool error naming them) unless `force`."""
         return _answer(lambda: mcp_tools.compile_targets(settings, targets, out, check, force))
 
-    @server.tool(name="check_config", annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
+    @tool("check_config", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
     def check_config(
         target: TargetArg,
         host: HostArg = None,
@@ -168,7 +179,7 @@ def build_server(settings: Settings) -> CompilerServer:
         stop a run (limits, protected, ${env:...} secrets) without sending a request."""
         return _answer(lambda: mcp_tools.check_config(settings, target, host, allow_protected))
 
-    @server.tool(name="run", annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True))
+    @tool("run", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True))
     async def run(
         targets: Annotated[list[str], Field(description="Target names or globs (app_local_*); they run one after another.")],
         ctx: Context,
@@ -199,7 +210,7 @@ def build_server(settings: Settings) -> CompilerServer:
             running["now"] = False
         return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=result.model_dump(mode="json"))
 
-    @server.tool(name="get_run", annotations=READS)
+    @tool("get_run", READS)
     def get_run(
         run: Annotated[str | None, Field(description="A run folder: data/results/<target>/<UTC time> (as run returns it).")] = None,
         target: Annotated[str | None, Field(description="A target name: its latest run.")] = None,
@@ -208,7 +219,7 @@ def build_server(settings: Settings) -> CompilerServer:
         failures, versions), and the target's other runs, to compare with."""
         return _answer(lambda: mcp_tools.get_run(settings, run, target))
 
-    @server.tool(name="compare_runs", annotations=READS)
+    @tool("compare_runs", READS)
     def compare_runs(
         run_a: Annotated[str, Field(description="The earlier run folder (data/results/<target>/<UTC time>).")],
         run_b: Annotated[str, Field(description="The later run folder.")],
