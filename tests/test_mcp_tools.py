@@ -271,21 +271,21 @@ def test_compile_outside_the_output_folder_is_refused(project, tmp_path):
 def test_compile_keeps_a_file_edited_by_hand_unless_forced(project):
     assert not tool("compile").is_error
     edited = project / "generated" / "shop_local_mx.py"
-    edited.write_text(edited.read_text().replace("seed", "seed ", 1))
+    edited.write_text(edited.read_text() + "# changed by hand\n")
     kept = tool("compile")
     assert kept.is_error
     assert text(kept).splitlines() == [
         "generated/shop_local_mx.py: " + cli.KEPT_EDITED,
         "generated: 0 written, 2 unchanged, 0 removed, 1 kept (edited by hand)",
     ]
-    assert "seed " in edited.read_text()
+    assert "# changed by hand" in edited.read_text()
     check = tool("compile", {"check": True})
     assert check.structured_content["edited"] == ["shop_local_mx.py"]
     assert tool("compile", {"check": True, "force": True}).is_error  # they exclude each other
     forced = tool("compile", {"force": True})
     assert not forced.is_error, text(forced)
     assert forced.structured_content["written"] == ["shop_local_mx.py"]
-    assert "seed " not in edited.read_text()
+    assert "# changed by hand" not in edited.read_text()
 
 
 def test_compile_an_invalid_catalog_gives_every_problem(project):
