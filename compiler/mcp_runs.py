@@ -118,7 +118,7 @@ def plan_run(
     names = [target.name for target in targets]
     command = [
         sys.executable, "-m", "compiler", "--catalog", settings.catalog, "run", *names, "--out", settings.out,
-        "--results", str(settings.results_folder), "--summary-json", str(summary), *(["--", *locust] if locust else []),
+        "--results", shown(settings.results_folder), "--summary-json", str(summary), *(["--", *locust] if locust else []),
     ]  # fmt: skip
     return RunPlan(names, command, sum(lengths), sum(lengths) + GRACE_SECONDS * len(targets) + 60)
 
