@@ -50,19 +50,33 @@ PROMPT = Path(__file__).parent / "mcp_prompt.md"
 logger = logging.getLogger(__name__)
 
 READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+WRITES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+RUNS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 
 
 def instructions(settings: Settings) -> str:
     protected = (
-        "a protected environment runs only when the call sets allow_protected: true (this server was started with --allow-protected)"
+        "A protected environment runs only when the call sets allow_protected: true (this server was started "
+        "with --allow-protected)"
         if settings.allow_protected
-        else "protected environments never run: this server was started without --allow-protected"
+        else "Protected environments never run: this server was started without --allow-protected"
     )
-    return f"""The simulation compiler: a catalog of apps, environments and countries ({settings.catalog}) and one JSON simulation per app compile into one standalone Locust file per target (<app>_<environment>_<country>) in {settings.out}/.
-
-Work in this order: list_targets and explain to see what exists and where each value comes from; to add or change a simulation, draft it (the draft_simulation prompt), check the draft with validate (catalog and simulations inline as JSON text; every problem comes back at once as `file: /pointer: message`, with suggestions), fix, and write the files yourself once it is valid (this server never edits the catalog or the simulations); then compile, check_config (sends no request), run, and get_run / compare_runs to read results.
-
-Caps of this server, set when it started: at most {settings.max_users} users (--max-users) and {settings.max_run_time} (--max-run-time) per target's run; a call above them is refused, and so is a target whose own users or run time are above them unless the call asks for less. {protected}. The server writes only into {settings.out}/ (compile) and {mcp_tools.shown(settings.results_folder)}/ (run). Secrets (${{env:NAME}}) come from the server's environment, never from a call."""
+    results = mcp_tools.shown(settings.results_folder)
+    return "\n\n".join([
+        f"The simulation compiler: a catalog of apps, environments and countries ({settings.catalog}) and one JSON "
+        f"simulation per app compile into one standalone Locust file per target (<app>_<environment>_<country>) "
+        f"in {settings.out}/.",
+        "Work in this order: list_targets and explain to see what exists and where each value comes from; to add or "
+        "change a simulation, draft it (the draft_simulation prompt), check the draft with validate (catalog and "
+        "simulations inline as JSON text; every problem comes back at once as `file: /pointer: message`, with "
+        "suggestions), fix, and write the files yourself once it is valid (this server never edits the catalog or the "
+        "simulations); then compile, check_config (sends no request), run, and get_run / compare_runs to read results.",
+        f"Caps of this server, set when it started: at most {settings.max_users} users (--max-users) and "
+        f"{settings.max_run_time} (--max-run-time) per target's run; a call above them is refused, and so is a target "
+        f"whose own users or run time are above them unless the call asks for less. {protected}. The server writes "
+        f"only into {settings.out}/ (compile) and {results}/ (run). Secrets (${{env:NAME}}) come from the server's "
+        "environment, never from a call.",
+    ])  # fmt: skip
 
 
 def _answer(call: Callable[[], tuple[BaseModel, str]]) -> CallToolResult:
@@ -154,7 +168,7 @@ def build_server(settings: Settings) -> CompilerServer:
         back at once as `file: /pointer: message`, with a suggestion where one fits."""
         return _answer(lambda: mcp_tools.validate(settings, catalog or None, simulations))
 
-    @tool("compile", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
+    @tool("compile", WRITES)
     def compile_(
         targets: Annotated[list[str] | None, Field(description="Target names or globs (compile --only); default: every target.")] = None,
         out: Annotated[str | None, Field(description=(
@@ -168,7 +182,7 @@ def build_server(settings: Settings) -> CompilerServer:
         exist, keeping files edited by hand (a tool error naming them) unless `force`."""
         return _answer(lambda: mcp_tools.compile_targets(settings, targets, out, check, force))
 
-    @tool("check_config", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False))
+    @tool("check_config", WRITES)
     def check_config(
         target: TargetArg,
         host: HostArg = None,
@@ -179,7 +193,7 @@ def build_server(settings: Settings) -> CompilerServer:
         stop a run (limits, protected, ${env:...} secrets) without sending a request."""
         return _answer(lambda: mcp_tools.check_config(settings, target, host, allow_protected))
 
-    @tool("run", ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True))
+    @tool("run", RUNS)
     async def run(
         targets: Annotated[list[str], Field(description="Target names or globs (app_local_*); they run one after another.")],
         ctx: Context,

@@ -63,7 +63,7 @@ def files_of(folder: Path) -> dict[str, bytes]:
 def test_instructions_state_the_caps_and_what_is_protected(project):
     said = drive(serve(), lambda client: _instructions(client))
     assert f"at most {MAX_USERS} users (--max-users) and {MAX_RUN_TIME} (--max-run-time)" in said
-    assert "protected environments never run: this server was started without --allow-protected" in said
+    assert "Protected environments never run: this server was started without --allow-protected" in said
     allowed = drive(serve(allow_protected=True), lambda client: _instructions(client))
     assert "only when the call sets allow_protected: true" in allowed
 
