@@ -38,6 +38,7 @@ from compiler.timespan import parse_timespan
 
 GRACE_SECONDS = 45  # per target, beyond its planned length: Locust's start, its checks, its records
 STOP_SECONDS = 15  # after SIGINT, before SIGKILL
+OVERHEAD_SECONDS = 10  # per target, for the progress estimate: compile, start Locust, write the records
 
 Progress = Callable[[float, float | None, str], Awaitable[None]]
 
@@ -48,6 +49,11 @@ class RunPlan:
     command: list[str]
     seconds: float  # the planned length of every run together
     timeout: float
+
+    @property
+    def estimate(self) -> float:
+        """How long the command should take: the load, and each run's start and end."""
+        return self.seconds + OVERHEAD_SECONDS * len(self.targets)
 
 
 def origin(url: str) -> tuple[str, str, int | None]:
@@ -163,7 +169,9 @@ async def execute(plan: RunPlan, progress: Progress) -> tuple[int | None, list[s
         err.append(line)
         now = max(round(time.monotonic() - started, 1), last + 0.1)  # progress only grows
         last = now
-        await progress(now, plan.seconds or None, line)
+        # Seconds since the start, of an estimate: the planned load and each run's start and end;
+        # past the estimate, the total is unknown (never less than the progress).
+        await progress(now, plan.estimate if now < plan.estimate else None, line)
 
     async def on_output(line: str) -> None:
         out.append(line)
