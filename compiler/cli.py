@@ -1,4 +1,5 @@
-"""Stage 6, the command line: validate, compile, list, explain.
+"""Stage 6, the command line: validate, compile, list, explain, run, compare, and mcp (a server
+for agents, in mcp_server.py, on the same functions).
 
 Exit codes: 0 ok; 1 `compile --check` found differences; 2 invalid configuration or usage.
 Every problem is printed as `file: /json/pointer: message`, all at once, never as a traceback.

@@ -131,11 +131,15 @@ def draft_folder(
     `catalog_text` None takes the catalog on disk as it is. `skip` names folders of the
     catalog's folder not to show (the run results). DraftError when a path leaves the folder."""
     name = catalog.name or "catalog.json"
-    if catalog_text is None:
+    if catalog_text is None:  # the catalog on disk, byte for byte
         try:
-            catalog_text = catalog.read_text(encoding="utf-8", errors="surrogateescape")
+            catalog_bytes = catalog.read_bytes()[: MAX_FILE_BYTES + 1]
         except OSError:
-            catalog_text = ""  # the loader says what is wrong with the catalog
+            catalog_bytes = b""  # the loader says what is wrong with it
+        catalog_text = catalog_bytes.decode("utf-8", "replace")
+    else:
+        # One byte more than a config file may hold is enough for the loader to refuse it.
+        catalog_bytes = catalog_text.encode("utf-8", "surrogatepass")[: MAX_FILE_BYTES + 1]
     problems = check_paths(name, catalog_text, simulations)
     if problems.items:
         raise DraftError(problems)
@@ -144,11 +148,12 @@ def draft_folder(
     try:
         drafted = [PurePosixPath(name)] + [PurePosixPath(path) for path in simulations]
         _link_folder(catalog.absolute().parent, root, drafted, {path.absolute() for path in skip})
-        for path, text in [(name, catalog_text), *simulations.items()]:
+        drafts = [(name, catalog_bytes)]
+        drafts += [(path, text.encode("utf-8", "surrogatepass")[: MAX_FILE_BYTES + 1]) for path, text in simulations.items()]
+        for path, data in drafts:
             target = root.joinpath(*PurePosixPath(path).parts)
             target.parent.mkdir(parents=True, exist_ok=True)
-            # One byte more than a config file may hold is enough for the loader to refuse it.
-            target.write_bytes(text.encode("utf-8", "surrogatepass")[: MAX_FILE_BYTES + 1])
+            target.write_bytes(data)
         yield root / name
     finally:
         LABEL_BASE.reset(token)
