@@ -1,9 +1,10 @@
 """The MCP server as a client starts it: `python -m compiler mcp` as a subprocess over stdio,
 driven by the SDK's own client (JSON-RPC over the process's stdin and stdout), and the same
-server on streamable HTTP bound to 127.0.0.1. Over stdio: the instructions, a draft with three
-mistakes, a compile outside the output folder, refusals above the caps and for a protected
-environment, a real run against a recording server with its progress notifications, and the
-tools' schemas against the contract snapshot. Also the `simc-mcp` console script and the
+server on streamable HTTP bound to 127.0.0.1. Over stdio: the instructions, every tool (a
+draft with three mistakes, a compile outside the output folder, refusals above the caps and for
+a protected environment, a real run against a recording server with its progress
+notifications, then explain, check_config, get_run, compare_runs), a run record as a resource,
+and the tools' schemas against the contract snapshot. Also the `simc-mcp` console script and the
 command's own usage errors.
 """
 
@@ -72,6 +73,12 @@ def test_over_stdio_every_kind_of_answer(project, recorder):
         found["caps"] = await client.call_tool("run", {"targets": ["shop_local_mx"], "users": 50})
         found["protected"] = await client.call_tool("run", {"targets": ["shop_prod_mx"], "allow_protected": True})
         found["run"] = await client.call_tool("run", {"targets": ["shop_local_mx"], "run_time": "2s"}, progress_callback=on_progress)
+        found["explain"] = await client.call_tool("explain", {"target": "shop_local_mx"})
+        found["check_config"] = await client.call_tool("check_config", {"target": "shop_local_mx"})
+        found["get_run"] = await client.call_tool("get_run", {"target": "shop_local_mx"})
+        folder = found["get_run"].structured_content["folder"]
+        found["compare"] = await client.call_tool("compare_runs", {"run_a": folder, "run_b": folder})
+        found["resource"] = await client.read_resource("simc://runs/" + folder.removeprefix("data/results/"))
 
     drive(stdio(project), script, seconds=180)
     assert f"at most {MAX_USERS} users (--max-users) and {MAX_RUN_TIME}" in found["instructions"]
@@ -97,6 +104,14 @@ def test_over_stdio_every_kind_of_answer(project, recorder):
     assert messages[-1].startswith("[1/1] shop_local_mx: exit 0, data/results/shop_local_mx/")
     assert len(messages) >= 3
     assert contract(found["tools"]) == CONTRACT.read_text(encoding="utf-8"), "run `make contracts` and review the diff"
+    explained = {row["key"]: row["value"] for row in found["explain"].structured_content["values"]}
+    assert explained["host"] == f"http://127.0.0.1:{recorder.port}" and explained["users"] == 2
+    assert text(found["check_config"]).endswith("shop_local_mx: configuration ok, no request sent")
+    folder = run.structured_content["runs"][0]["folder"]
+    assert found["get_run"].structured_content["folder"] == folder
+    assert found["get_run"].structured_content["record"]["exit_code"] == 0
+    assert found["compare"].structured_content["exit_code"] == 0 and text(found["compare"]).endswith("no regression")
+    assert json.loads(found["resource"].contents[0].text) == found["get_run"].structured_content["record"]
 
 
 def test_the_console_script_and_the_catalog_option(project):
