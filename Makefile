@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: demo test compile check validate bench clean
+.PHONY: demo test compile check validate bench contracts clean
 
 $(READY): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ check: $(READY)
 
 bench: $(READY)
 	$(PY) tools/bench.py
+
+contracts: $(READY)  ## the MCP server's tool schemas, contracts/tools.json (a test compares them)
+	$(PY) -m compiler.mcp_contracts contracts/tools.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache data/results/*/ data/results/index.html

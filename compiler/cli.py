@@ -1,4 +1,5 @@
-"""Stage 6, the command line: validate, compile, list, explain.
+"""Stage 6, the command line: validate, compile, list, explain, run, compare, and mcp (a server
+for agents, in mcp_server.py, on the same functions).
 
 Exit codes: 0 ok; 1 `compile --check` found differences; 2 invalid configuration or usage.
 Every problem is printed as `file: /json/pointer: message`, all at once, never as a traceback.
@@ -10,18 +11,20 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from compiler.build import Built, build
 from compiler.compare import CompareError, compare
 from compiler.manifest import Manifest, Plan
 from compiler.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
-from compiler.build import build
 from compiler.resolve import resolve_all
 from compiler.runs import run_targets
 from compiler.streams import StdoutError, guarded_stdout
 from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
+from compiler.timespan import parse_timespan
 from compiler.validate import Inputs, load_inputs
 from compiler.write import OutputError, Report, WriteError, sync
 
@@ -71,6 +74,19 @@ def build_parser() -> ArgumentParser:
     compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
     compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
     compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    mcp = commands.add_parser(
+        "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
+        usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
+    )  # fmt: skip
+    mcp.add_argument("--catalog", default=argparse.SUPPRESS, help="catalog file, relative to --root (as before the command)")
+    mcp.add_argument("--root", help="the folder to work in, the repository root (default: the current folder)")
+    mcp.add_argument("--out", default="generated", help="the only folder compile writes to (default: generated)")
+    mcp.add_argument("--results", help="where runs go and are read from (default: results/ beside the catalog: data/results)")
+    mcp.add_argument("--max-users", type=int, default=50, metavar="N", help="the most users a run may have (default: 50)")
+    mcp.add_argument("--max-run-time", default="60s", metavar="T", help="the longest a target's run may last (default: 60s)")
+    mcp.add_argument("--allow-protected", action="store_true", help="let a call that asks for it run a protected environment")
+    mcp.add_argument("--http", action="store_true", help="serve streamable HTTP on 127.0.0.1 instead of stdio")
+    mcp.add_argument("--port", type=int, default=8000, help="the port of --http (default: 8000)")
     return parser
 
 
@@ -138,12 +154,22 @@ def _no_such_target(inputs: Inputs, pattern: str, targets: list[TargetRef]) -> s
     return f"unknown target '{pattern}'{did_you_mean(pattern, names)}; `list` shows the compatible targets"
 
 
-def command_validate(args, problems: Problems) -> int:
-    inputs = _load(args.catalog, problems)
+def validate_all(catalog: str, problems: Problems) -> Inputs:
+    """Load, check and resolve every compatible target: ConfigError with every problem at once."""
+    inputs = _load(catalog, problems)
     _resolve(inputs, compatible_targets(inputs.catalog.data), problems)
+    return inputs
+
+
+def valid_line(inputs: Inputs) -> str:
+    return (f"{inputs.catalog.label}: valid ({len(inputs.simulations)} simulation(s), "
+            f"{len(compatible_targets(inputs.catalog.data))} target(s))")  # fmt: skip
+
+
+def command_validate(args, problems: Problems) -> int:
+    inputs = validate_all(args.catalog, problems)
     _print_problems(problems)
-    print(f"{inputs.catalog.label}: valid ({len(inputs.simulations)} simulation(s), "
-          f"{len(compatible_targets(inputs.catalog.data))} target(s))")
+    print(valid_line(inputs))
     return EXIT_OK
 
 
@@ -157,64 +183,116 @@ KEPT_LEFTOVER = (
 )
 
 
-def command_compile(args, problems: Problems) -> int:
-    if not args.out:  # an unset variable in `--out "$DIR"` would write to the current folder
+@dataclass
+class Compiled:
+    """What a compile did (or, with `check`, found), and the lines the command line prints."""
+
+    out: Path
+    files: dict[str, str]  # name.py -> text, every selected target's
+    report: Report
+    check: bool
+    force: bool
+    stopped: WriteError | None = None  # the error that stopped writing, after `report`'s work
+
+    @property
+    def kept(self) -> list[str]:
+        return [] if self.force else self.report.edited + self.report.edited_leftovers
+
+    @property
+    def code(self) -> int:
+        if self.stopped is not None:
+            return EXIT_INVALID
+        if self.check:
+            return EXIT_DIFFERENCES if self.report.differences or self.report.foreign else EXIT_OK
+        return EXIT_INVALID if self.report.foreign or self.kept else EXIT_OK
+
+    def messages(self) -> list[tuple[str, str]]:
+        """("stdout" or "stderr", line), in the order they are printed."""
+        out, report, lines = self.out, self.report, []
+        for name, why in report.foreign.items():
+            lines.append(("stderr", f"{out / name}: not written: {why}"))
+        if self.stopped is not None:
+            return lines + _stopped(out, report, self.stopped, self.check)
+        if self.check:
+            lines += [("stdout", f"{out}: {line}") for line in report.differences]
+            if report.differences or report.foreign:
+                return lines + [("stderr", f"{out}: differs from the sources; run `make compile` and review the diff")]
+            return lines + [("stdout", f"{out}: up to date ({len(self.files)} file(s))")]
+        for names, forced, kept in (
+            (report.edited, "overwrote changes made by hand (--force)", KEPT_EDITED),
+            (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
+        ):
+            lines += [("stderr", f"{out / name}: {forced if self.force else kept}") for name in names]
+        return lines + [(
+            "stdout",
+            f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
+            + (f", {len(self.kept)} kept (edited by hand)" if self.kept else ""),
+        )]  # fmt: skip
+
+
+@dataclass
+class CompilePlan:
+    """The files a compile would write, before anything is written."""
+
+    out: Path
+    only: list[str] | None
+    files: dict[str, str]
+    manifest: Manifest | None
+    plan: Plan
+    built: list[Built]  # the targets resolved and rendered (the others took the fast path)
+    refs: list[TargetRef]
+
+
+def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Problems) -> CompilePlan:
+    """Load, select, and resolve and render what changed: ConfigError or UsageError, or the files."""
+    if not out:  # an unset variable in `--out "$DIR"` would write to the current folder
         raise UsageError("--out is empty; name the output folder (default: generated)")
-    inputs = _load(args.catalog, problems)
-    refs = _refs_for(inputs, args.only, problems)
-    out = Path(args.out)
+    inputs = _load(catalog, problems)
+    refs = _refs_for(inputs, only, problems)
+    folder = Path(out)
     # The fast path: targets whose inputs did not change keep the bytes of their file (see
     # manifest.py); the others are resolved and rendered. Every file is then judged by `sync`.
-    manifest = Manifest(inputs, out) if FAST_PATH and not problems.errors else None
+    manifest = Manifest(inputs, folder) if FAST_PATH and not problems.errors else None
     plan = manifest.plan(refs) if manifest else Plan(todo=refs)
     built = build(inputs, plan.todo, problems, plan.resolved) if plan.todo else problems.raise_if_errors() or []
-    _print_problems(problems)
     files = {**plan.reused, **{f"{item.name}.py": item.text for item in built}}
+    return CompilePlan(folder, only, files, manifest, plan, built, refs)
+
+
+def write_compile(planned: CompilePlan, check: bool, force: bool) -> Compiled:
+    """Write (or, with `check`, compare) the planned files; UsageError when the folder cannot be used."""
     stopped: WriteError | None = None
     try:
-        report = sync(out, files, args.only, check=args.check, force=args.force, verified=plan.reused)
+        report = sync(planned.out, planned.files, planned.only, check=check, force=force, verified=planned.plan.reused)
     except OutputError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
-    if manifest is not None and not args.check and stopped is None:
-        manifest.save(plan, built, refs, files, report.written + report.unchanged)
-    for name, why in report.foreign.items():
-        print(f"{out / name}: not written: {why}", file=sys.stderr)
-    if stopped is not None:
-        return _stopped(out, report, stopped, args.check)
-    if args.check:
-        for line in report.differences:
-            print(f"{out}: {line}")
-        if report.differences or report.foreign:
-            print(f"{out}: differs from the sources; run `make compile` and review the diff", file=sys.stderr)
-            return EXIT_DIFFERENCES
-        print(f"{out}: up to date ({len(files)} file(s))")
-        return EXIT_OK
-    for names, forced, kept in (
-        (report.edited, "overwrote changes made by hand (--force)", KEPT_EDITED),
-        (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
-    ):
-        for name in names:
-            print(f"{out / name}: {forced if args.force else kept}", file=sys.stderr)
-    kept = [] if args.force else report.edited + report.edited_leftovers
-    print(
-        f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, "
-        f"{len(report.removed)} removed" + (f", {len(kept)} kept (edited by hand)" if kept else "")
-    )
-    return EXIT_INVALID if report.foreign or kept else EXIT_OK
+    if planned.manifest is not None and not check and stopped is None:
+        planned.manifest.save(planned.plan, planned.built, planned.refs, planned.files, report.written + report.unchanged)
+    return Compiled(planned.out, planned.files, report, check, force, stopped)
 
 
-def _stopped(out: Path, report: Report, error: WriteError, check: bool) -> int:
+def command_compile(args, problems: Problems) -> int:
+    planned = plan_compile(args.catalog, args.only, args.out, problems)
+    _print_problems(problems)
+    compiled = write_compile(planned, check=args.check, force=args.force)
+    for stream, line in compiled.messages():
+        print(line, file=sys.stdout if stream == "stdout" else sys.stderr)
+    return compiled.code
+
+
+def _stopped(out: Path, report: Report, error: WriteError, check: bool) -> list[tuple[str, str]]:
     """The error that stopped a compile, and what it had done: files written before it are
     complete, the others are as they were (never half-written). `--check` had written nothing."""
-    print(f"error: {error}", file=sys.stderr)
+    lines = [("stderr", f"error: {error}")]
     if not check:
-        print(
+        lines.append((
+            "stdout",
             f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
-            "then stopped by the error above; the other files are as they were"
-        )
-    return EXIT_INVALID
+            "then stopped by the error above; the other files are as they were",
+        ))  # fmt: skip
+    return lines
 
 
 def command_list(args, problems: Problems) -> int:
@@ -225,14 +303,16 @@ def command_list(args, problems: Problems) -> int:
     return EXIT_OK
 
 
-def _shown(value: Any) -> str:
-    def plain(item: Any) -> Any:
-        if hasattr(item, "items"):  # dict, or a frozen MappingProxyType
-            return {k: plain(v) for k, v in item.items()}
-        if isinstance(item, (list, tuple)):
-            return [plain(v) for v in item]
-        return as_written(item)
+def plain(item: Any) -> Any:
+    """A resolved value as JSON data: objects, lists, and `${env:NAME}` as written."""
+    if hasattr(item, "items"):  # dict, or a frozen MappingProxyType
+        return {k: plain(v) for k, v in item.items()}
+    if isinstance(item, (list, tuple)):
+        return [plain(v) for v in item]
+    return as_written(item)
 
+
+def _shown(value: Any) -> str:
     return json.dumps(plain(value), ensure_ascii=False)
 
 
@@ -260,9 +340,9 @@ def as_written_path(value: Any) -> Any:
     return value.text if isinstance(value, JsonPath) else as_written(value)
 
 
-def explain_lines(target: Target, catalog_label: str) -> list[str]:
+def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str]]:
     """Every resolved value of a target with the layer (and file, pointer) that wrote it, and for
-    a string made with variables, where each variable was set."""
+    a string made with variables, where each variable was set: (key, value, origin)."""
     rows: list[tuple[str, Any, str]] = []
 
     def add(key: str, value: Any, pointer: str) -> None:
@@ -341,6 +421,12 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
         if value is not None:
             rows.append((f"limits.{key}", value, f"catalog ({catalog_label} {environment_pointer}/limits/{key})"))
     rows.append(("protected", target.protected, f"catalog ({catalog_label} {environment_pointer})"))
+    return rows
+
+
+def explain_lines(target: Target, catalog_label: str) -> list[str]:
+    """`explain`'s lines: the target, its sources, then one aligned line per value and origin."""
+    rows = explain_rows(target, catalog_label)
     width = max(len(key) for key, _, _ in rows)
     lines = [
         f"{target.name}: app {target.app}, environment {target.environment}, country {target.country}",
@@ -350,15 +436,37 @@ def explain_lines(target: Target, catalog_label: str) -> list[str]:
     return lines
 
 
-def command_explain(args, problems: Problems) -> int:
-    inputs = _load(args.catalog, problems)
+def resolve_one(catalog: str, name: str, problems: Problems) -> tuple[Inputs, Target]:
+    """One compatible target, resolved; UsageError (why it is not a target) or ConfigError."""
+    inputs = _load(catalog, problems)
     refs = compatible_targets(inputs.catalog.data)
-    ref = next((r for r in refs if r.name == args.target), None)
+    ref = next((r for r in refs if r.name == name), None)
     if ref is None:
-        raise UsageError(_no_such_target(inputs, args.target, refs))
-    targets = _resolve(inputs, [ref], problems)
-    print("\n".join(explain_lines(targets[0], inputs.catalog.label)))
+        raise UsageError(_no_such_target(inputs, name, refs))
+    return inputs, _resolve(inputs, [ref], problems)[0]
+
+
+def command_explain(args, problems: Problems) -> int:
+    inputs, target = resolve_one(args.catalog, args.target, problems)
+    print("\n".join(explain_lines(target, inputs.catalog.label)))
     return EXIT_OK
+
+
+def results_folder(catalog: str, results: str | None) -> Path:
+    """Where run folders go: --results, else `results/` beside the catalog."""
+    return Path(results) if results else Path(catalog).resolve().parent / "results"
+
+
+def resolve_selected(catalog: str, patterns: list[str], problems: Problems) -> tuple[Inputs, list[Target]]:
+    """The targets that names or globs select, resolved: every pattern must select one."""
+    inputs = _load(catalog, problems)
+    for pattern in patterns:
+        if not select(compatible_targets(inputs.catalog.data), [pattern]):
+            if not GLOB_CHARACTERS & set(pattern):
+                raise UsageError(_no_such_target(inputs, pattern, compatible_targets(inputs.catalog.data)))
+            raise UsageError(f"'{pattern}' matches no compatible target; `list` shows them")
+    refs = select(compatible_targets(inputs.catalog.data), patterns)
+    return inputs, _resolve(inputs, refs, problems)
 
 
 def command_run(args, problems: Problems) -> int:
@@ -367,14 +475,7 @@ def command_run(args, problems: Problems) -> int:
         raise UsageError("--processes is a number of worker processes (1 or more), or -1 for one per core")
     if args.processes is not None and "--processes" in args.locust_args:
         raise UsageError("--processes is given twice, before and after `--`; give it once")
-    inputs = _load(args.catalog, problems)
-    for pattern in args.targets:
-        if not select(compatible_targets(inputs.catalog.data), [pattern]):
-            if not GLOB_CHARACTERS & set(pattern):
-                raise UsageError(_no_such_target(inputs, pattern, compatible_targets(inputs.catalog.data)))
-            raise UsageError(f"'{pattern}' matches no compatible target; `list` shows them")
-    refs = select(compatible_targets(inputs.catalog.data), args.targets)
-    targets = _resolve(inputs, refs, problems)
+    _, targets = resolve_selected(args.catalog, args.targets, problems)
     compiled = command_compile(
         argparse.Namespace(catalog=args.catalog, only=[t.name for t in targets], out=args.out, check=False, force=False),
         Problems(),
@@ -382,7 +483,7 @@ def command_run(args, problems: Problems) -> int:
     if compiled != EXIT_OK:
         raise UsageError("the generated files could not be brought up to date (see above); nothing run")
     catalog_folder = Path(args.catalog).resolve().parent
-    results = Path(args.results) if args.results else catalog_folder / "results"
+    results = results_folder(args.catalog, args.results)
     summary = Path(args.summary_json) if args.summary_json else None
     passthrough = (["--processes", str(args.processes)] if args.processes is not None else []) + args.locust_args
     return run_targets(targets, Path(args.out), results, passthrough, catalog_folder, summary)
@@ -399,9 +500,38 @@ def command_compare(args, problems: Problems) -> int:
     return code
 
 
+def command_mcp(args, problems: Problems) -> int:
+    """Serve until the client goes away (stdio) or the process is stopped (--http)."""
+    if args.root:
+        try:
+            os.chdir(args.root)
+        except OSError as error:
+            raise UsageError(f"--root {args.root}: {error.strerror or error}") from None
+    if args.max_users < 1:
+        raise UsageError("--max-users is a number of users, 1 or more")
+    try:
+        if parse_timespan(args.max_run_time) <= 0:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"--max-run-time {args.max_run_time!r} is not a duration like 60s, 5m or 1h30m") from None
+    if not 0 < args.port < 65536:
+        raise UsageError("--port is a TCP port, 1 to 65535")
+    if not args.out:
+        raise UsageError("--out is empty; name the output folder (default: generated)")
+    try:
+        from compiler.mcp_server import serve
+        from compiler.mcp_tools import Settings
+    except ImportError as error:
+        missing = (getattr(error, "name", None) or "mcp").partition(".")[0]
+        raise UsageError(f"missing dependency {missing}: run `make` to set up .venv") from None
+    settings = Settings(args.catalog, args.out, args.results, args.max_users, args.max_run_time, args.allow_protected)
+    serve(settings, http=args.http, port=args.port)
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare,
+    "run": command_run, "compare": command_compare, "mcp": command_mcp,
 }  # fmt: skip
 
 

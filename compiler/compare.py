@@ -5,6 +5,7 @@ error ratio between two run folders; a change beyond the tolerance is flagged, a
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 LATENCIES = ("p50_ms", "p95_ms", "p99_ms")
@@ -60,28 +61,51 @@ def percent(value: float | None) -> str:
     return "   n/a" if value is None else f"{value * 100:+5.0f}%"
 
 
+@dataclass(frozen=True)
+class Row:
+    """One request name and method (or all requests) of two runs."""
+
+    request: str  # "GET home", or "all requests"
+    before: dict | None  # A's statistics, None when only in B
+    after: dict | None  # B's, None when gone from A to B
+    regressions: tuple[str, ...]  # what got worse beyond the tolerance, in words
+
+    @property
+    def regressed(self) -> bool:
+        return bool(self.regressions)
+
+
+def comparison(run_a: Path, run_b: Path, tolerance: float) -> list[Row]:
+    """Per request name and method, then all requests: the two runs' statistics and the regressions."""
+    rows_a, rows_b = rows_of(record_of(run_a)), rows_of(record_of(run_b))
+    rows = []
+    for key in sorted(set(rows_a) | set(rows_b), key=lambda k: (k[1] == "all requests", k[1], k[0])):
+        before, after = rows_a.get(key), rows_b.get(key)
+        if before is None or after is None:
+            worse = ("gone",) if after is None else ()
+        else:
+            worse = tuple(regressions(before, after, tolerance))
+        rows.append(Row(f"{key[0]} {key[1]}".strip(), before, after, worse))
+    return rows
+
+
 def compare(run_a: Path, run_b: Path, tolerance: float) -> tuple[list[str], int]:
     """The lines to print and the exit code (1 on a regression)."""
-    a, b = record_of(run_a), record_of(run_b)
-    rows_a, rows_b = rows_of(a), rows_of(b)
     lines = [
         f"compare {run_a} -> {run_b} (tolerance {tolerance:.0%})",
         f"{'request':<32} {'rps':>16} {'p50 ms':>14} {'p95 ms':>14} {'p99 ms':>14} {'error ratio':>16}  verdict",
     ]
-    regressed = 0
-    for key in sorted(set(rows_a) | set(rows_b), key=lambda k: (k[1] == "all requests", k[1], k[0])):
-        name = f"{key[0]} {key[1]}".strip()
-        before, after = rows_a.get(key), rows_b.get(key)
+    rows = comparison(run_a, run_b, tolerance)
+    for row in rows:
+        name, before, after, worse = row.request, row.before, row.after, row.regressions
         if before is None or after is None:
             gone = after is None
-            regressed += gone
             lines.append(f"{name:<32} {'only in ' + ('A' if gone else 'B'):>16}  {'REGRESSION: gone' if gone else 'new'}")
             continue
-        worse = regressions(before, after, tolerance)
-        regressed += bool(worse)
         cells = [f"{(after.get('rps') or 0):8.3g} {percent(change(before.get('rps'), after.get('rps')))}"]
         cells += [f"{after.get(k) if after.get(k) is not None else '-':>7} {percent(change(before.get(k), after.get(k)))}" for k in LATENCIES]
         cells.append(f"{(after.get('error_ratio') or 0):9.3g} ({(after.get('error_ratio') or 0) - (before.get('error_ratio') or 0):+.3g})")
         lines.append(f"{name:<32} " + " ".join(cells) + ("  REGRESSION: " + "; ".join(worse) if worse else "  ok"))
+    regressed = sum(row.regressed for row in rows)
     lines.append(f"{regressed} regression(s)" if regressed else "no regression")
     return lines, 1 if regressed else 0

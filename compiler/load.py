@@ -22,6 +22,7 @@ import math
 import os
 import re
 import stat
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,18 @@ class Document:
     digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (manifest.py)
 
 
+# Where labels are relative to: the current folder, unless a caller (the MCP server validating
+# a draft in a folder of its own) names another for the files it reads.
+LABEL_BASE: ContextVar[str | None] = ContextVar("label_base", default=None)
+
+
+def label_base() -> str:
+    return LABEL_BASE.get() or os.getcwd()
+
+
 def label_for(path: Path) -> str:
     try:
-        return Path(os.path.relpath(path)).as_posix()
+        return Path(os.path.relpath(path, label_base())).as_posix()
     except ValueError:  # another drive on Windows
         return path.as_posix()
 

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from compiler.feeds import read_state
+from compiler.load import label_base
 from compiler.model import ProtectedHost, Target
 from compiler.resolve import resolve_target
 from compiler.targets import TargetRef, compatible_targets
@@ -102,7 +103,7 @@ class Plan:
 class Manifest:
     def __init__(self, inputs: Inputs, out: Path):
         self.inputs, self.out = inputs, out
-        self.context = _sha(json.dumps([compiler_digest(), os.getcwd(), str(inputs.catalog.path), inputs.catalog.label]))
+        self.context = _sha(json.dumps([compiler_digest(), label_base(), str(inputs.catalog.path), inputs.catalog.label]))
         self.old = _read_manifest(out / NAME)
         self.hosts = ""
         self.new: dict[str, dict] = {}

@@ -1,0 +1,180 @@
+"""The MCP server as a client starts it: `python -m compiler mcp` as a subprocess over stdio,
+driven by the SDK's own client (JSON-RPC over the process's stdin and stdout), and the same
+server on streamable HTTP bound to 127.0.0.1. Over stdio: the instructions, every tool (a
+draft with three mistakes, a compile outside the output folder, refusals above the caps and for
+a protected environment, a real run against a recording server with its progress
+notifications, then explain, check_config, get_run, compare_runs), a run record as a resource,
+and the tools' schemas against the contract snapshot. Also the `simc-mcp` console script and the
+command's own usage errors.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from mcp import StdioServerParameters
+from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, drive, make_project, server_env, text
+
+from compiler.mcp_contracts import contract
+from locust_runs import clean_env, free_port
+from recording_server import RecordingServer
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACT = ROOT / "contracts" / "tools.json"
+
+
+@pytest.fixture(scope="module")
+def recorder():
+    server = RecordingServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory, recorder) -> Path:
+    return make_project(tmp_path_factory.mktemp("mcp-stdio") / "project", recorder.port)
+
+
+def stdio(project: Path, *options: str, command: list[str] | None = None) -> StdioServerParameters:
+    """The server as an MCP client's configuration starts it: a command, its arguments and its
+    environment (the secret), from another folder than the project (--root names it)."""
+    command = command or [sys.executable, "-m", "compiler", "mcp"]
+    return StdioServerParameters(
+        command=command[0],
+        args=[*command[1:], "--root", str(project), "--max-users", str(MAX_USERS), "--max-run-time", MAX_RUN_TIME, *options],
+        env=clean_env(server_env(project)),
+        cwd=str(ROOT / "tests"),
+    )
+
+
+def test_over_stdio_every_kind_of_answer(project, recorder):
+    recorder.reset()
+    catalog = json.loads((project / "data" / "catalog.json").read_text())
+    draft = {"host": "http://${domain}", "users": "2", "spawn_rate": 1, "run_time": "5s", "think_time_secs": 0,
+             "endpoints": [{"name": "home", "path": "/", "wieght": 2}]}  # fmt: skip
+    found: dict = {"progress": []}
+
+    async def script(client):
+        async def on_progress(progress, total, message):
+            found["progress"].append((progress, total, message))
+
+        found["instructions"] = client.instructions
+        found["tools"] = (await client.list_tools()).tools
+        found["targets"] = await client.call_tool("list_targets", {})
+        found["draft"] = await client.call_tool("validate", {"catalog": json.dumps(catalog), "simulations": {"simulations/shop.json": json.dumps(draft)}})
+        found["outside"] = await client.call_tool("compile", {"out": "/tmp"})
+        found["caps"] = await client.call_tool("run", {"targets": ["shop_local_mx"], "users": 50})
+        found["protected"] = await client.call_tool("run", {"targets": ["shop_prod_mx"], "allow_protected": True})
+        found["run"] = await client.call_tool("run", {"targets": ["shop_local_mx"], "run_time": "2s"}, progress_callback=on_progress)
+        found["explain"] = await client.call_tool("explain", {"target": "shop_local_mx"})
+        found["check_config"] = await client.call_tool("check_config", {"target": "shop_local_mx"})
+        found["get_run"] = await client.call_tool("get_run", {"target": "shop_local_mx"})
+        folder = found["get_run"].structured_content["folder"]
+        found["compare"] = await client.call_tool("compare_runs", {"run_a": folder, "run_b": folder})
+        found["resource"] = await client.read_resource("simc://runs/" + folder.removeprefix("data/results/"))
+
+    drive(stdio(project), script, seconds=180)
+    assert f"at most {MAX_USERS} users (--max-users) and {MAX_RUN_TIME}" in found["instructions"]
+    assert [t["name"] for t in found["targets"].structured_content["targets"]] == ["big_local_mx", "shop_local_mx", "shop_prod_mx"]
+    assert found["draft"].is_error
+    assert text(found["draft"]).splitlines() == [
+        "simulations/shop.json: /think_time_secs: unknown key 'think_time_secs'; did you mean 'think_time_seconds'?",
+        "simulations/shop.json: /endpoints/0/wieght: unknown key 'wieght'; did you mean 'weight'?",
+        'simulations/shop.json: /users: expected an integer, got a string: "2"',
+        "3 error(s), 0 warning(s) in 1 file(s)",
+    ]
+    assert found["outside"].is_error and "'/tmp' is another folder" in text(found["outside"])
+    assert found["caps"].is_error and "cap of 3 users (--max-users)" in text(found["caps"])
+    assert found["protected"].is_error and "started without --allow-protected" in text(found["protected"])
+    run = found["run"]
+    assert not run.is_error, text(run)
+    assert run.structured_content["exit_code"] == 0, text(run)
+    assert (project / run.structured_content["runs"][0]["folder"] / "run.json").is_file()
+    assert {(r.method, r.path) for r in recorder.received()} == {("GET", "/"), ("GET", "/items")}
+    assert all(r.header("Authorization") == f"Bearer {SECRET}" for r in recorder.received())
+    messages = [message for _, _, message in found["progress"]]
+    assert messages[0] == "[1/1] shop_local_mx: running generated/shop_local_mx.py", messages
+    assert messages[-1].startswith("[1/1] shop_local_mx: exit 0, data/results/shop_local_mx/")
+    assert len(messages) >= 3
+    assert contract(found["tools"]) == CONTRACT.read_text(encoding="utf-8"), "run `make contracts` and review the diff"
+    explained = {row["key"]: row["value"] for row in found["explain"].structured_content["values"]}
+    assert explained["host"] == f"http://127.0.0.1:{recorder.port}" and explained["users"] == 2
+    assert text(found["check_config"]).endswith("shop_local_mx: configuration ok, no request sent")
+    folder = run.structured_content["runs"][0]["folder"]
+    assert found["get_run"].structured_content["folder"] == folder
+    assert found["get_run"].structured_content["record"]["exit_code"] == 0
+    assert found["compare"].structured_content["exit_code"] == 0 and text(found["compare"]).endswith("no regression")
+    assert json.loads(found["resource"].contents[0].text) == found["get_run"].structured_content["record"]
+
+
+def test_the_console_script_and_the_catalog_option(project):
+    script = Path(sys.executable).parent / "simc-mcp"
+    if not script.exists():
+        pytest.skip("simc-mcp is not installed beside this Python")
+
+    async def listed(client):
+        return await client.call_tool("list_targets", {"pattern": "shop_*"})
+
+    renamed = project / "data" / "other.json"
+    renamed.write_text((project / "data" / "catalog.json").read_text())
+    try:
+        result = drive(stdio(project, "--catalog", "data/other.json", command=[str(script)]), listed)
+    finally:
+        renamed.unlink()
+    assert not result.is_error, text(result)
+    assert result.structured_content["catalog"] == "data/other.json"
+    assert [t["name"] for t in result.structured_content["targets"]] == ["shop_local_mx", "shop_prod_mx"]
+
+
+def test_streamable_http_on_127_0_0_1(project):
+    port = free_port()
+    command = [sys.executable, "-m", "compiler", "mcp", "--root", str(project), "--http", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=ROOT, env=clean_env(server_env(project)), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not listen"
+            time.sleep(0.1)
+        listening = {c.laddr.ip for c in psutil.Process(server.pid).net_connections() if c.status == psutil.CONN_LISTEN}
+        assert listening == {"127.0.0.1"}
+
+        async def script(client):
+            return await client.call_tool("list_targets", {"pattern": "shop_local_mx"})
+
+        result = drive(f"http://127.0.0.1:{port}/mcp", script)
+        assert not result.is_error, text(result)
+        assert [t["name"] for t in result.structured_content["targets"]] == ["shop_local_mx"]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        server.stderr.close()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--max-users", "0"], "error: --max-users is a number of users, 1 or more"),
+        (["--max-run-time", "soon"], "error: --max-run-time 'soon' is not a duration like 60s, 5m or 1h30m"),
+        (["--port", "0", "--http"], "error: --port is a TCP port, 1 to 65535"),
+        (["--root", "/nonexistent/folder"], "error: --root /nonexistent/folder: No such file or directory"),
+    ],
+)
+def test_usage_errors_before_serving(options, message):
+    done = subprocess.run([sys.executable, "-m", "compiler", "mcp", *options], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert (done.returncode, done.stderr.strip(), done.stdout) == (2, message, "")
