@@ -13,14 +13,16 @@ Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by
   target service.
 - throughput: requests per second of generated locustfiles against hand-written FastHttpUser
   and HttpUser ones with the same requests, against nginx, interleaved, plain and with a flow.
+- instructions: CPU instructions per request of the same generated and hand-written files under
+  valgrind: the throughput ratio without the machine's noise.
 - memory: peak RSS of one Locust process with 1,000 users (generated and hand-written), and of
   the compiler on the 1,000-target matrix, cold.
 - scale: cold, no-op and `--check` at 10, 100, 1,000 (and with --max-targets 5000, 5,000)
   targets, and at 100 targets with 12 and 48 endpoints per simulation.
 - tests: how long the test suite (`make test`) takes.
 
-Everything runs on 127.0.0.1, in temporary folders, bounded in time; nginx comes from Debian's
-packages (tools/benchmarks/nginx.py). The modules of tools/benchmarks/ say how each is measured.
+Everything runs on 127.0.0.1, in temporary folders, bounded in time; nginx and valgrind come
+from Debian's packages, unpacked without root when not installed (tools/benchmarks/debian.py). The modules of tools/benchmarks/ say how each is measured.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import compiling, memory, throughput  # noqa: E402
+from benchmarks import compiling, instructions, memory, throughput  # noqa: E402
 from benchmarks.common import PYTHON, print_summary, record, run_measured  # noqa: E402
 from benchmarks.nginx import Nginx, find_nginx, version  # noqa: E402
 
-SECTIONS = ["matrix", "demo", "render", "clients", "throughput", "memory", "scale", "tests"]
+SECTIONS = ["matrix", "demo", "render", "clients", "throughput", "instructions", "memory", "scale", "tests"]
 TESTS_TIMEOUT = 3600
 
 
@@ -54,14 +56,15 @@ def bench_tests() -> float:
 
 
 def load_sections(parts: list[str], args: argparse.Namespace) -> None:
-    """throughput and memory share one nginx and one compile of their simulations."""
+    """throughput, instructions and memory share one nginx and one compile of their simulations."""
     binary = find_nginx()
     print(f"nginx: {binary} ({version(binary)})", flush=True)
     with Nginx(throughput.ANSWERS, binary) as nginx, tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
         generated = throughput.compile_simulations(Path(folder), nginx.url)
         if "throughput" in parts:
-            kinds = tuple(args.kinds)
-            throughput.bench_throughput(nginx.url, args.pairs, args.seconds, kinds, generated)
+            throughput.bench_throughput(nginx.url, args.pairs, args.seconds, tuple(args.kinds), generated)
+        if "instructions" in parts:
+            instructions.bench_instructions(nginx.url, generated, tuple(args.kinds))
         if "memory" in parts:
             memory.bench_memory(nginx.url, generated, args.memory_runs)
 
@@ -73,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each compile figure (matrix, demo, render, clients)")
     parser.add_argument("--pairs", type=int, default=5, help="interleaved rounds of the throughput runs (at least 5)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
-    parser.add_argument("--kinds", choices=["plain", "flow"], nargs="+", default=["plain", "flow"], help="throughput: which simulations")
+    parser.add_argument("--kinds", choices=["plain", "flow"], nargs="+", default=["plain", "flow"], help="throughput and instructions: which simulations")
     parser.add_argument("--memory-runs", type=int, default=3, help="interleaved rounds of the 1,000-user runs")
     parser.add_argument("--max-targets", type=int, default=1000, choices=sorted(compiling.SCALE_SHAPES),
                         help="the largest row of the scale table (5000 takes tens of minutes before the direct emitter)")
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             compiling.bench_render(args.repeats)
         if "clients" in parts:
             throughput.bench_clients(args.repeats)
-        if "throughput" in parts or "memory" in parts:
+        if {"throughput", "instructions", "memory"} & set(parts):
             load_sections(parts, args)
         if "scale" in parts:
             compiling.bench_scale(args.max_targets, matrix)

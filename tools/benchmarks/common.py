@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,26 +89,41 @@ class Finished:
 def run_measured(command: list[str], timeout: float, cwd: Path | None = None, env: dict | None = None) -> Finished:
     """Run a command to its end (killed after `timeout` seconds): exit code, wall time and peak
     RSS of that very process, from wait4(2), not the maximum over every child this one ran."""
-    started = time.perf_counter()
-    with open(os.devnull, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err)
-        deadline = started + timeout
-        try:
-            while True:
-                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    process.kill()
-                    pid, status, usage = os.wait4(process.pid, 0)
-                    break
-                time.sleep(0.02)
-        except BaseException:  # Ctrl-C: no process of ours is left running
-            process.kill()
-            os.wait4(process.pid, 0)
-            raise
-        process.returncode = os.waitstatus_to_exitcode(status)  # so that Popen does not wait again
-        seconds = time.perf_counter() - started
-        out.seek(0), err.seek(0)
-        return Finished(process.returncode, seconds, usage.ru_maxrss, out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+    return run_measured_together([(command, cwd, env)], timeout)[0]
 
+
+def run_measured_together(runs: list[tuple[list[str], Path | None, dict | None]], timeout: float) -> list[Finished]:
+    """Several commands at once (command, cwd, env), each measured as run_measured does; on
+    Ctrl-C, SIGTERM or an error, no process of ours is left running."""
+    started = time.perf_counter()
+    with ExitStack() as stack:
+        processes, outputs = [], []
+        try:
+            for command, cwd, env in runs:
+                out, err = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
+                stdin = stack.enter_context(open(os.devnull, "rb"))
+                processes.append(subprocess.Popen(command, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err))
+                outputs.append((out, err))
+            finished: dict[int, Finished] = {}
+            while len(finished) < len(processes):
+                for index, process in enumerate(processes):
+                    if index in finished:
+                        continue
+                    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                    if not pid and time.perf_counter() > started + timeout:
+                        process.kill()
+                        pid, status, usage = os.wait4(process.pid, 0)
+                    if pid:
+                        process.returncode = os.waitstatus_to_exitcode(status)  # so that Popen does not wait again
+                        out, err = outputs[index]
+                        out.seek(0), err.seek(0)
+                        finished[index] = Finished(process.returncode, time.perf_counter() - started, usage.ru_maxrss,
+                                                   out.read().decode(errors="replace"), err.read().decode(errors="replace"))
+                time.sleep(0.02)
+            return [finished[index] for index in range(len(processes))]
+        finally:
+            for process in processes:
+                if process.returncode is None:
+                    process.kill()
+                    os.wait4(process.pid, 0)
+                    process.returncode = -9

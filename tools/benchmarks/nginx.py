@@ -1,10 +1,8 @@
 """nginx from Debian's packages, started on 127.0.0.1 for the throughput and memory benchmarks.
 
 `find_nginx()` takes, in order: $BENCH_NGINX (a path to an nginx binary), an nginx on the PATH
-or in /usr/sbin, one unpacked earlier into the cache folder, else it unpacks Debian's package
-there: `apt-get download nginx` then `dpkg -x`, no root needed and nothing installed on the
-machine (as root, `apt-get update` first if apt has no package lists). The cache folder is
-$XDG_CACHE_HOME/simulation-compiler/ (~/.cache by default).
+or in /usr/sbin, else Debian's package, downloaded and unpacked without root into
+~/.cache/simulation-compiler/nginx/ once (tools/benchmarks/debian.py).
 
 `Nginx(answers)` is a context manager: nginx in the foreground (`daemon off`, one worker) with a
 configuration, pid file, logs and temporary paths all in a temporary folder, listening on a free
@@ -15,7 +13,6 @@ method. It is stopped (SIGQUIT, then SIGKILL) when the block ends, on Ctrl-C too
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,49 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "simulation-compiler"
+from .debian import installed_or_unpacked
+
 START_SECONDS = 10
 STOP_SECONDS = 10
-APT_SECONDS = 300
 
 
 def find_nginx() -> Path:
-    """An nginx binary: one that is there already, else Debian's package unpacked into CACHE."""
-    chosen = os.environ.get("BENCH_NGINX")
-    if chosen:
-        return Path(chosen)
-    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
-        if candidate and os.access(candidate, os.X_OK):
-            return Path(candidate)
-    unpacked = CACHE / "nginx/usr/sbin/nginx"
-    if unpacked.exists():
-        return unpacked
-    return unpack_debian_package(CACHE / "nginx")
-
-
-def unpack_debian_package(into: Path) -> Path:
-    """`apt-get download nginx` and `dpkg -x` it into `into`: the binary, without installing it."""
-    with tempfile.TemporaryDirectory(prefix="bench-nginx-deb-") as folder:
-        os.chmod(folder, 0o755)  # apt's _apt user may then write there (no "unsandboxed" warning)
-        download = ["apt-get", "download", "-q", "nginx"]
-        result = subprocess.run(download, cwd=folder, capture_output=True, text=True, timeout=APT_SECONDS)
-        if result.returncode != 0 and os.getuid() == 0:  # no package lists yet: fetch them, once
-            subprocess.run(["apt-get", "update", "-q"], capture_output=True, timeout=APT_SECONDS)
-            result = subprocess.run(download, cwd=folder, capture_output=True, text=True, timeout=APT_SECONDS)
-        debs = sorted(Path(folder).glob("nginx_*.deb"))
-        if result.returncode != 0 or not debs:
-            raise RuntimeError(
-                "could not download Debian's nginx package (apt-get download nginx): "
-                f"{result.stderr.strip()[-500:]}\nInstall nginx, or set BENCH_NGINX to an nginx binary."
-            )
-        partial = into.with_name(into.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        subprocess.run(["dpkg", "-x", str(debs[0]), str(partial)], check=True, timeout=APT_SECONDS)
-        (partial / "package").write_text(debs[0].name + "\n")
-        shutil.rmtree(into, ignore_errors=True)
-        partial.rename(into)  # whole or not at all: an interrupted unpack is done again
-    return into / "usr/sbin/nginx"
+    """An nginx binary: $BENCH_NGINX, the machine's own, else Debian's package unpacked (debian.py)."""
+    return installed_or_unpacked("nginx", "usr/sbin/nginx", "BENCH_NGINX")
 
 
 def version(binary: Path) -> str:
