@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:a5b81bbde333e30f8920a2eca851be2e2e84dd632d7016e6d2c55f2fe124dcb5
+# compiler-digest: sha256:42b80be5ea1e6cfbd5395bfb3f00f1d0c3b9985b1d2a9cd403a0c84a7e41b26d
 "Load simulation app_staging_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 import traceback
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
@@ -522,16 +523,18 @@ def render(value, scope, quote_parts=False):
     """A value with its captures and feed values filled in. In JSON a lone reference keeps the
     value's JSON type; in text it is written as text (JSON for numbers, booleans, objects). In a
     path each filled-in value is percent-encoded as one segment."""
+    if type(value) is str:  # the usual case, first
+        return value
     if isinstance(value, (Captured, FromFeed)):
         return lookup(value, scope)
     if isinstance(value, Text):
         parts = []
         for part in value.parts:
-            if isinstance(part, (Captured, FromFeed)):
+            if type(part) is str:
+                parts.append(part)
+            else:  # Captured or FromFeed: the run's Env values are joined already
                 text = as_text(lookup(part, scope))
                 parts.append(quote(text, safe="") if quote_parts else text)
-            else:
-                parts.append(part)
         return "".join(parts)
     if isinstance(value, dict):
         return {key: render(item, scope, quote_parts) for key, item in value.items()}
@@ -623,10 +626,30 @@ def shown_origin(url):
     return without_secrets(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}")
 
 
+def encoded_query(query):
+    """A query as its URL's text: lists repeat the parameter."""
+    return urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
+
+
+def built_payload(payload):
+    """The body's keyword argument as sent: a form URL-encoded, a raw body as UTF-8."""
+    if isinstance(payload.get("data"), dict):  # a form
+        return {
+            "data": urlencode(
+                {k: as_sent(v) for k, v in payload["data"].items()}, doseq=True
+            ).encode()
+        }
+    if isinstance(payload.get("data"), str):
+        return {"data": payload["data"].encode()}
+    return payload
+
+
 class Request:
     """A step (or an endpoint) ready to send. What never changes is built once, at start:
-    environment values joined, the query encoded. What depends on captures and feed rows is
-    built for each request; the answer's body is parsed only when a check or capture reads it."""
+    environment values joined, the query encoded, the keyword arguments of the client's call.
+    Only what depends on captures and feed rows is built for each request; the answer's body is
+    parsed only when a check or capture reads it. Per request (run, judge, failure) there is no
+    work a hand-written locustfile would not do (docs/PERFORMANCE.md)."""
 
     def __init__(self, step, missing):
         self.name = self.__name__ = step.name  # Locust's reports name tasks by __name__
@@ -646,12 +669,11 @@ class Request:
             if not any(name.lower() == "content-type" for name in self.raw_headers):
                 self.headers = {**self.headers, "Content-Type": "application/x-www-form-urlencoded"}
         self.dynamic = is_dynamic((self.path, self.query, self.headers, self.payload))
-        if not self.dynamic:  # built once: the request a hand-written locustfile would send
-            self.url, self.headers, self.payload = self.build(None)
         self.expect_status = step.expect_status
         self.follow_redirects = step.follow_redirects
         self.checks = [resolve(check, missing) for check in step.checks]
         self.capture = resolve(step.capture, missing)
+        self.inspects = bool(self.checks or self.capture)
         self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
         self.timeout = step.timeout_seconds
         self.options = (
@@ -659,6 +681,31 @@ class Request:
             if CLIENT == "requests" and step.timeout_seconds
             else CLIENT_OPTIONS
         )
+        # The client's keyword arguments but the headers and the body, the same for every request.
+        # Redirects are followed by redirected(), to the same origin only.
+        self.arguments = {
+            "name": self.name,
+            "catch_response": True,
+            "allow_redirects": False,
+            **self.options,
+        }
+        if not self.dynamic:  # built once: the request a hand-written locustfile would send
+            self.url, self.headers, self.payload = self.build(None)
+            self.arguments = {**self.arguments, "headers": self.headers, **self.payload}
+            self.sent = (self.url, self.headers, self.payload, self.arguments)
+        else:  # the parts without a capture or a feed value, built once too
+            self.dynamic_path = is_dynamic(self.path)
+            self.encoded_query = None if is_dynamic(self.query) else encoded_query(self.query)
+            self.built_payload = None if is_dynamic(self.payload) else built_payload(self.payload)
+            # The headers in their order; those made with a capture or a feed value (dynamic_headers)
+            # are filled in for each request.
+            self.header_template = {
+                name: None if is_dynamic(value) else as_text(value)
+                for name, value in self.headers.items()
+            }
+            self.dynamic_headers = [
+                (name, value) for name, value in self.headers.items() if is_dynamic(value)
+            ]
         self.continue_on_failure = step.continue_on_failure
         # an endpoint's own draws
         self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
@@ -667,29 +714,30 @@ class Request:
         """(url, headers, payload) for this request; a header whose capture is not set yet is
         left out, anything else missing raises Unset."""
         if scope is None or not self.dynamic:
-            path, query, payload = self.path, self.query, self.payload
-            headers = self.headers
-        else:
-            path = render(self.path, scope, quote_parts=True)
-            query, payload = render(self.query, scope), render(self.payload, scope)
-            headers = {}
-            for name, value in self.headers.items():
-                try:
-                    headers[name] = render(value, scope)
-                except Unset:
-                    continue  # sent from the moment the capture is set
-                if not isinstance(headers[name], str):
-                    headers[name] = as_text(headers[name])
-        if isinstance(payload.get("data"), dict):  # a form
-            payload = {
-                "data": urlencode(
-                    {k: as_sent(v) for k, v in payload["data"].items()}, doseq=True
-                ).encode()
-            }
-        elif isinstance(payload.get("data"), str):
-            payload = {"data": payload["data"].encode()}
-        encoded = urlencode({k: as_sent(v) for k, v in query.items()}, doseq=True) if query else ""
-        return path + ("?" + encoded if encoded else ""), headers, payload
+            query = encoded_query(self.query)
+            return (
+                self.path + ("?" + query if query else ""),
+                self.headers,
+                built_payload(self.payload),
+            )
+        path = render(self.path, scope, quote_parts=True) if self.dynamic_path else self.path
+        query = (
+            self.encoded_query
+            if self.encoded_query is not None
+            else encoded_query(render(self.query, scope))
+        )
+        payload = (
+            self.built_payload
+            if self.built_payload is not None
+            else built_payload(render(self.payload, scope))
+        )
+        headers = self.header_template.copy()
+        for name, value in self.dynamic_headers:
+            try:
+                headers[name] = as_text(render(value, scope))
+            except Unset:
+                del headers[name]  # sent from the moment the capture is set
+        return path + ("?" + query if query else ""), headers, payload
 
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         run["iterations"] += 1
@@ -706,10 +754,14 @@ class Request:
         """Send, judge, capture: whether the step passed. Every outcome is counted once."""
         started = time.perf_counter()
         try:
-            url, headers, payload = (
-                (self.url, self.headers, self.payload) if not self.dynamic else self.build(scope)
-            )
-            return self.send(user.client_for(self.timeout), user.host, url, headers, payload, scope)
+            if self.dynamic:
+                url, headers, payload = self.build(scope)
+                arguments = {**self.arguments, "headers": headers, **payload}
+            else:
+                url, headers, payload, arguments = self.sent
+            client = user.client if self.timeout is None else user.client_for(self.timeout)
+            with client.request(self.method, url, **arguments) as response:
+                return self.judge(response, client, user.host, url, headers, payload, scope)
         except USER_SIGNALS:
             raise
         except Unset as error:
@@ -730,31 +782,23 @@ class Request:
         )
         return False
 
-    def send(self, client, host, url, headers, payload, scope):
-        with client.request(
-            self.method,
-            url,
-            name=self.name,
-            headers=headers,
-            catch_response=True,
-            allow_redirects=False,  # followed below, to the same origin only
-            **payload,
-            **self.options,
-        ) as response:
-            answer, failure = response, None
-            if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
-                answer, failure = self.redirected(client, host, url, headers, payload, response)
-            failure = failure or self.failure(answer)
-            if not failure and (self.checks or self.capture):
-                failure = self.inspect(answer, response.request_meta["response_time"], scope)
-            if failure:
-                response.failure(Failure(failure))
-                for name, rule in self.capture.items():  # for a flow that goes on after this step
-                    if "default" in rule and name not in scope.captures:
-                        scope.captures[name] = rule["default"]
-                return False
-            response.success()
-            return True
+    def judge(self, response, client, host, url, headers, payload, scope):
+        """Mark the answer (redirects followed) a success or a failure: whether the step passed."""
+        answer, failure, status = response, None, response.status_code
+        if self.follow_redirects and status in REDIRECT_STATUSES:
+            answer, failure = self.redirected(client, host, url, headers, payload, response)
+            status = answer.status_code
+        failure = failure or self.failure(answer, status)
+        if not failure and self.inspects:
+            failure = self.inspect(answer, response.request_meta["response_time"], scope)
+        if failure:
+            response.failure(Failure(failure))
+            for name, rule in self.capture.items():  # for a flow that goes on after this step
+                if "default" in rule and name not in scope.captures:
+                    scope.captures[name] = rule["default"]
+            return False
+        response.success()
+        return True
 
     def redirected(self, client, host, url, headers, payload, response):
         """Follow the answer's redirects within the run's origin: (final answer, failure). Every
@@ -792,11 +836,16 @@ class Request:
             answer = leg
         return answer, f"more than {MAX_REDIRECTS} redirects"
 
-    def failure(self, response):
+    def failure(self, response, status):
         """Why the request failed, or None. Written here rather than left to the HTTP client: its
         messages differ by client and carry the URL, and with it the query's ${env:...} values."""
-        status = response.status_code or 0
-        error = transport_error(response)
+        # What kept the answer from arriving whole, if anything. FastHttpUser also files a status
+        # it does not expect (a 5xx, but also a 300) as an error: that one is judged by its status.
+        error = getattr(response, "error", None)
+        if error is None or type(error).__name__ == "LocustBadStatusCode":
+            error = response.request_meta.get("exception")
+            if error is not None and type(error).__name__ == "LocustBadStatusCode":
+                error = None
         if error is not None or not status:  # no answer, or a body that did not arrive whole
             return fault_of(error, self.timeout)
         if self.expect_status:
@@ -810,7 +859,7 @@ class Request:
         document = MISSING
         if self.reads_json:
             try:
-                document = json.loads(answer.content or b"")
+                document = parsed_json(answer.content or b"")
             except ValueError:
                 document = MISSING  # checks and captures of JSON say "the answer is not JSON"
         for check in self.checks:
@@ -873,9 +922,20 @@ def check_failure(check, answer, document, elapsed_ms, scope):
     )
 
 
+def parsed_json(body):
+    """json.loads(body), for the bytes of an answer: a body whose first two bytes are ASCII other
+    than NUL has no byte order mark and is UTF-8 to json's own detection, so it is decoded as
+    UTF-8 directly (the same text, without the detection's cost on every answer)."""
+    if len(body) >= 2 and 0 < body[0] < 128 and 0 < body[1] < 128:
+        return json.loads(body.decode("utf-8", "surrogatepass"))
+    return json.loads(body)
+
+
 def same_json(found, expected):
     """JSON equality: true is not 1 and false is not 0, as Python's == would have it; 1 and 1.0
     are the same number."""
+    if type(found) is str:  # the usual case; a string equals no other type
+        return found == expected
     if isinstance(found, bool) or isinstance(expected, bool):
         return type(found) is type(expected) and found == expected
     if isinstance(found, dict) and isinstance(expected, dict):
@@ -907,15 +967,6 @@ def capture_source(rule):
     if "header" in rule:
         return f"header {rule['header']}"
     return f"regex {rule['regex']}"
-
-
-def transport_error(response):
-    """What kept the answer from arriving whole, if anything. FastHttpUser also files a status
-    it does not expect (a 5xx, but also a 300) as an error: that one is judged by its status."""
-    for error in (getattr(response, "error", None), response.request_meta.get("exception")):
-        if error is not None and type(error).__name__ != "LocustBadStatusCode":
-            return error
-    return None
 
 
 FAULTS = (  # (class names in the error's chain, the words for it), the first that matches
@@ -1000,10 +1051,14 @@ class FlowTask:
     def __call__(self, taskset):
         run["iterations"] += 1
         user = taskset.user
-        rows = dict(user.rows)
-        for feed in self.feeds:
-            if feed not in rows:
-                rows[feed] = draw(feed, user)  # one row per feed, for every step of the iteration
+        rows = user.rows
+        if self.feeds:
+            rows = dict(rows)
+            for feed in self.feeds:
+                if feed not in rows:
+                    rows[feed] = draw(
+                        feed, user
+                    )  # one row per feed, for every step of the iteration
         run_steps(self.steps, user, Scope(dict(user.captures), rows))
 
 
@@ -2302,6 +2357,9 @@ def keep_earlier(path):
 # -- the simulated users ---------------------------------------------------------------------------
 
 
+THINK_SPAN = THINK_TIME_SECONDS[1] - THINK_TIME_SECONDS[0]
+
+
 class Simulation(TaskSet):
     """Draws each task (a flow, or an endpoint: a flow of one step) and each think time from the
     user's own seeded generator; runs on_start's steps once when the user starts."""
@@ -2320,17 +2378,26 @@ class Simulation(TaskSet):
     def get_next_task(self):
         tasks = self.tasks
         if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
-            run["weighted"], run["cum_weights"] = tasks, list(
-                itertools.accumulate(self.weights[t] for t in tasks)
+            cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
+            run["weighted"], run["draw"] = tasks, (
+                cum_weights,
+                cum_weights[-1] + 0.0,
+                len(tasks) - 1,
             )
-        self.user.iteration_started = time.monotonic()
-        return self.user.rng.choices(tasks, cum_weights=run["cum_weights"])[0]
+        if PACING:
+            self.user.iteration_started = time.monotonic()
+        cum_weights, total, last = run["draw"]
+        # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
+        return tasks[bisect_right(cum_weights, self.user.rng.random() * total, 0, last)]
 
     def wait_time(self):
-        pace = pace_seconds(self.user)
-        if pace is not None:  # the next iteration starts `pace` seconds after this one started
-            return max(0.0, pace - (time.monotonic() - self.user.iteration_started))
-        return self.user.rng.uniform(*THINK_TIME_SECONDS)
+        if PACING:  # the next iteration starts `pace` seconds after this one started
+            return max(
+                0.0, pace_seconds(self.user) - (time.monotonic() - self.user.iteration_started)
+            )
+        return (
+            THINK_TIME_SECONDS[0] + THINK_SPAN * self.user.rng.random()
+        )  # what rng.uniform(*THINK_TIME_SECONDS) draws
 
 
 def report_iterations(client_id, data):

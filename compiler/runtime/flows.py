@@ -34,10 +34,14 @@ class FlowTask:
     def __call__(self, taskset):
         run["iterations"] += 1
         user = taskset.user
-        rows = dict(user.rows)
-        for feed in self.feeds:
-            if feed not in rows:
-                rows[feed] = draw(feed, user)  # one row per feed, for every step of the iteration
+        rows = user.rows
+        if self.feeds:
+            rows = dict(rows)
+            for feed in self.feeds:
+                if feed not in rows:
+                    rows[feed] = draw(
+                        feed, user
+                    )  # one row per feed, for every step of the iteration
         run_steps(self.steps, user, Scope(dict(user.captures), rows))
 
 

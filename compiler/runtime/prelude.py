@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 import traceback
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree

@@ -329,6 +329,9 @@ def keep_earlier(path):
 # -- the simulated users ---------------------------------------------------------------------------
 
 
+THINK_SPAN = THINK_TIME_SECONDS[1] - THINK_TIME_SECONDS[0]
+
+
 class Simulation(TaskSet):
     """Draws each task (a flow, or an endpoint: a flow of one step) and each think time from the
     user's own seeded generator; runs on_start's steps once when the user starts."""
@@ -347,17 +350,26 @@ class Simulation(TaskSet):
     def get_next_task(self):
         tasks = self.tasks
         if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
-            run["weighted"], run["cum_weights"] = tasks, list(
-                itertools.accumulate(self.weights[t] for t in tasks)
+            cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
+            run["weighted"], run["draw"] = tasks, (
+                cum_weights,
+                cum_weights[-1] + 0.0,
+                len(tasks) - 1,
             )
-        self.user.iteration_started = time.monotonic()
-        return self.user.rng.choices(tasks, cum_weights=run["cum_weights"])[0]
+        if PACING:
+            self.user.iteration_started = time.monotonic()
+        cum_weights, total, last = run["draw"]
+        # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
+        return tasks[bisect_right(cum_weights, self.user.rng.random() * total, 0, last)]
 
     def wait_time(self):
-        pace = pace_seconds(self.user)
-        if pace is not None:  # the next iteration starts `pace` seconds after this one started
-            return max(0.0, pace - (time.monotonic() - self.user.iteration_started))
-        return self.user.rng.uniform(*THINK_TIME_SECONDS)
+        if PACING:  # the next iteration starts `pace` seconds after this one started
+            return max(
+                0.0, pace_seconds(self.user) - (time.monotonic() - self.user.iteration_started)
+            )
+        return (
+            THINK_TIME_SECONDS[0] + THINK_SPAN * self.user.rng.random()
+        )  # what rng.uniform(*THINK_TIME_SECONDS) draws
 
 
 def report_iterations(client_id, data):

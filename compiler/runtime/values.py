@@ -78,16 +78,18 @@ def render(value, scope, quote_parts=False):
     """A value with its captures and feed values filled in. In JSON a lone reference keeps the
     value's JSON type; in text it is written as text (JSON for numbers, booleans, objects). In a
     path each filled-in value is percent-encoded as one segment."""
+    if type(value) is str:  # the usual case, first
+        return value
     if isinstance(value, (Captured, FromFeed)):
         return lookup(value, scope)
     if isinstance(value, Text):
         parts = []
         for part in value.parts:
-            if isinstance(part, (Captured, FromFeed)):
+            if type(part) is str:
+                parts.append(part)
+            else:  # Captured or FromFeed: the run's Env values are joined already
                 text = as_text(lookup(part, scope))
                 parts.append(quote(text, safe="") if quote_parts else text)
-            else:
-                parts.append(part)
         return "".join(parts)
     if isinstance(value, dict):
         return {key: render(item, scope, quote_parts) for key, item in value.items()}
