@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:b973449070ab595ee531bfdcd42afa50d0e97cd6dfe6ad2e86ce3c6257721017
+# compiler-digest: sha256:0233398286c3aea9b4b7d4639da07dad788d95c05d2630f82944d4439cf3c0c3
 "Load simulation app_prod_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -588,14 +588,6 @@ class Failure(Exception):
         return str(self)
 
 
-class Quiet:
-    """The request event of a redirect's next leg: the request is counted once, as a whole."""
-
-    @staticmethod
-    def fire(**_kwargs):
-        pass
-
-
 def origin(url):
     """(scheme, host, port) of a URL, the way browsers compare origins: the host's name without
     case or a trailing dot, the port with its scheme's default."""
@@ -682,7 +674,8 @@ class Request:
             else CLIENT_OPTIONS
         )
         # The client's keyword arguments but the headers and the body, the same for every request.
-        # Redirects are followed by redirected(), to the same origin only.
+        # catch_response: Locust counts nothing until judge() reports the request; redirects are
+        # followed by redirected(), to the same origin only.
         self.arguments = {
             "name": self.name,
             "catch_response": True,
@@ -760,8 +753,8 @@ class Request:
             else:
                 url, headers, payload, arguments = self.sent
             client = user.client if self.timeout is None else user.client_for(self.timeout)
-            with client.request(self.method, url, **arguments) as response:
-                return self.judge(response, client, user.host, url, headers, payload, scope)
+            response = client.request(self.method, url, **arguments)
+            return self.judge(response, client, user.host, url, headers, payload, scope)
         except USER_SIGNALS:
             raise
         except Unset as error:
@@ -783,7 +776,9 @@ class Request:
         return False
 
     def judge(self, response, client, host, url, headers, payload, scope):
-        """Mark the answer (redirects followed) a success or a failure: whether the step passed."""
+        """Judge the answer (redirects followed) and report the request, once, through the
+        client's request event: whether the step passed. This is what Locust's `with` block around
+        a catch_response request does on success() or failure(), without its bookkeeping."""
         answer, failure, status = response, None, response.status_code
         if self.follow_redirects and status in REDIRECT_STATUSES:
             answer, failure = self.redirected(client, host, url, headers, payload, response)
@@ -791,13 +786,13 @@ class Request:
         failure = failure or self.failure(answer, status)
         if not failure and self.inspects:
             failure = self.inspect(answer, response.request_meta["response_time"], scope)
+        response.request_meta["exception"] = Failure(failure) if failure else None
+        client.request_event.fire(**response.request_meta)
         if failure:
-            response.failure(Failure(failure))
             for name, rule in self.capture.items():  # for a flow that goes on after this step
                 if "default" in rule and name not in scope.captures:
                     scope.captures[name] = rule["default"]
             return False
-        response.success()
         return True
 
     def redirected(self, client, host, url, headers, payload, response):
@@ -819,6 +814,7 @@ class Request:
                 return answer, f"redirect to another origin {shown_origin(url)}, not followed"
             if answer.status_code in (301, 302, 303) and method != "HEAD":
                 method, payload = "GET", {}
+            # catch_response and never reported: the request is counted once, as a whole, by judge()
             leg = client.request(
                 method,
                 url,
@@ -828,9 +824,6 @@ class Request:
                 **payload,
                 **self.options,
             )
-            with leg:
-                leg._request_event = Quiet  # Locust's context manager reports through this
-                leg.success()
             response.request_meta["response_time"] += leg.request_meta["response_time"]
             response.request_meta["response_length"] = leg.request_meta["response_length"]
             answer = leg
