@@ -188,7 +188,8 @@ class Compiled:
     """What a compile did (or, with `check`, found), and the lines the command line prints."""
 
     out: Path
-    files: dict[str, str]  # name.py -> text, every selected target's
+    files: dict[str, str]  # name.py -> text, of the targets resolved and rendered
+    verified: set[str]  # name.py of the others: their files hold what a full compile writes
     report: Report
     check: bool
     force: bool
@@ -217,7 +218,7 @@ class Compiled:
             lines += [("stdout", f"{out}: {line}") for line in report.differences]
             if report.differences or report.foreign:
                 return lines + [("stderr", f"{out}: differs from the sources; run `make compile` and review the diff")]
-            return lines + [("stdout", f"{out}: up to date ({len(self.files)} file(s))")]
+            return lines + [("stdout", f"{out}: up to date ({len(self.files) + len(self.verified)} file(s))")]
         for names, forced, kept in (
             (report.edited, "overwrote changes made by hand (--force)", KEPT_EDITED),
             (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
@@ -255,7 +256,7 @@ def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Probl
     manifest = Manifest(inputs, folder) if FAST_PATH and not problems.errors else None
     plan = manifest.plan(refs) if manifest else Plan(todo=refs)
     built = build(inputs, plan.todo, problems, plan.resolved) if plan.todo else problems.raise_if_errors() or []
-    files = {**plan.reused, **{f"{item.name}.py": item.text for item in built}}
+    files = {f"{item.name}.py": item.text for item in built}  # and plan.reused, as they are
     return CompilePlan(folder, only, files, manifest, plan, built, refs)
 
 
@@ -270,7 +271,7 @@ def write_compile(planned: CompilePlan, check: bool, force: bool) -> Compiled:
         report, stopped = error.report, error
     if planned.manifest is not None and not check and stopped is None:
         planned.manifest.save(planned.plan, planned.built, planned.refs, planned.files, report.written + report.unchanged)
-    return Compiled(planned.out, planned.files, report, check, force, stopped)
+    return Compiled(planned.out, planned.files, planned.plan.reused, report, check, force, stopped)
 
 
 def command_compile(args, problems: Problems) -> int:

@@ -93,7 +93,8 @@ def host_entry(target: Target) -> str:
 
 @dataclass
 class Plan:
-    reused: dict[str, str] = field(default_factory=dict)  # name.py -> the file's text, as a full compile writes it
+    # name.py of the files that hold exactly the bytes a full compile writes (read, not decoded)
+    reused: set[str] = field(default_factory=set)
     todo: list[TargetRef] = field(default_factory=list)  # through the full path
     entries: dict[str, dict] = field(default_factory=dict)  # target name -> its entry for the next manifest
     hosts: str = ""
@@ -150,14 +151,12 @@ class Manifest:
         for ref in refs:
             entry = entries.get(ref.name) or self._unchanged_entry(ref)
             old = self.old.get(ref.name) or {}
-            text = None
-            if entry is not None and entry["own"] == old.get("own") and old.get("hosts") == self.hosts and old.get("output"):
-                text = _file_text(self.out / f"{ref.name}.py", old["output"])
-            if text is None:
-                plan.todo.append(ref)
-            else:
-                plan.reused[f"{ref.name}.py"] = text
+            same = entry is not None and entry["own"] == old.get("own") and old.get("hosts") == self.hosts
+            if same and old.get("output") and _holds(self.out / f"{ref.name}.py", old["output"]):
+                plan.reused.add(f"{ref.name}.py")
                 entries[ref.name] = entry
+            else:
+                plan.todo.append(ref)
         plan.entries = entries
         return plan
 
@@ -194,19 +193,17 @@ class Manifest:
                 (self.out / (NAME + ".tmp")).unlink(missing_ok=True)
 
 
-def _file_text(path: Path, expected: str) -> str | None:
-    """The text of a regular file whose bytes have digest `expected`; else None."""
+def _holds(path: Path, expected: str) -> bool:
+    """Whether `path` is a regular file whose bytes have digest `expected`. Those bytes are then
+    what the compiler wrote (UTF-8 text): they need not be decoded."""
     try:
         if not stat.S_ISREG(path.lstat().st_mode):
-            return None
+            return False
         descriptor = os.open(path, _READ_FLAGS)
         with os.fdopen(descriptor, "rb") as handle:
-            data = handle.read()
-        if _sha(data) != expected:
-            return None
-        return data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+            return _sha(handle.read()) == expected
+    except OSError:
+        return False
 
 
 def _checksum(body: dict) -> str:
