@@ -146,7 +146,10 @@ def matrix_catalog(folder: Path, shape: tuple[int, int, int] = MATRIX, endpoints
     apps, environments, countries = shape
     (folder / "simulations").mkdir(parents=True)
     for i in range(apps):
-        (folder / f"simulations/app{i}.json").write_text(json.dumps(matrix_simulation(i, endpoints), indent=2))
+        simulation = matrix_simulation(i, endpoints)
+        if environments <= 3 or countries <= 3:  # its override names env3/c3
+            del simulation["overrides"]
+        (folder / f"simulations/app{i}.json").write_text(json.dumps(simulation, indent=2))
     catalog = {
         "environments": {
             f"env{i}": {"vars": {"domain": f"env{i}.example.test"}, "limits": {"max_users": 100, "max_spawn_rate": 10, "max_run_time": "1h"},
