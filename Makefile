@@ -31,7 +31,7 @@ bench: $(READY)
 	$(PY) tools/bench.py
 
 contracts: $(READY)  ## the MCP server's tool schemas, contracts/tools.json (a test compares them)
-	$(PY) -m compiler.mcp_contracts contracts/tools.json
+	$(PY) -m compiler.mcp.contracts contracts/tools.json
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache data/results/*/ data/results/index.html

@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from compiler.build import Built, build
-from compiler.compare import CompareError, compare
-from compiler.manifest import Manifest, Plan
-from compiler.model import Expansion, JsonPath, Pause, Target, as_written
+from compiler.output.build import Built, build
+from compiler.runs.compare import CompareError, compare
+from compiler.output.manifest import Manifest, Plan
+from compiler.resolve.model import Expansion, JsonPath, Pause, Target, as_written
 from compiler.problems import ConfigError, Problems, did_you_mean, pointer_join
-from compiler.resolve import resolve_all
-from compiler.runs import run_targets
+from compiler.resolve.target import resolve_all
+from compiler.runs.launch import run_targets
 from compiler.streams import StdoutError, guarded_stdout
-from compiler.targets import TargetRef, compatible_targets, select, why_not_compatible
+from compiler.sources.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.timespan import parse_timespan
-from compiler.validate import Inputs, load_inputs
-from compiler.write import OutputError, Report, WriteError, sync
+from compiler.sources.validate import Inputs, load_inputs
+from compiler.output.write import OutputError, Report, WriteError, sync
 
 DEFAULT_CATALOG = "data/catalog.json"
 EXIT_OK, EXIT_DIFFERENCES, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
@@ -520,8 +520,8 @@ def command_mcp(args, problems: Problems) -> int:
     if not args.out:
         raise UsageError("--out is empty; name the output folder (default: generated)")
     try:
-        from compiler.mcp_server import serve
-        from compiler.mcp_tools import Settings
+        from compiler.mcp.server import serve
+        from compiler.mcp.tools import Settings
     except ImportError as error:
         missing = (getattr(error, "name", None) or "mcp").partition(".")[0]
         raise UsageError(f"missing dependency {missing}: run `make` to set up .venv") from None

@@ -1,4 +1,4 @@
-"""A compile split between processes (compiler/build.py) writes what one process writes: the same
+"""A compile split between processes (compiler/output/build.py) writes what one process writes: the same
 files, manifest, messages and exit code, for valid catalogs, warnings and errors found while
 resolving, and the fast path after an edit."""
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from conftest import ROOT, SIMULATION
-from compiler.manifest import NAME as MANIFEST
+from compiler.output.manifest import NAME as MANIFEST
 
 
 def test_compile_is_idempotent_and_tidies_only_its_own_files(project):
@@ -172,7 +172,7 @@ OLDER_HEADER = (  # what the first versions of the compiler wrote above the dige
 
 
 def older_file(body: str) -> str:
-    from compiler.render import digest
+    from compiler.output.render import digest
 
     return OLDER_HEADER + f"# compiler-digest: sha256:{digest(body)}\n" + body
 
@@ -324,7 +324,7 @@ def test_a_missing_dependency_is_one_line_that_says_how_to_set_up(dependency, tm
 def test_another_import_error_is_not_blamed_on_the_setup(tmp_path):
     """Only the dependencies are named; a module the package lacks is a bug and shows as one."""
     hide = (
-        "import runpy, sys; sys.modules['compiler.write'] = None; "
+        "import runpy, sys; sys.modules['compiler.output.write'] = None; "
         "runpy.run_module('compiler', run_name='__main__', alter_sys=True)"
     )
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""The fast path (compiler/manifest.py) writes exactly what a full compile writes, and `--check`
+"""The fast path (compiler/output/manifest.py) writes exactly what a full compile writes, and `--check`
 says exactly what a full check says: after edits of a simulation, of the catalog's vars, of a
 feed, a deleted target, a file edited or saved otherwise by hand, and with the manifest
 corrupted, stale, missing, from another compiler, or not a file."""
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from compiler import build, cli, feeds, manifest, render
-from compiler.manifest import NAME
+from compiler import cli
+from compiler.output import build, manifest, render
+from compiler.sources import feeds
+from compiler.output.manifest import NAME
 
 ROOT = Path(__file__).resolve().parent.parent
 

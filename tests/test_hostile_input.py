@@ -44,7 +44,7 @@ from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from compiler.cli import main
-from compiler.render import black_mode
+from compiler.output.render import black_mode
 from recording_server import RecordingServer
 from locust_runs import run_locust
 

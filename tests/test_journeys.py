@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from compiler.jsonpath import JsonPathError, parse_json_path
-from compiler.model import CaptureRef, FeedRef, JsonPath, Pause, Step, Text
-from compiler.render import py_literal, py_tuple, render_target
+from compiler.sources.jsonpath import JsonPathError, parse_json_path
+from compiler.resolve.model import CaptureRef, FeedRef, JsonPath, Pause, Step, Text
+from compiler.output.render import py_literal, py_tuple, render_target
 from conftest import CATALOG, ROOT, SIMULATION
 from test_resolve import resolve
 

@@ -1,4 +1,4 @@
-"""compiler/layout.py lays out configuration blocks exactly as black does.
+"""compiler/output/layout.py lays out configuration blocks exactly as black does.
 
 Compared with black itself: on every target of the demo catalog and of the valid corpus cases,
 and on random blocks written the way the template writes them (values through py_literal, on
@@ -14,13 +14,13 @@ from pathlib import Path
 
 import black
 
-from compiler import layout
-from compiler.model import EnvRef, Text
+from compiler.output import layout
+from compiler.resolve.model import EnvRef, Text
 from compiler.problems import Problems
-from compiler.render import _environment, black_mode, py_literal, py_tuple
-from compiler.resolve import resolve_all
-from compiler.targets import compatible_targets
-from compiler.validate import load_inputs
+from compiler.output.render import _environment, black_mode, py_literal, py_tuple
+from compiler.resolve.target import resolve_all
+from compiler.sources.targets import compatible_targets
+from compiler.sources.validate import load_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 

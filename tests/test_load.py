@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler.load import MAX_DEPTH, load_document
+from compiler.sources.load import MAX_DEPTH, load_document
 from compiler.problems import Problems
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import anyio
 
-from compiler.mcp_contracts import contract, live_contract
-from compiler.mcp_tools import Settings
+from compiler.mcp.contracts import contract, live_contract
+from compiler.mcp.tools import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "contracts" / "tools.json"

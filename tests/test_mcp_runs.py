@@ -22,8 +22,8 @@ from mcp.shared.exceptions import MCPError
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, drive, make_project, server_env, text
 
 from compiler import cli
-from compiler.mcp_server import build_server
-from compiler.mcp_tools import Settings
+from compiler.mcp.server import build_server
+from compiler.mcp.tools import Settings
 from locust_runs import assert_nothing_received
 from recording_server import RecordingServer
 

@@ -22,7 +22,7 @@ import pytest
 from mcp import StdioServerParameters
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, drive, make_project, server_env, text
 
-from compiler.mcp_contracts import contract
+from compiler.mcp.contracts import contract
 from locust_runs import clean_env, free_port
 from recording_server import RecordingServer
 

@@ -20,8 +20,8 @@ import pytest
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, TARGETS, drive, make_project, server_env, text
 
 from compiler import cli
-from compiler.mcp_server import build_server
-from compiler.mcp_tools import Settings
+from compiler.mcp.server import build_server
+from compiler.mcp.tools import Settings
 from recording_server import RecordingServer
 
 ROOT = Path(__file__).resolve().parent.parent

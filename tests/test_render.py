@@ -7,8 +7,8 @@ import sys
 import black
 import pytest
 
-from compiler.model import EnvRef, Text
-from compiler.render import black_mode, py_literal, split_header, digest
+from compiler.resolve.model import EnvRef, Text
+from compiler.output.render import black_mode, py_literal, split_header, digest
 from conftest import ROOT, SIMULATION
 
 NASTY = [
@@ -78,7 +78,7 @@ def test_committed_output_is_standalone_reviewable_and_black_stable():
 
 def test_runtime_sources_are_black_formatted_so_files_need_not_be():
     """render.static_part inlines each part as it is written: black must leave it unchanged."""
-    from compiler.render import RUNTIME_PARTS, static_part
+    from compiler.output.render import RUNTIME_PARTS, static_part
 
     for name in ("prelude", *RUNTIME_PARTS):
         part = static_part(name)
@@ -88,7 +88,7 @@ def test_runtime_sources_are_black_formatted_so_files_need_not_be():
 def test_templates_see_only_the_model_strictly(monkeypatch):
     import jinja2
 
-    from compiler import render
+    from compiler.output import render
 
     environment = render._environment()
     with pytest.raises(jinja2.UndefinedError):

@@ -5,11 +5,11 @@ import os
 
 import pytest
 
-from compiler.model import EnvRef, Origin, Text
+from compiler.resolve.model import EnvRef, Origin, Text
 from compiler.problems import Problems
-from compiler.resolve import derived_seed, expand, resolve_all
-from compiler.targets import compatible_targets, why_not_compatible
-from compiler.validate import load_inputs
+from compiler.resolve.target import derived_seed, expand, resolve_all
+from compiler.sources.targets import compatible_targets, why_not_compatible
+from compiler.sources.validate import load_inputs
 from conftest import CATALOG, SIMULATION
 
 

@@ -40,7 +40,7 @@ from locust_runs import (
 )
 from recording_server import RecordingServer
 
-from compiler.runs import SEVERITY, history_rows, worst
+from compiler.runs.launch import SEVERITY, history_rows, worst
 
 SCHEMAS = ROOT / "compiler" / "schemas"
 RUN_FOLDER = re.compile(r"^\d{8}T\d{6}Z(-\d+)?$")

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from compiler.model import CaptureRef, EnvRef, FeedRef, Pause, Text
+from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, Pause, Text
 from compiler.problems import Problems
-from compiler.resolve import resolve_all
-from compiler.targets import compatible_targets
-from compiler.validate import load_inputs
+from compiler.resolve.target import resolve_all
+from compiler.sources.targets import compatible_targets
+from compiler.sources.validate import load_inputs
 from locust_runs import run_locust
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from compiler.render import MARK
-from compiler.write import TEMP_PREFIX, sync, write_atomically
+from compiler.output.render import MARK
+from compiler.output.write import TEMP_PREFIX, sync, write_atomically
 
 
 def test_a_write_replaces_whole_files_and_leaves_no_temporary(tmp_path: Path):
@@ -46,8 +46,8 @@ def test_sync_tidies_leftover_temporaries_but_not_foreign_files(tmp_path: Path):
 
 import fcntl  # noqa: E402
 
-from compiler.render import with_header  # noqa: E402
-from compiler.write import OutputError, edited_by_hand  # noqa: E402
+from compiler.output.render import with_header  # noqa: E402
+from compiler.output.write import OutputError, edited_by_hand  # noqa: E402
 
 
 def test_edited_by_hand_tells_an_intact_file_from_any_change_to_it():

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from conftest import ROOT
-from compiler.manifest import NAME as MANIFEST
-from compiler.write import TEMP_NAME
+from compiler.output.manifest import NAME as MANIFEST
+from compiler.output.write import TEMP_NAME
 
 ENVIRONMENTS, COUNTRIES = 10, 10  # 100 targets, plus 10 of a country the new inputs drop
 FOREIGN = {"notes.py": b"print('mine')\n", ".compiler-notes.tmp": b"my notes, not a temporary file\n"}

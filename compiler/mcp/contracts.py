@@ -17,8 +17,8 @@ from pathlib import Path
 import anyio
 from mcp import Client
 
-from compiler.mcp_server import build_server
-from compiler.mcp_tools import Settings
+from compiler.mcp.server import build_server
+from compiler.mcp.tools import Settings
 
 DEFAULT = Path("contracts") / "tools.json"
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, WithJsonSchema
 
 from compiler.problems import Problem
 
-SCHEMAS = Path(__file__).parent / "schemas"
+SCHEMAS = Path(__file__).parent.parent / "schemas"
 
 
 @cache

@@ -30,10 +30,10 @@ import anyio
 from anyio.streams.buffered import BufferedByteReceiveStream
 
 from compiler import cli
-from compiler.mcp_models import RunResult, RunSummary
-from compiler.mcp_tools import Settings, ToolFailure, check_host, shown, tool_errors, verdict
+from compiler.mcp.models import RunResult, RunSummary
+from compiler.mcp.tools import Settings, ToolFailure, check_host, shown, tool_errors, verdict
 from compiler.problems import Problems
-from compiler.runs import planned_seconds
+from compiler.runs.launch import planned_seconds
 from compiler.timespan import parse_timespan
 
 GRACE_SECONDS = 45  # per target, beyond its planned length: Locust's start, its checks, its records

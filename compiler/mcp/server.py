@@ -30,8 +30,10 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from mcp_types import Resource as McpResource
 from pydantic import BaseModel, Field
 
-from compiler import __version__, mcp_runs, mcp_tools
-from compiler.mcp_models import (
+from compiler import __version__
+from compiler.mcp import runs as mcp_runs
+from compiler.mcp import tools as mcp_tools
+from compiler.mcp.models import (
     Comparison,
     CompileReport,
     ConfigCheck,
@@ -41,12 +43,12 @@ from compiler.mcp_models import (
     TargetList,
     Validation,
 )
-from compiler.mcp_tools import RUN_FOLDER, TARGET_NAME, Settings, ToolFailure
+from compiler.mcp.tools import RUN_FOLDER, TARGET_NAME, Settings, ToolFailure
 
 NAME = "simulation-compiler"
 SCHEMA_NAMES = ("catalog", "simulation", "run", "summary")
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-PROMPT = Path(__file__).parent / "mcp_prompt.md"
+DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
+PROMPT = Path(__file__).parent / "prompt.md"
 logger = logging.getLogger(__name__)
 
 READS = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -259,7 +261,7 @@ def build_server(settings: Settings) -> CompilerServer:
 
 def _add_resources(server: MCPServer, settings: Settings) -> None:
     for name in SCHEMA_NAMES:
-        path = Path(__file__).parent / "schemas" / f"{name}.schema.json"
+        path = Path(__file__).parent.parent / "schemas" / f"{name}.schema.json"
         title = json.loads(path.read_text(encoding="utf-8")).get("title", name)
         server.resource(
             f"simc://schemas/{name}.schema.json", name=f"{name}.schema.json", title=title,

@@ -1,7 +1,7 @@
 """The MCP server's tools as plain functions: the command line's own code, returning data.
 
 Why plain functions: each calls what the command line calls (`compiler.cli`'s validate_all,
-plan_compile and write_compile, resolve_one and explain_rows, `compiler.compare`), so the
+plan_compile and write_compile, resolve_one and explain_rows, `compiler.runs.compare`), so the
 server and the command line cannot drift; `mcp_server.py` only wires them to the protocol.
 Each returns (a model of `mcp_models`, the text the command line prints), or raises
 ToolFailure with the lines the command line prints on stderr: `file: /pointer: message` for
@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Iterator
 
 from compiler import cli
-from compiler.compare import CompareError, compare, comparison
-from compiler.mcp_drafts import DraftError, draft_folder
-from compiler.mcp_models import (
+from compiler.runs.compare import CompareError, compare, comparison
+from compiler.sources.drafts import DraftError, draft_folder
+from compiler.mcp.models import (
     CompareRow,
     Comparison,
     CompileReport,
@@ -42,7 +42,7 @@ from compiler.mcp_models import (
     Validation,
 )
 from compiler.problems import ConfigError, Problems
-from compiler.targets import compatible_targets, select
+from compiler.sources.targets import compatible_targets, select
 from compiler.timespan import parse_timespan
 
 TARGET_NAME = re.compile(r"^[a-z][a-z0-9-]*_[a-z][a-z0-9-]*_[a-z][a-z0-9-]*$")

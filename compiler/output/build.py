@@ -17,12 +17,12 @@ import sys
 import threading
 from dataclasses import dataclass, replace
 
-from compiler.model import Target
+from compiler.resolve.model import Target
 from compiler.problems import Problems
-from compiler.render import render_target
-from compiler.resolve import is_protected, protected_hosts, report_found, resolve_target
-from compiler.targets import TargetRef
-from compiler.validate import Inputs
+from compiler.output.render import render_target
+from compiler.resolve.target import is_protected, protected_hosts, report_found, resolve_target
+from compiler.sources.targets import TargetRef
+from compiler.sources.validate import Inputs
 
 PROCESSES_VARIABLE = "COMPILER_PROCESSES"  # a number; 1 keeps everything in this process
 TARGETS_PER_PROCESS = 50  # below this, a process costs more than it saves
@@ -73,7 +73,7 @@ _job: tuple[Inputs, tuple, dict[str, Resolved]] | None = None  # what forked pro
 
 
 def _build_chunk(refs: list[TargetRef]) -> list[tuple[str, list[tuple[str, str, str]], Built | None]]:
-    from compiler.manifest import host_entry
+    from compiler.output.manifest import host_entry
 
     assert _job is not None
     inputs, hosts, early = _job

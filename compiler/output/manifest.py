@@ -36,19 +36,19 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compiler.feeds import read_state
-from compiler.load import label_base
-from compiler.model import ProtectedHost, Target
-from compiler.resolve import resolve_target
-from compiler.targets import TargetRef, compatible_targets
-from compiler.validate import Inputs
+from compiler.sources.feeds import read_state
+from compiler.sources.load import label_base
+from compiler.resolve.model import ProtectedHost, Target
+from compiler.resolve.target import resolve_target
+from compiler.sources.targets import TargetRef, compatible_targets
+from compiler.sources.validate import Inputs
 
 if TYPE_CHECKING:
-    from compiler.build import Built
+    from compiler.output.build import Built
 
 NAME = ".compiler-manifest.json"
 FORMAT = 1
-PACKAGE = Path(__file__).parent
+PACKAGE = Path(__file__).parent.parent
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 

@@ -17,11 +17,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from compiler import layout
-from compiler.model import CaptureRef, EnvRef, FeedRef, JsonPath, Target, Text
+from compiler.output import layout
+from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, JsonPath, Target, Text
 
-TEMPLATE_DIR = Path(__file__).parent / "templates"  # a link to the project's templates/
-RUNTIME_DIR = Path(__file__).parent / "runtime"  # real Python, inlined from each file's marker on
+TEMPLATE_DIR = Path(__file__).parent.parent / "templates"  # a link to the project's templates/
+RUNTIME_DIR = Path(__file__).parent.parent / "runtime"  # real Python, inlined from each file's marker on
 RUNTIME_MARK = "# ---- the generated file holds what follows ----\n"
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = ("options", "secrets", "values", "requests", "flows", "load", "thresholds", "checks", "records", "distributed", "run")

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator
 
-from compiler.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header, with_header
-from compiler.targets import is_selected
+from compiler.output.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header, with_header
+from compiler.sources.targets import is_selected
 
 try:
     import fcntl

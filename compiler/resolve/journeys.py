@@ -14,14 +14,14 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from compiler.feeds import FeedError, read_feed
-from compiler.jsonpath import parse_json_path
-from compiler.load import label_for
-from compiler.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, Step, Text, freeze
+from compiler.sources.feeds import FeedError, read_feed
+from compiler.sources.jsonpath import parse_json_path
+from compiler.sources.load import label_for
+from compiler.resolve.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, Step, Text, freeze
 from compiler.problems import Problems, did_you_mean, pointer_join
 
 if TYPE_CHECKING:  # resolve imports this module
-    from compiler.resolve import Resolution
+    from compiler.resolve.target import Resolution
 
 CAPTURE_SOURCES = ("json", "header", "regex")
 CHECK_FORMS = (("json", "exists"), ("json", "equals"), ("body_contains",), ("header", "contains"), ("max_ms",))

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Any
 
-from compiler import feeds, journeys
-from compiler.load import Document
-from compiler.model import (
+from compiler.resolve import journeys
+from compiler.sources import feeds
+from compiler.sources.load import Document
+from compiler.resolve.model import (
     AT_RUN_TIME,
     BUILT_IN,
     CaptureRef,
@@ -40,10 +41,10 @@ from compiler.model import (
     locate,
 )
 from compiler.problems import Problems, did_you_mean, pointer_join
-from compiler.targets import TargetRef, compatible_targets
+from compiler.sources.targets import TargetRef, compatible_targets
 from compiler.timespan import parse_timespan
-from compiler.validate import Inputs
-from compiler.verbatim import header_value_problem, host_problem, path_problem, report_path_problem
+from compiler.sources.validate import Inputs
+from compiler.sources.verbatim import header_value_problem, host_problem, path_problem, report_path_problem
 
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from compiler import __version__
-from compiler.reports import refresh_index
+from compiler.runs.index_page import refresh_index
 from compiler.timespan import parse_timespan
 
 SEVERITY = {0: 0, 3: 1, 1: 2, 2: 3}  # worst last: thresholds breached, run failed, invalid

@@ -1,6 +1,6 @@
 """Flows, on_start and feeds: steps in order as one task; rows drawn per user or iteration.
 
-Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
 the configuration block and the earlier parts define these names.
 """

@@ -1,5 +1,5 @@
 """The prelude of every generated locustfile: its imports and the classes its configuration block
-uses. Inlined as it is (compiler/render.py).
+uses. Inlined as it is (compiler/output/render.py).
 """
 
 # ---- the generated file holds what follows ----

@@ -1,7 +1,7 @@
 """Run records: run.json, JUnit XML and a JSON summary, written by the master (or the only
 process) when asked, so CI that runs plain `locust -f` gets them too.
 
-Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
 the configuration block and the earlier parts define these names.
 """

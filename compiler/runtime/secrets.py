@@ -1,6 +1,6 @@
 """Values from the environment, and keeping them secret in every output of the process.
 
-Part of the runtime inlined into every generated locustfile (compiler/render.py). The lines
+Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
 the configuration block and the earlier parts define these names.
 """

@@ -18,10 +18,10 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 
-from compiler.load import Document
+from compiler.sources.load import Document
 from compiler.problems import Problems, clipped, did_you_mean, pointer_join
 
-SCHEMA_DIR = Path(__file__).parent / "schemas"
+SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
 SCHEMA_FILES = {"catalog": "catalog.schema.json", "simulation": "simulation.schema.json"}
 MAX_SCHEMA_PROBLEMS = 50  # per file: a file wrong everywhere gets a readable answer, and quickly
 

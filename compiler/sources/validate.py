@@ -12,12 +12,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler import journeys
-from compiler.credentials import check_literal_credentials
-from compiler.load import Document, label_for, load_document
+from compiler.resolve import journeys
+from compiler.sources.credentials import check_literal_credentials
+from compiler.sources.load import Document, label_for, load_document
 from compiler.problems import Problems, did_you_mean, pointer_join
-from compiler.schema import check_schema
-from compiler.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
+from compiler.sources.schema import check_schema
+from compiler.sources.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
 
 MAX_TARGETS = 10_000  # environment/country pairs the apps list; beyond, a catalog to split
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from .common import PYTHON, ROOT, Finished, record, run_measured
 
-from compiler import layout, render  # noqa: E402
+from compiler.output import layout, render  # noqa: E402
 from compiler.problems import Problems  # noqa: E402
-from compiler.resolve import resolve_all  # noqa: E402
-from compiler.targets import compatible_targets  # noqa: E402
-from compiler.validate import load_inputs  # noqa: E402
+from compiler.resolve.target import resolve_all  # noqa: E402
+from compiler.sources.targets import compatible_targets  # noqa: E402
+from compiler.sources.validate import load_inputs  # noqa: E402
 
 APPS, ENVIRONMENTS, COUNTRIES = 4, 5, 10  # 200 targets
 
@@ -59,7 +59,7 @@ def floor_render(target) -> str:
 
 def bench_render(repeats: int) -> None:
     """Per target: resolving, rendering as the compiler does (the configuration laid out by
-    compiler/layout.py), the floor (the same text without laying out), and black on the
+    compiler/output/layout.py), the floor (the same text without laying out), and black on the
     configuration block, which the compiler did before: the same bytes, checked here too."""
     with tempfile.TemporaryDirectory() as folder:
         catalog = synthetic_catalog(Path(folder))
