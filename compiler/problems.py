@@ -1,13 +1,17 @@
 """Errors as data: every stage collects problems instead of raising at the first one.
 
 A problem names the file, the JSON pointer inside it and what was expected, so that the command
-line can print all of them at once as `file: /json/pointer: message` and exit 2.
+line can print all of them at once as `file: /json/pointer: message` and exit 2. The exit codes
+and the usage error live here too, so that both faces (the command line and the MCP server) and
+the application layer reach them without importing each other.
 """
 
 from __future__ import annotations
 
 import difflib
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # Keys and values from the files are quoted in messages as they are: a line break or a terminal
 # escape in them must not break the one-line-per-problem output (nor colour the terminal), and a
@@ -27,6 +31,27 @@ class Problem:
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "
         return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}".translate(_CONTROL)
+
+
+# Exit codes of the compiler's commands (a generated file's own are in its runtime).
+EXIT_OK, EXIT_DIFFERENCES, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    """A request the compiler cannot carry out as asked (an unknown target, an empty --out): one
+    line for the user, exit 2."""
+
+
+def os_error_line(error: OSError) -> str:
+    """The last resort for a file error no stage named: which files, and what went wrong."""
+    where = " -> ".join(str(name) for name in (error.filename, error.filename2) if name is not None)
+    return f"{where or 'a file the compiler uses'}: {error.strerror or error}"
+
+
+def display_path(path: Path | str) -> str:
+    """A path as messages name it: relative to the current folder when it is below it."""
+    relative = os.path.relpath(path)
+    return Path(relative).as_posix() if not relative.startswith("..") else Path(path).as_posix()
 
 
 class ConfigError(Exception):
@@ -57,6 +82,11 @@ class Problems:
     @property
     def warnings(self) -> list[Problem]:
         return [p for p in self.items if p.level != "error"]
+
+    def summary(self) -> str:
+        """The line after the problems: how many of each kind, in how many files."""
+        files = len({p.file for p in self.items})
+        return f"{len(self.errors)} error(s), {len(self.warnings)} warning(s) in {files} file(s)"
 
     def raise_if_errors(self) -> None:
         if self.errors:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from compiler import cli
+from compiler import cli, workspace
 from compiler.output import build, manifest, render
 from compiler.sources import feeds
 from compiler.output.manifest import NAME
@@ -46,12 +46,12 @@ def run(folder: Path, *args: str, fast: bool = True, out: str = "generated") -> 
 
     feeds._cache.clear()  # a file rewritten within the same clock tick must be read again
     stdout, stderr = io.StringIO(), io.StringIO()
-    saved, cli.FAST_PATH = cli.FAST_PATH, fast
+    saved, workspace.FAST_PATH = workspace.FAST_PATH, fast
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             code = cli.main(["--catalog", "data/catalog.json", args[0], "--out", out, *args[1:]])
     finally:
-        cli.FAST_PATH = saved
+        workspace.FAST_PATH = saved
     return code, *(text.getvalue().replace(f"{out}/", "OUT/").replace(f"{out}:", "OUT:") for text in (stdout, stderr))
 
 

@@ -18,7 +18,7 @@ from compiler.output import layout
 from compiler.resolve.model import EnvRef, Text
 from compiler.problems import Problems
 from compiler.output.render import _environment, black_mode, py_literal, py_tuple
-from compiler.resolve.target import resolve_all
+from compiler.resolve.catalog import resolve_all
 from compiler.sources.targets import compatible_targets
 from compiler.sources.validate import load_inputs
 

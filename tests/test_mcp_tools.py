@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, TARGETS, drive, make_project, server_env, text
 
-from compiler import cli
+from compiler import cli, workspace
 from compiler.mcp.server import build_server
 from compiler.mcp.tools import Settings
 from recording_server import RecordingServer
@@ -275,7 +275,7 @@ def test_compile_keeps_a_file_edited_by_hand_unless_forced(project):
     kept = tool("compile")
     assert kept.is_error
     assert text(kept).splitlines() == [
-        "generated/shop_local_mx.py: " + cli.KEPT_EDITED,
+        "generated/shop_local_mx.py: " + workspace.KEPT_EDITED,
         "generated: 0 written, 2 unchanged, 0 removed, 1 kept (edited by hand)",
     ]
     assert "# changed by hand" in edited.read_text()

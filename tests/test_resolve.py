@@ -7,7 +7,9 @@ import pytest
 
 from compiler.resolve.model import EnvRef, Origin, Text
 from compiler.problems import Problems
-from compiler.resolve.target import derived_seed, expand, resolve_all
+from compiler.resolve.catalog import resolve_all
+from compiler.resolve.target import derived_seed
+from compiler.resolve.variables import expand
 from compiler.sources.targets import compatible_targets, why_not_compatible
 from compiler.sources.validate import load_inputs
 from conftest import CATALOG, SIMULATION

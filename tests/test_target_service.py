@@ -27,7 +27,7 @@ import pytest
 
 from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, Pause, Text
 from compiler.problems import Problems
-from compiler.resolve.target import resolve_all
+from compiler.resolve.catalog import resolve_all
 from compiler.sources.targets import compatible_targets
 from compiler.sources.validate import load_inputs
 from locust_runs import run_locust

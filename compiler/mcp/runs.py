@@ -29,11 +29,10 @@ from urllib.parse import urlsplit
 import anyio
 from anyio.streams.buffered import BufferedByteReceiveStream
 
-from compiler import cli
+from compiler import workspace
 from compiler.mcp.models import RunResult, RunSummary
-from compiler.mcp.tools import Settings, ToolFailure, check_host, shown, tool_errors, verdict
-from compiler.problems import Problems
-from compiler.runs.launch import planned_seconds
+from compiler.mcp.tools import Settings, ToolFailure, check_host, tool_errors, verdict
+from compiler.problems import Problems, display_path
 from compiler.timespan import parse_timespan
 
 GRACE_SECONDS = 45  # per target, beyond its planned length: Locust's start, its checks, its records
@@ -90,7 +89,7 @@ def plan_run(
         raise ToolFailure(errors)
     problems = Problems()
     with tool_errors(problems):
-        _, targets = cli.resolve_selected(settings.catalog, patterns, problems)
+        _, targets = workspace.resolve_selected(settings.catalog, patterns, problems)
     allowed = allow_protected and settings.allow_protected
     cap_users, cap_seconds = settings.max_users, settings.max_seconds
     lengths = []
@@ -101,7 +100,7 @@ def plan_run(
             whose = "" if users is not None else f" (its own: {'its stages' if target.stages else 'the simulation'})"
             errors.append(f"error: {target.name}: {effective} users{whose} is above this server's cap of {cap_users} "
                           f"users (--max-users); ask for users: {cap_users} or fewer")  # fmt: skip
-        seconds = planned_seconds(target, ["-t", run_time] if run_time else [])
+        seconds = workspace.run_length(target, run_time)
         if target.stages and asked is not None:
             seconds = min(asked, sum(parse_timespan(stage.duration) for stage in target.stages))
         lengths.append(seconds or 0.0)
@@ -124,7 +123,7 @@ def plan_run(
     names = [target.name for target in targets]
     command = [
         sys.executable, "-m", "compiler", "--catalog", settings.catalog, "run", *names, "--out", settings.out,
-        "--results", shown(settings.results_folder), "--summary-json", str(summary), *(["--", *locust] if locust else []),
+        "--results", display_path(settings.results_folder), "--summary-json", str(summary), *(["--", *locust] if locust else []),
     ]  # fmt: skip
     return RunPlan(names, command, sum(lengths), sum(lengths) + GRACE_SECONDS * len(targets) + 60)
 
@@ -217,7 +216,7 @@ def outcome(settings: Settings, plan: RunPlan, code: int | None, out: list[str],
         rows = [row for row in record.get("requests", []) if row.get("name") is None]
         failures = sorted(record.get("failures", []), key=lambda f: -f.get("occurrences", 0))[:5]
         runs.append(RunSummary(
-            target=record.get("target", "?"), folder=shown(record.get("folder", "")),
+            target=record.get("target", "?"), folder=display_path(record.get("folder", "")),
             exit_code=record.get("exit_code", -1), verdict=verdict(record.get("exit_code", -1)),
             problems=record.get("problems", []), thresholds=record.get("thresholds", []),
             totals=rows[0] if rows else None, failures=failures,

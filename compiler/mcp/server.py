@@ -3,10 +3,11 @@
 Why a server and not only the command line: an agent can check a draft before writing it
 (`validate` takes the catalog and simulations inline), read where each value comes from
 (`explain`), and run within guardrails that the server, not the agent, decides (caps on users
-and run time, protected environments) with progress on the way. Every tool calls the command
-line's own code (`mcp_tools`, `mcp_runs`) and answers with structured content (the schemas of
-`mcp_models`, snapshot in contracts/tools.json) and the text the command line prints; its errors
-are tool errors with the command line's lines (`file: /pointer: message`, all at once).
+and run time, protected environments) with progress on the way. Every tool calls the
+application layer the command line calls (through tools.py and runs.py) and answers with
+structured content (the schemas of models.py, snapshot in contracts/tools.json) and the text the
+command line prints; its errors are tool errors with the command line's lines
+(`file: /pointer: message`, all at once).
 
 Resources: the JSON Schemas, the configuration reference, this server's reference, and every
 run record (`simc://runs/<target>/<run>`). A prompt, `draft_simulation`, asks the agent to
@@ -30,20 +31,12 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from mcp_types import Resource as McpResource
 from pydantic import BaseModel, Field
 
-from compiler import __version__
+from compiler import __version__, workspace
 from compiler.mcp import runs as mcp_runs
 from compiler.mcp import tools as mcp_tools
-from compiler.mcp.models import (
-    Comparison,
-    CompileReport,
-    ConfigCheck,
-    Explanation,
-    RunRecord,
-    RunResult,
-    TargetList,
-    Validation,
-)
-from compiler.mcp.tools import RUN_FOLDER, TARGET_NAME, Settings, ToolFailure
+from compiler.mcp.models import Comparison, CompileReport, ConfigCheck, Explanation, RunRecord, RunResult, TargetList, Validation
+from compiler.mcp.tools import Settings, ToolFailure
+from compiler.problems import UsageError, display_path
 
 NAME = "simulation-compiler"
 SCHEMA_NAMES = ("catalog", "simulation", "run", "summary")
@@ -63,7 +56,7 @@ def instructions(settings: Settings) -> str:
         if settings.allow_protected
         else "Protected environments never run: this server was started without --allow-protected"
     )
-    results = mcp_tools.shown(settings.results_folder)
+    results = display_path(settings.results_folder)
     return "\n\n".join([
         f"The simulation compiler: a catalog of apps, environments and countries ({settings.catalog}) and one JSON "
         f"simulation per app compile into one standalone Locust file per target (<app>_<environment>_<country>) "
@@ -116,7 +109,7 @@ class CompilerServer(MCPServer):
                 uri=f"simc://runs/{target}/{run}", name=f"run {target} {run}",
                 description=f"The run record (run.json) of {target}'s run {run}.", mime_type="application/json",
             )
-            for target, run in mcp_tools.all_runs(self.settings_)
+            for target, run in workspace.all_runs(self.settings_.results_folder)
         ]  # fmt: skip
         return fixed + runs
 
@@ -281,13 +274,14 @@ def _add_resources(server: MCPServer, settings: Settings) -> None:
         description="The run record (run.json) of one run: simc://runs/<target>/<UTC time>.",
     )  # fmt: skip
     def run_record(target: str, run: str) -> str:
-        if not TARGET_NAME.match(target) or not RUN_FOLDER.match(run):
-            raise ResourceError(f"no run {target}/{run}: a run is <target>/<UTC time>, as get_run names them")
-        path = settings.results_folder / target / run / "run.json"
+        try:
+            path = workspace.record_path(settings.results_folder, target, run)
+        except UsageError as error:
+            raise ResourceError(str(error)) from None
         try:
             return path.read_text(encoding="utf-8")
         except OSError:
-            raise ResourceError(f"no run record at {mcp_tools.shown(path)}") from None
+            raise ResourceError(f"no run record at {display_path(path)}") from None
 
 
 def _reader(path: Path) -> Callable[[], str]:
@@ -331,8 +325,3 @@ def serve(settings: Settings, http: bool, port: int) -> None:
         server.run("stdio")
 
 
-def main() -> int:
-    """The `simc-mcp` console script: `python -m compiler mcp` with the same options."""
-    from compiler.cli import main as cli_main
-
-    return cli_main(["mcp", *sys.argv[1:]])

@@ -15,12 +15,14 @@ import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from compiler.resolve.model import Target
-from compiler.problems import Problems
+from compiler.output.manifest import Built
 from compiler.output.render import render_target
-from compiler.resolve.target import is_protected, protected_hosts, report_found, resolve_target
+from compiler.problems import Problems
+from compiler.resolve.catalog import is_protected, protected_hosts, report_found
+from compiler.resolve.model import Target, host_entry
+from compiler.resolve.target import resolve_target
 from compiler.sources.targets import TargetRef
 from compiler.sources.validate import Inputs
 
@@ -29,16 +31,6 @@ TARGETS_PER_PROCESS = 50  # below this, a process costs more than it saves
 CHUNKS_PER_PROCESS = 4  # smaller pieces of work even out a busy machine
 
 Resolved = tuple[Target | None, list[tuple[str, str, str]]]  # resolve_target's answer
-
-
-@dataclass(frozen=True)
-class Built:
-    """What a compile keeps of one target: its file, and what the manifest records of it."""
-
-    name: str
-    text: str
-    feeds_read: tuple[tuple[str, str], ...]
-    host: str | None  # manifest.host_entry of a target in a protected environment
 
 
 def build(inputs: Inputs, refs: list[TargetRef], problems: Problems, known: dict[str, Resolved]) -> list[Built]:
@@ -73,8 +65,6 @@ _job: tuple[Inputs, tuple, dict[str, Resolved]] | None = None  # what forked pro
 
 
 def _build_chunk(refs: list[TargetRef]) -> list[tuple[str, list[tuple[str, str, str]], Built | None]]:
-    from compiler.output.manifest import host_entry
-
     assert _job is not None
     inputs, hosts, early = _job
     results = []

@@ -26,25 +26,22 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from importlib.util import find_spec
 import json
 import os
 import stat
 import sys
 from dataclasses import dataclass, field
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from compiler.resolve.model import host_entry
+from compiler.resolve.target import resolve_target
 from compiler.sources.feeds import read_state
 from compiler.sources.load import label_base
-from compiler.resolve.model import ProtectedHost, Target
-from compiler.resolve.target import resolve_target
 from compiler.sources.targets import TargetRef, compatible_targets
 from compiler.sources.validate import Inputs
-
-if TYPE_CHECKING:
-    from compiler.output.build import Built
 
 NAME = ".compiler-manifest.json"
 FORMAT = 1
@@ -86,9 +83,14 @@ def _installed_version(name: str) -> str:
     return metadata.version(name)
 
 
-def host_entry(target: Target) -> str:
-    """What a protected target gives the protected hosts of every file (see resolve.protected_hosts)."""
-    return repr(ProtectedHost(target.host, target.environment, target.limits))
+@dataclass(frozen=True)
+class Built:
+    """What a compile keeps of one target: its file, and what the manifest records of it."""
+
+    name: str
+    text: str
+    feeds_read: tuple[tuple[str, str], ...]
+    host: str | None  # resolve.model.host_entry of a target in a protected environment
 
 
 @dataclass

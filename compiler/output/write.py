@@ -1,4 +1,4 @@
-"""Stage 5, write: put generated files in place atomically, tidy, or only compare (--check).
+"""Write: put generated files in place atomically, tidy, or only compare (--check).
 
 A file is written to a temporary name in the same folder and renamed over the old one, so a
 reader (or an interrupted compile, even `kill -9`) sees the old file or the new one, never half

@@ -1,112 +1,28 @@
-"""Part of resolve: the journey keys of one merged target, typed and checked.
+"""The journey keys of one merged target, typed and checked.
 
 Flows, on_start, endpoints (a flow of one step), captures and checks become model values here;
 then the references that only a whole target can judge: a `${capture:NAME}` must be captured by
 an earlier step of its flow or by on_start, a `${feed:FEED.COLUMN}` must name a feed whose file
 (per target: its path may hold variables) has that column; threshold request names must exist.
 The checks that one layer can judge alone (a capture's source, a check's form, a regex) are
-`check_layer`'s, run by validate.
+sources/journeys.py's, run by validate.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
+from compiler.problems import did_you_mean, pointer_join
+from compiler.resolve.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, Step, Text, freeze
+from compiler.resolve.resolution import Resolution
 from compiler.sources.feeds import FeedError, read_feed
 from compiler.sources.jsonpath import parse_json_path
 from compiler.sources.load import label_for
-from compiler.resolve.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, Step, Text, freeze
-from compiler.problems import Problems, did_you_mean, pointer_join
 
-if TYPE_CHECKING:  # resolve imports this module
-    from compiler.resolve.target import Resolution
-
-CAPTURE_SOURCES = ("json", "header", "regex")
-CHECK_FORMS = (("json", "exists"), ("json", "equals"), ("body_contains",), ("header", "contains"), ("max_ms",))
-CHECK_FORMS_TEXT = (
-    '{"json", "exists"}, {"json", "equals"}, {"body_contains"}, {"header", "contains"} or {"max_ms"}'
-)
-# Step fields where ${capture:..} and ${feed:..} may stand, and within checks the values
+# Step fields where ${capture:..} and ${feed:..} may stand (in checks: sources.journeys.CHECK_VALUES)
 REFERENCE_FIELDS = ("path", "headers", "query", "json", "body", "form", "checks")
 SENT_FIELDS = {"headers", "query", "json", "body", "form"}  # ${env:NAME} too
-CHECK_VALUES = {"equals", "body_contains", "contains"}
-
-
-# -- one layer (validate) --------------------------------------------------------------------------
-
-
-def _steps_of(layer: dict, base: str) -> Iterator[tuple[str, dict]]:
-    """(pointer, step) of every request step a layer writes: on_start, flows' steps, endpoints."""
-    for index, step in enumerate(layer.get("on_start", [])):
-        yield pointer_join(base, "on_start", index), step
-    for index, flow in enumerate(layer.get("flows", [])):
-        for number, step in enumerate(flow.get("steps", [])):
-            yield pointer_join(base, "flows", index, "steps", number), step
-    for index, endpoint in enumerate(layer.get("endpoints", [])):
-        yield pointer_join(base, "endpoints", index), endpoint
-
-
-def check_layer(label: str, base: str, layer: dict, problems: Problems) -> None:
-    """What one layer's steps must be on their own: each capture has one source (and a regex
-    compiles), each check is one of the five forms, a pause's min is not above its max."""
-    for pointer, step in _steps_of(layer, base):
-        if "pause" in step:
-            pause = step["pause"]
-            if isinstance(pause, dict) and pause["min"] > pause["max"]:
-                problems.add(label, pointer_join(pointer, "pause"), f"min {pause['min']} is above max {pause['max']}")
-            continue
-        for name, capture in step.get("capture", {}).items():
-            here = pointer_join(pointer, "capture", name)
-            sources = [key for key in CAPTURE_SOURCES if key in capture]
-            if len(sources) != 1:
-                got = f"got {' and '.join(sources)}" if sources else "got none"
-                problems.add(label, here, f"capture '{name}' needs exactly one of json, header or regex; {got}")
-            if "regex" in capture:
-                try:
-                    re.compile(capture["regex"])
-                except re.error as error:
-                    problems.add(label, pointer_join(here, "regex"), f"not a valid regular expression: {error}")
-        for index, check in enumerate(step.get("checks", [])):
-            if tuple(key for key in ("json", "exists", "equals", "body_contains", "header", "contains", "max_ms") if key in check) not in CHECK_FORMS:
-                problems.add(
-                    label,
-                    pointer_join(pointer, "checks", index),
-                    f"a check is {CHECK_FORMS_TEXT}; got the keys {', '.join(check) or 'none'}",
-                )
-
-
-def check_names(label: str, layers: list[tuple[str, dict]], problems: Problems) -> None:
-    """Flows and endpoints share one namespace; flows and on_start steps are unique within a
-    layer, and a patch must name one that some layer defines (a flow with steps, a step with a path)."""
-    endpoints = {e["name"]: pointer_join(base, "endpoints", i) for base, layer in layers for i, e in enumerate(layer.get("endpoints", [])) if "path" in e}
-    flows = {f["name"] for _, layer in layers for f in layer.get("flows", []) if "steps" in f}
-    starts = {s["name"] for _, layer in layers for s in layer.get("on_start", []) if "path" in s}
-    for base, layer in layers:
-        for key, defined, what in (("flows", flows, "a flow"), ("on_start", starts, "an on_start step")):
-            seen: dict[str, int] = {}
-            for index, item in enumerate(layer.get(key, [])):
-                if "name" not in item:
-                    continue  # a pause
-                name, here = item["name"], pointer_join(base, key, index, "name")
-                if name in seen:
-                    kind = "flow" if key == "flows" else "on_start step"
-                    problems.add(label, here, f"duplicate {kind} name '{name}' (first at {pointer_join(base, key, seen[name])})")
-                seen.setdefault(name, index)
-                if name not in defined:
-                    needs = "with steps" if key == "flows" else "with a path"
-                    problems.add(label, here, f"no layer defines {what} '{name}' ({needs}){did_you_mean(name, defined)}")
-                if key == "flows" and name in endpoints:
-                    problems.add(
-                        label,
-                        here,
-                        f"'{name}' is also an endpoint's name ({endpoints[name]}); flows and endpoints share one "
-                        "namespace: rename one",
-                    )
-
-
-# -- one target (resolve) --------------------------------------------------------------------------
 
 
 def pause(value: Any) -> Pause:

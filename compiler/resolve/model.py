@@ -241,3 +241,8 @@ def freeze(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return tuple(freeze(item) for item in value)
     return value
+
+
+def host_entry(target: Target) -> str:
+    """What a protected target gives the protected hosts of every file, as the manifest records it."""
+    return repr(ProtectedHost(target.host, target.environment, target.limits))

@@ -11,6 +11,7 @@ from compiler.runtime.options import *  # noqa: F401,F403
 from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
+from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----

@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator
 
-from compiler.sources.load import LABEL_BASE, MAX_FILE_BYTES
 from compiler.problems import Problems, clipped, pointer_join
+from compiler.sources.load import LABEL_BASE, MAX_FILE_BYTES
 
 MAX_DRAFTS = 200  # simulations in one call; a catalog of more is validated on disk
 

@@ -1,4 +1,4 @@
-"""Stage 1, load: read the catalog and the simulation files as JSON, strictly.
+"""Load: read the catalog and the simulation files as JSON, strictly.
 
 Strict means what `json.load` lets through is refused here: invalid UTF-8, NaN and Infinity
 (not JSON, and not a Python literal), numbers too large to mean anything (1e400 would be infinite),

@@ -18,8 +18,8 @@ from typing import Any, Iterable
 from jsonschema import Draft202012Validator, ValidationError, validators
 from referencing import Registry, Resource
 
-from compiler.sources.load import Document
 from compiler.problems import Problems, clipped, did_you_mean, pointer_join
+from compiler.sources.load import Document
 
 SCHEMA_DIR = Path(__file__).parent.parent / "schemas"
 SCHEMA_FILES = {"catalog": "catalog.schema.json", "simulation": "simulation.schema.json"}

@@ -1,4 +1,4 @@
-"""Stage 2, validate: JSON Schema first (`schema`), then the references between files.
+"""Validate: JSON Schema first (`schema`), then the references between files.
 
 The schemas say what each file may hold; editors use them through `$schema`. The
 cross-reference checks then say what no schema can: names that must exist in the catalog,
@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from compiler.resolve import journeys
+from compiler.problems import Problems, did_you_mean, pointer_join
+from compiler.sources import journeys
 from compiler.sources.credentials import check_literal_credentials
 from compiler.sources.load import Document, label_for, load_document
-from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.sources.schema import check_schema
 from compiler.sources.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
 

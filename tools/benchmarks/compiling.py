@@ -18,7 +18,7 @@ from .common import PYTHON, ROOT, Finished, record, run_measured
 
 from compiler.output import layout, render  # noqa: E402
 from compiler.problems import Problems  # noqa: E402
-from compiler.resolve.target import resolve_all  # noqa: E402
+from compiler.resolve.catalog import resolve_all  # noqa: E402
 from compiler.sources.targets import compatible_targets  # noqa: E402
 from compiler.sources.validate import load_inputs  # noqa: E402
 

@@ -1,0 +1,166 @@
+"""Answers judged: checks, JSON as the checks read it, captures, and the plain words for a
+fault while sending.
+
+Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
+above the marker are for linters, editors and tests only: in the generated file the prelude,
+the configuration block and the earlier parts define these names.
+"""
+
+from compiler.runtime.prelude import *  # noqa: F401,F403
+from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.values import *  # noqa: F401,F403
+from compiler.runtime.requests import *  # noqa: F401,F403
+
+# ---- the generated file holds what follows ----
+def check_failure(check, answer, document, elapsed_ms, scope):
+    """What a failed check says: what was expected and what came; None when it passed."""
+    if "max_ms" in check:
+        took = round(elapsed_ms)
+        return (
+            None if took <= check["max_ms"] else f"check max_ms {check['max_ms']:g}: took {took} ms"
+        )
+    if "json" in check:
+        path = check["json"]
+        if document is MISSING and answer is not None and not (answer.content or b"").strip():
+            return f"check {path.text}: the answer has no body"
+        found = at_path(document, path) if document is not MISSING else MISSING
+        if document is MISSING:
+            return f"check {path.text}: the answer is not JSON"
+        if "exists" in check:
+            if (found is not MISSING) == check["exists"]:
+                return None
+            return (
+                f"check {path.text}: expected to exist, not found"
+                if check["exists"]
+                else f"check {path.text}: expected not to exist, got {shown(found)}"
+            )
+        expected = render(check["equals"], scope)
+        return (
+            None
+            if found is not MISSING and same_json(found, expected)
+            else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+        )
+    if "body_contains" in check:
+        expected = render(check["body_contains"], scope)
+        return (
+            None if expected in answer.text else f"check body contains {shown(expected)}: not found"
+        )
+    expected = render(check["contains"], scope)
+    value = answer.headers.get(check["header"])
+    if value is None:
+        return f"check header {check['header']} contains {shown(expected)}: no such header"
+    return (
+        None
+        if expected in value
+        else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
+    )
+
+
+def parsed_json(body):
+    """json.loads(body), for the bytes of an answer: a body whose first two bytes are ASCII other
+    than NUL has no byte order mark and is UTF-8 to json's own detection, so it is decoded as
+    UTF-8 directly (the same text, without the detection's cost on every answer)."""
+    if len(body) >= 2 and 0 < body[0] < 128 and 0 < body[1] < 128:
+        return json.loads(body.decode("utf-8", "surrogatepass"))
+    return json.loads(body)
+
+
+def same_json(found, expected):
+    """JSON equality: true is not 1 and false is not 0, as Python's == would have it; 1 and 1.0
+    are the same number."""
+    if type(found) is str:  # the usual case; a string equals no other type
+        return found == expected
+    if isinstance(found, bool) or isinstance(expected, bool):
+        return type(found) is type(expected) and found == expected
+    if isinstance(found, dict) and isinstance(expected, dict):
+        return found.keys() == expected.keys() and all(
+            same_json(found[k], expected[k]) for k in found
+        )
+    if isinstance(found, list) and isinstance(expected, list):
+        return len(found) == len(expected) and all(same_json(a, b) for a, b in zip(found, expected))
+    if isinstance(found, (dict, list)) or isinstance(expected, (dict, list)):
+        return False
+    return found == expected
+
+
+def captured(rule, answer, document):
+    if "json" in rule:
+        return at_path(document, rule["json"]) if document is not MISSING else MISSING
+    if "header" in rule:
+        value = answer.headers.get(rule["header"])
+        return MISSING if value is None else value
+    match = re.search(rule["regex"], answer.text)
+    if match is None:
+        return MISSING
+    return match.group(1) if match.groups() and match.group(1) is not None else match.group(0)
+
+
+def capture_source(rule):
+    if "json" in rule:
+        return rule["json"].text
+    if "header" in rule:
+        return f"header {rule['header']}"
+    return f"regex {rule['regex']}"
+
+
+FAULTS = (  # (class names in the error's chain, the words for it), the first that matches
+    ({"ConnectionRefusedError"}, "connection refused"),
+    ({"gaierror", "NameResolutionError"}, "host name not found"),
+    (
+        {
+            "ConnectionResetError",
+            "ConnectionAbortedError",
+            "BrokenPipeError",
+            "HTTPConnectionClosed",
+            "RemoteDisconnected",
+        },
+        "connection closed before an answer",
+    ),
+    (
+        {
+            "IncompleteRead",
+            "ChunkedEncodingError",
+            "HTTPParseError",
+            "ContentDecodingError",
+            "BadStatusLine",
+            "LineTooLong",
+            "InvalidChunkLength",
+            "HeaderParsingError",
+            "InvalidHeader",
+            "UnexpectedEOF",
+        },
+        "answer cut short or malformed",
+    ),
+    (
+        {"InvalidURL", "InvalidSchema", "MissingSchema", "LocationParseError", "URLRequired"},
+        "request URL not valid",
+    ),
+)
+
+
+def fault_of(error, timeout=None):
+    """A failure to get an answer, in the same plain words for both HTTP clients; never the
+    server's bytes or a secret."""
+    names, chain, seen = set(), [error], set()
+    while chain:  # the error and the errors it wraps, by their own class names
+        current = chain.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        names.add(type(current).__name__)
+        wrapped = (current.__cause__, current.__context__, getattr(current, "original", None))
+        chain += [
+            e
+            for e in (*wrapped, getattr(current, "reason", None), *current.args)
+            if isinstance(e, BaseException)
+        ]
+    for kinds, words in FAULTS:
+        if names & kinds:
+            return words
+    if any(
+        "Timeout" in name for name in names
+    ):  # gevent's Timeout, socket's TimeoutError, requests' ReadTimeout...
+        return f"timed out after {timeout or REQUEST_TIMEOUT_SECONDS:g}s"
+    return f"{type(error).__name__}, no answer" if error is not None else "no answer"
