@@ -13,6 +13,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 
+
 # ---- the generated file holds what follows ----
 def check_failure(check, answer, document, elapsed_ms, scope):
     """What a failed check says: what was expected and what came; None when it passed."""
