@@ -70,7 +70,7 @@ STEADY = {  # paced, so two runs send the same requests at the same rate: compar
     "host": "http://${domain}",
     "users": 2,
     "spawn_rate": 20,
-    "run_time": "3s",
+    "run_time": "6s",  # enough samples that a loaded machine does not move a p95 by half
     "seed": 9,
     "pacing": {"iterations_per_second": 10},
     "report_html": None,
