@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "sample"  # the suite's frozen copy of the sample project
 CORPUS = ROOT / "tests/corpus"
 
 
@@ -41,14 +42,14 @@ def same_either_way(folder: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(SAMPLE / "data", tmp_path / "data", ignore=shutil.ignore_patterns("results"))
     return tmp_path
 
 
 def test_the_demo_catalog_split_between_processes_gives_the_same_bytes(demo: Path):
     code, stdout, _ = same_either_way(demo)
     assert code == 0 and stdout == "OUT: 26 written, 0 unchanged, 0 removed\n"
-    committed = {name: text for name, text in tree(ROOT / "generated").items() if name.endswith(".py")}
+    committed = {name: text for name, text in tree(SAMPLE / "generated").items() if name.endswith(".py")}
     assert {name: tree(demo / "out-1")[name] for name in committed} == committed
     simulation = demo / "data/simulations/shop.json"
     data = json.loads(simulation.read_text())

@@ -17,13 +17,14 @@ from compiler.sources import feeds
 from compiler.output.manifest import NAME
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "sample"  # the suite's frozen copy of the sample project
 
 
 @pytest.fixture
 def demo(tmp_path: Path, monkeypatch) -> Path:
     """The demo catalog copied, with a feed used by one app, compiled once (with its manifest)."""
     data = tmp_path / "data"
-    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(SAMPLE / "data", data, ignore=shutil.ignore_patterns("results"))
     (data / "skus.csv").write_text("sku,price\nA1,10\nB2,20\n")
     edit(data / "simulations/app.json", lambda s: (
         s.update(feeds={"skus": {"file": "skus.csv", "mode": "sequential"}}),

@@ -9,7 +9,7 @@ import pytest
 
 from compiler.resolve.model import EnvRef, Text
 from compiler.output.render import black_mode, py_literal, split_header, digest
-from conftest import ROOT, SIMULATION
+from conftest import ROOT, SAMPLE, SIMULATION
 
 NASTY = [
     "",
@@ -60,7 +60,7 @@ def test_hostile_strings_reach_the_generated_file_as_exact_constants(project):
 
 
 def test_committed_output_is_standalone_reviewable_and_black_stable():
-    for path in sorted((ROOT / "generated").glob("*.py")):
+    for path in sorted((SAMPLE / "generated").glob("*.py")):
         source = path.read_text("utf-8")
         assert black.format_str(source, mode=black_mode()) == source, path.name
         roots = {
