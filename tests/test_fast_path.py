@@ -105,7 +105,10 @@ def test_a_simulation_edited_renders_only_its_targets(demo: Path, rendered: list
     assert assert_fast_is_full(demo)[0] == 0
     edit(demo / "data/simulations/payments.json", lambda s: s["endpoints"][0].update(weight=8))
     rendered.clear()
-    assert run(demo, "compile")[1] == "OUT: 4 written, 22 unchanged, 0 removed\n"
+    payments = ["payments_local_co", "payments_local_mx", "payments_qa_co", "payments_qa_mx"]
+    assert run(demo, "compile")[1].splitlines() == [f"OUT/{name}.py: endpoints: ~quote" for name in payments] + [
+        "OUT: 4 written, 22 unchanged, 0 removed"
+    ]
     assert rendered and all(name.startswith("payments_") for name in rendered)
 
 
