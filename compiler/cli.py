@@ -56,7 +56,7 @@ def build_parser() -> ArgumentParser:
     compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
     compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
     compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
-    compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    compare.add_argument("--tolerance", type=float, default=workspace.DEFAULT_TOLERANCE, help="relative change allowed before a flag (default 0.10: 10%%)")
     mcp = commands.add_parser(
         "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
         usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
