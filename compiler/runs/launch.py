@@ -74,7 +74,7 @@ def locust_command(locustfile: Path, folder: Path, passthrough: list[str]) -> li
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--html", str(folder / "report.html"), "--csv", str(folder / "stats"), "--csv-full-history",
         "--run-record", str(folder / "run.json"), "--junit", str(folder / "junit.xml"),
-        "--summary-json", str(folder / "summary.json"), *passthrough,
+        "--summary-json", str(folder / "summary.json"), "--run-id", f"{folder.parent.name}/{folder.name}", *passthrough,
     ]  # fmt: skip
 
 
