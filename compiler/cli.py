@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from compiler import workspace
@@ -53,10 +52,16 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
     run.add_argument("--processes", type=int, metavar="N", help="run each target on Locust's --processes N: a master and N forked workers (-1: one per core)")
     run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
-    compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
-    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
-    compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
+    compare = commands.add_parser(
+        "compare", help="compare two runs (folders, or a target's latest two); exit 1 on a regression",
+        usage="python -m compiler compare RUN_A RUN_B | TARGET [--tolerance T] [--results DIR]",
+    )  # fmt: skip
+    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>), or a target: its latest run against the one before")
+    compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="the later run folder, or a target (its latest run)")
+    compare.add_argument("--results", help="where run folders are, for targets named (default: results/ beside the catalog)")
     compare.add_argument("--tolerance", type=float, default=workspace.DEFAULT_TOLERANCE, help="relative change allowed before a flag (default 0.10: 10%%)")
+    index = commands.add_parser("index", help="rewrite the results folder's index.html (after runs of plain `locust -f`)")
+    index.add_argument("--results", help="the results folder (default: results/ beside the catalog: data/results)")
     mcp = commands.add_parser(
         "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
         usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
@@ -112,9 +117,15 @@ def command_run(args, problems: Problems) -> int:
 
 
 def command_compare(args, problems: Problems) -> int:
-    comparison = workspace.compare_runs(Path(args.run_a), Path(args.run_b), args.tolerance)
+    run_a, run_b = workspace.runs_to_compare(workspace.results_folder(args.catalog, args.results), args.run_a, args.run_b)
+    comparison = workspace.compare_runs(run_a, run_b, args.tolerance)
     print("\n".join(comparison.lines))
     return comparison.code
+
+
+def command_index(args, problems: Problems) -> int:
+    print(f"index: {workspace.refresh_index(workspace.results_folder(args.catalog, args.results))}")
+    return EXIT_OK
 
 
 def command_mcp(args, problems: Problems) -> int:
@@ -148,7 +159,7 @@ def command_mcp(args, problems: Problems) -> int:
 
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare, "mcp": command_mcp,
+    "run": command_run, "compare": command_compare, "index": command_index, "mcp": command_mcp,
 }  # fmt: skip
 
 

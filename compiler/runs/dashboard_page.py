@@ -166,6 +166,12 @@ def verdict_badge(run: dict) -> str:
     return badge
 
 
+def reasons(run: dict) -> str:
+    """Why a run did not pass, beside its verdict: its first problems (a missing secret, a run
+    that sent nothing)."""
+    return "".join(f"<br><small class='problem'>{e(problem)}</small>" for problem in run["problems"][:3])
+
+
 def regression_mark(run: dict) -> str:
     if not run["regressions"]:
         return ""
@@ -194,7 +200,7 @@ def fleet(charts: Charts, targets: list[dict]) -> str:
             f"data-country='{e(target['country'])}'><td><a href='#{e(target['anchor'])}'>{e(target['target'])}</a></td>"
             f"<td>{e(target['app'])}</td><td>{e(target['environment'])}</td><td>{e(target['country'])}</td>"
             f"<td><a href='#{e(latest['anchor'])}'>{e(utc(latest['started'] or latest['ended']))}</a><br>{len(runs)} run(s)</td>"
-            f"<td>{verdict_badge(latest)} {regression_mark(latest)}</td><td>{p95}</td><td>{errors}</td></tr>"
+            f"<td>{verdict_badge(latest)} {regression_mark(latest)}{reasons(latest)}</td><td>{p95}</td><td>{errors}</td></tr>"
         )
     return (
         "<section id='fleet'><h2>Fleet</h2><p class='filters'>Show only: " + filters + "</p>"
@@ -213,7 +219,7 @@ def runs_table(target: dict) -> str:
     for run in reversed(target["runs"]):
         t = run["totals"]
         rows.append(
-            f"<tr><td><a href='#{e(run['anchor'])}'>{e(run['folder'])}</a></td><td>{verdict_badge(run)} {regression_mark(run)}</td>"
+            f"<tr><td><a href='#{e(run['anchor'])}'>{e(run['folder'])}</a></td><td>{verdict_badge(run)} {regression_mark(run)}{reasons(run)}</td>"
             f"<td>{e(run['ending'])}</td><td>{e(shown(t['requests']))}</td><td>{e(shown(t['error_ratio'], 'ratio'))}</td>"
             f"<td>{e(shown(t['rps'], 'rps'))}</td>"
             + "".join(f"<td>{e(shown(t[key], 'ms'))}</td>" for key, _ in LATENCIES)
