@@ -27,10 +27,12 @@ class Problem:
     pointer: str
     message: str
     level: str = "error"  # or "warning"
+    line: int | None = field(default=None, compare=False)  # in a YAML file: the line the pointer is on
 
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "
-        return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}".translate(_CONTROL)
+        line = f" (line {self.line})" if self.line else ""
+        return f"{self.file}: {self.pointer or '/'}{line}: {prefix}{self.message}".translate(_CONTROL)
 
 
 # Exit codes of the compiler's commands (a generated file's own are in its runtime).
@@ -68,9 +70,22 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, repr=False)  # a list lookup would be quadratic
+    # file label -> (JSON pointer -> line, pointer -> a note on how YAML 1.2 read the value there)
+    _places: dict[str, tuple[dict[str, int], dict[str, str]]] = field(default_factory=dict, repr=False)
+
+    def locate(self, file: str, lines: dict[str, int], notes: dict[str, str] | None = None) -> None:
+        """Where each pointer of a YAML file is: the problems of that file name the line, and a
+        problem with a value that YAML 1.2 read as text where YAML 1.1 would not says so."""
+        self._places[file] = (lines, notes or {})
 
     def add(self, file: str, pointer: str, message: str, level: str = "error") -> None:
-        problem = Problem(file, pointer, message, level)
+        line = None
+        if file in self._places:
+            lines, notes = self._places[file]
+            if pointer in notes and level == "error":
+                message = f"{message}; {notes[pointer]}"
+            line = line_of(lines, pointer)
+        problem = Problem(file, pointer, message, level, line)
         if problem not in self._seen:
             self._seen.add(problem)
             self.items.append(problem)
@@ -91,6 +106,13 @@ class Problems:
     def raise_if_errors(self) -> None:
         if self.errors:
             raise ConfigError(self.items)
+
+
+def line_of(lines: dict[str, int], pointer: str) -> int | None:
+    """The line of a pointer, or of the nearest value above it that the file holds."""
+    while pointer not in lines and pointer:
+        pointer = pointer.rpartition("/")[0]
+    return lines.get(pointer)
 
 
 def pointer_join(pointer: str, *keys: object) -> str:

@@ -25,7 +25,7 @@ import stat
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from compiler.problems import Problems, clipped, pointer_join
 
@@ -41,6 +41,7 @@ class Document:
     label: str  # how messages name it: relative to the working folder when it is below it
     data: Any
     digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (manifest.py)
+    lines: Mapping[str, int] | None = None  # a YAML file's: JSON pointer -> line
 
 
 # Where labels are relative to: the current folder, unless a caller (the MCP server validating
@@ -231,21 +232,32 @@ def _read_regular_file(path: Path, limit: int) -> bytes:
         return file.read(limit)
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_yaml(path: Path | str) -> bool:
+    return str(path).lower().endswith(YAML_SUFFIXES)
+
+
 def load_document(
-    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found"
+    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found", strict: bool = True
 ) -> Document | None:
-    """Read one JSON file; on failure add a problem (`missing` when there is no such file) and return None."""
+    """Read one JSON file, or a YAML file (.yaml, .yml: yaml_load.py); on failure add a problem
+    (`missing` when there is no such file) and return None. `strict`: a YAML file's numbers that
+    YAML 1.1 and 1.2 read differently are refused (a config), or read as YAML 1.2 does (a document
+    to import)."""
     label = label or label_for(path)
+    kind = "a YAML" if is_yaml(path) else "a JSON"
     try:
         raw = _read_regular_file(path, MAX_FILE_BYTES + 1)  # one byte more than allowed is enough to refuse
     except FileNotFoundError:
         problems.add(label, "", missing)
         return None
     except IsADirectoryError:
-        problems.add(label, "", "is a folder, expected a JSON file")
+        problems.add(label, "", f"is a folder, expected {kind} file")
         return None
     except NotARegularFile as error:
-        problems.add(label, "", f"is not a regular file ({error.kind}), expected a JSON file")
+        problems.add(label, "", f"is not a regular file ({error.kind}), expected {kind} file")
         return None
     except OSError as error:
         problems.add(label, "", f"cannot be read: {error.strerror or error}")
@@ -265,8 +277,10 @@ def load_document(
         problems.add(label, "", f"is not valid UTF-8 (byte {bom + error.start}, {where}); save it as UTF-8")
         return None
     if not text.strip(" \t\r\n"):
-        problems.add(label, "", "is empty; expected a JSON object")
+        problems.add(label, "", "is empty; expected " + ("a YAML mapping" if is_yaml(path) else "a JSON object"))
         return None
+    if is_yaml(path):
+        return _yaml_document(path, label, text, raw, problems, strict)
     hooks, too_deep, data = _Hooks(), False, None
     try:
         data = json.loads(
@@ -288,6 +302,19 @@ def load_document(
         if found and not only_duplicates:
             return None  # with duplicates only, the rest of the file is checked too: every error at once
     return Document(path, label, data, hashlib.sha256(raw).hexdigest())
+
+
+def _yaml_document(path: Path, label: str, text: str, raw: bytes, problems: Problems, strict: bool) -> Document | None:
+    from compiler.sources.yaml_load import YamlRefusal, parse_yaml
+
+    try:
+        parsed = parse_yaml(text, strict=strict)
+    except YamlRefusal as refusal:
+        for pointer, message in refusal.found:
+            problems.add(label, pointer, message)
+        return None
+    problems.locate(label, parsed.lines, parsed.notes)
+    return Document(path, label, parsed.data, hashlib.sha256(raw).hexdigest(), parsed.lines)
 
 
 _SYNTAX = {  # json's messages that end where the position would follow, or say little
