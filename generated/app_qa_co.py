@@ -2,7 +2,7 @@
 # change them, then regenerate with `make compile` (python -m compiler compile, with the same
 # --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
-# compiler-digest: sha256:1b751156a7d37d4a0d83a8707833303002107357ba02764b89bfbe42b895cdaf
+# compiler-digest: sha256:e9476d74bafbdb1933b56a4dec00cebeb4f13f745453aa71547cd957f8ee2309
 "Load simulation app_qa_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -885,6 +885,11 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         found = at_path(document, path) if document is not MISSING else MISSING
         if document is MISSING:
             return f"check {path.text}: the answer is not JSON"
+        if "type" in check:
+            got = json_type(found)
+            if got == check["type"]:
+                return None
+            return f"check {path.text}: expected {TYPE_WORDS[check['type']]}, got {TYPE_WORDS.get(got, got)}"
         if "exists" in check:
             if (found is not MISSING) == check["exists"]:
                 return None
@@ -913,6 +918,32 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         if expected in value
         else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
     )
+
+
+TYPE_WORDS = {
+    "array": "an array",
+    "object": "an object",
+    "string": "a string",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+    "missing": "nothing (not found)",
+}
+
+
+def json_type(value):
+    """A parsed JSON value's type, as JSON names it; "missing" for a path that found nothing."""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def parsed_json(body):
