@@ -395,3 +395,30 @@ def compare_runs(run_a: Path, run_b: Path, tolerance: float) -> Comparison:
     except CompareError as error:
         raise UsageError(str(error)) from None
     return Comparison(lines, code, rows)
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What `import` wrote, and the lines it prints: the file, the guesses, what was left out,
+    the environment variables a run needs, and any warning of the validation."""
+
+    path: Path
+    simulation: dict
+    lines: list[str]
+
+
+def import_source(kind: str, source: str, app: str, catalog: str, out: str | None, force: bool, host: str | None,
+                  pauses: bool, entry: tuple[list[str], list[str]] | None, problems: Problems) -> Imported:  # fmt: skip
+    """Draft a simulation from an OpenAPI document or a HAR file, validate it as a compile would
+    (with the app in the catalog for `entry`'s environments and countries, else alone), and write
+    it: ConfigError with the input's problems, UsageError for a file that exists without `force`."""
+    from compiler.importers.command import ImportRefused, import_file
+
+    try:
+        path, simulation, lines = import_file(kind, source, app, catalog, out, force, host, pauses, entry, problems)
+    except ImportRefused as error:
+        raise UsageError(str(error)) from None
+    return Imported(path, simulation, lines)

@@ -144,7 +144,8 @@ def _security(document: Document, operation: dict, app: str, draft: Draft) -> tu
             draft.secrets[variable] = f"security scheme {name}: base64 of user:password (HTTP Basic)"
         elif kind in ("http", "oauth2", "openIdConnect"):
             headers["Authorization"] = f"Bearer ${{env:{variable}}}"
-            draft.secrets[variable] = f"security scheme {name}: {"a bearer" if kind == "http" else "an OAuth 2" if kind == "oauth2" else "an OpenID Connect"} access token"
+            words = {"http": "a bearer", "oauth2": "an OAuth 2"}.get(kind, "an OpenID Connect")
+            draft.secrets[variable] = f"security scheme {name}: {words} access token"
         elif kind == "apiKey" and scheme.get("in") in ("header", "query", "cookie"):
             place = scheme["in"]
             value = f"${{env:{variable}}}"
