@@ -93,7 +93,7 @@ class Correlator:
 
     def __init__(self) -> None:
         self.offers: dict[str, Offer] = {}  # value text -> the latest answer that offered it
-        self.sent: set[str] = set()  # value texts sent by the requests so far
+        self.sent: dict[str, set[str]] = {}  # value text -> the names it was sent under, so far
         self.captures: dict[int, dict[str, dict]] = {}  # step -> capture name -> rule
         self.names: dict[tuple[int, str], str] = {}  # (step, rule as text) -> its capture name
         self.taken: set[str] = set()
@@ -105,11 +105,12 @@ class Correlator:
         if document is not None:
             for path, key, value in json_leaves(document):
                 found = text_of(value)
-                if found is not None and found not in self.sent:
-                    self.offers[found] = Offer(step, {"json": path}, resource if key.lower() == "id" else key)
+                offer = Offer(step, {"json": path}, resource if key.lower() == "id" else key)
+                if found is not None and not self.echoed(found, offer.name):
+                    self.offers[found] = offer
         for name, value in headers:
             found = text_of(value)
-            if name.lower() not in IGNORED_ANSWER_HEADERS and found is not None and found not in self.sent:
+            if name.lower() not in IGNORED_ANSWER_HEADERS and found is not None and not self.echoed(found, name):
                 self.offers.setdefault(found, Offer(step, {"header": name}, name))
         if document is None and text:
             self.text = text  # searched lazily by `regex_offer`
@@ -146,12 +147,21 @@ class Correlator:
             base = identifier(offer.name or where or "value", "value").lower()
             name = self.names[(offer.step, rule_key)] = unique(base, self.taken)
             self.captures.setdefault(offer.step, {})[name] = offer.rule
-        self.used.append((offer.step, name, found))
+        if (offer.step, name, found) not in self.used:
+            self.used.append((offer.step, name, found))
         return Marker(f"${{capture:{name}}}")
 
-    def sending(self, values: list[Any]) -> None:
-        """What a request sent as written: an answer that repeats it later does not offer it."""
-        for value in values:
+    def echoed(self, found: str, name: str) -> bool:
+        """Whether an answer's value only repeats what a request sent: a long value sent at all,
+        a short one sent under a name that agrees with the answer's (qty 1 is not cart 1)."""
+        names = self.sent.get(found)
+        if names is None:
+            return False
+        return len(found) >= LONG or any(names_agree(sent, name) for sent in names)
+
+    def sending(self, values: list[tuple[Any, str]]) -> None:
+        """What a request sent as written, (value, name): an answer repeating it is an echo."""
+        for value, name in values:
             found = text_of(value)
             if found is not None:
-                self.sent.add(found)
+                self.sent.setdefault(found, set()).add(name)

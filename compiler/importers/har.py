@@ -168,12 +168,12 @@ def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -
             marker = correlator.reference(value, segments[position - 1] if position else "")
             path.append(marker.text if marker else escaped(segment(value)) if value else "")
         step["path"] = "/" + "/".join(path)
-        sent: list[Any] = list(segments)
+        sent: list[tuple[Any, str]] = [(value, segments[i - 1] if i else "") for i, value in enumerate(segments)]
         query = _query(request, parts.query)
         if query:
             step["query"] = {}
             for key, value in query:
-                sent.append(value)
+                sent.append((value, key))
                 value = _secret(correlator, draft, app, key, value, f"{here}/query/{key}", "query value")
                 previous = step["query"].get(escaped(key))
                 step["query"][escaped(key)] = value if previous is None else (previous if isinstance(previous, list) else [previous]) + [value]
@@ -182,7 +182,7 @@ def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -
             low = key.lower()
             if low.startswith((":", "sec-")) or low in CLIENT_HEADERS:
                 continue
-            sent.append(value)
+            sent.append((value.partition(" ")[2] if low == "authorization" else value, "token" if low == "authorization" else key))
             if low == "authorization":
                 scheme, _, token = value.partition(" ")
                 marker = correlator.reference(token, "token") if token else None
@@ -290,11 +290,11 @@ def _body(request: dict, correlator: Correlator, draft: Draft, app: str, here: s
                  if isinstance(params, list) and params else parse_qsl(text or "", keep_blank_values=True))  # fmt: skip
         form: dict[str, Any] = {}
         for key, value in pairs:
-            sent.append(value)
+            sent.append((value, key))
             form[escaped(key)] = _secret(correlator, draft, app, key, value, f"{here}/form/{key}", "form field")
         return {"form": form}
     if isinstance(text, str) and text:
-        sent.append(text)
+        sent.append((text, "body"))
         return {"body": escaped(text), "headers": {"Content-Type": mime} if mime else {}}
     return {}
 
@@ -304,5 +304,5 @@ def _json(value: Any, correlator: Correlator, draft: Draft, app: str, pointer: s
         return {escaped(k): _json(v, correlator, draft, app, f"{pointer}/{k}", sent, k) for k, v in value.items()}
     if isinstance(value, list):
         return [_json(v, correlator, draft, app, f"{pointer}/{i}", sent, key) for i, v in enumerate(value)]
-    sent.append(value)
+    sent.append((value, key))
     return _secret(correlator, draft, app, key, value, pointer, "JSON field")
