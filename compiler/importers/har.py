@@ -2,8 +2,8 @@
 
 The entries become the steps of one flow, `recorded`, in the order they were recorded:
 
-- kept: the requests to the recording's own origin (the first that is not a static file, or
-  `--host`'s); dropped and listed: static files (scripts, styles, images, fonts, media, by the
+- kept: the requests to the recording's own origin (that of the first request that is not a
+  static file; `--host` only says where the simulation sends them); dropped and listed: static files (scripts, styles, images, fonts, media, by the
   browser's resource type, the extension or the answer's type), other hosts, CORS preflights
   (OPTIONS), and the requests a redirect led to (the client follows it as the browser did);
 - each step: its method, path, query, body (`json` for JSON, `form` for a URL-encoded form,
@@ -105,10 +105,10 @@ def _entries(har: Any, label: str) -> list[dict]:
     return entries
 
 
-def _kept(entries: list[dict], host: str | None, draft: Draft) -> tuple[str, list[tuple[int, dict, dict]]]:
+def _kept(entries: list[dict], draft: Draft) -> tuple[str, list[tuple[int, dict, dict]]]:
     """The recording's origin, and (entry index, entry, its final answer) of the requests kept."""
     candidates = [e for e in entries if urlsplit(e["request"]["url"]).scheme in ("http", "https") and not _static(e)]
-    origin = _origin(host) if host else (_origin(candidates[0]["request"]["url"]) if candidates else None)
+    origin = _origin(candidates[0]["request"]["url"]) if candidates else None  # --host only says where to send
     kept: list[tuple[int, dict, dict]] = []
     for index, entry in enumerate(entries):
         request, url = entry["request"], entry["request"]["url"]
@@ -143,7 +143,7 @@ def _followed(response: dict, url: str, entry: dict) -> bool:
 
 def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -> Draft:
     draft = Draft({})
-    origin, kept = _kept(_entries(har, label), host, draft)
+    origin, kept = _kept(_entries(har, label), draft)
     correlator = Correlator()
     set_cookies: set[str] = set()
     steps: list[dict] = []
