@@ -24,7 +24,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from compiler.importers.drafts import Draft, ImportError_, env_name, identifier, json_text, literal, segment, unique
+from compiler.importers.drafts import Draft, ImportError_, env_name, identifier, is_credential, json_text, literal, segment, unique
 from compiler.importers.examples import Builder, Document, documented
 from compiler.problems import pointer_join
 
@@ -161,6 +161,20 @@ def _security(document: Document, operation: dict, app: str, draft: Draft) -> tu
     return headers, query, cookies
 
 
+def _secrets_in(value: Any, app: str, draft: Draft, key: str = "") -> Any:
+    """A body's fields named like a secret (password, token, api key) as ${env:APP_FIELD}: an
+    example's password is not one to send, nor to keep in a reviewed file."""
+    if isinstance(value, dict):
+        return {k: _secrets_in(v, app, draft, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets_in(v, app, draft, key) for v in value]
+    if key and is_credential(key) and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        variable = env_name(app, key)
+        draft.secrets[variable] = f"the body field {key} (the document's example is not sent)"
+        return f"${{env:{variable}}}"
+    return value
+
+
 def _body(builder: Builder, document: Document, operation: dict, where: str) -> tuple[dict, str]:
     """The endpoint's body fields (json, form or body and its Content-Type) and where it came from."""
     if "requestBody" not in operation:
@@ -279,6 +293,9 @@ def import_openapi(data: dict, label: str, app: str, host: str | None) -> Draft:
             auth.append(secured_headers)
             endpoint["headers"] = headers
             body, source = _body(builder, document, operation, where)
+            for field in ("json", "form"):
+                if field in body:
+                    body[field] = _secrets_in(body[field], app, draft)
             endpoint["headers"].update(body.pop("headers", {}))
             endpoint.update(body)
             if source:
