@@ -158,7 +158,7 @@ def test_yaml_and_json_sources_compile_to_the_same_code(tmp_path):
         assert json_names[1:] == ("catalog.json", "simulations/shop.json")
         assert yaml_names[1:] == ("catalog.yaml", "simulations/shop.yaml")  # named as they are
     search = yaml_files["shop_qa_mx.py"]
-    assert 'query={"q": "shoes", "page": "2", "exact": "true", "version": "1.10", "date": "2024-01-01"}' in search
+    assert '"q": "shoes",\n            "page": "2",\n            "exact": "true",\n            "version": "1.10",\n            "date": "2024-01-01",' in search
 
 
 def test_explain_and_validate_read_yaml(tmp_path):
@@ -273,18 +273,18 @@ def test_the_fast_path_covers_yaml_sources(tmp_path):
     first = compiler(catalog, "compile", "--out", str(out))
     assert first.returncode == 0 and "8 written" in first.stdout, first.stdout + first.stderr
     again = compiler(catalog, "compile", "--out", str(out))
-    assert again.stdout.strip() == f"{out}: 0 written, 8 unchanged, 0 removed"
+    assert again.stdout.strip().splitlines()[-1] == f"{out}: 0 written, 8 unchanged, 0 removed"
     assert json.loads((out / ".compiler-manifest.json").read_text())["targets"].keys() >= {"shop_qa_mx", "shop_prod_no"}
     # a change through an anchor: the qa and staging limits both change, the files of both follow
     text = catalog.read_text()
     catalog.write_text(text.replace("max_users: 50", "max_users: 40"))
     changed = compiler(catalog, "compile", "--out", str(out))
-    assert changed.stdout.strip() == f"{out}: 6 written, 2 unchanged, 0 removed", changed.stdout + changed.stderr
+    assert changed.stdout.strip().splitlines()[-1] == f"{out}: 6 written, 2 unchanged, 0 removed", changed.stdout + changed.stderr
     assert '"max_users": 40,' in (out / "shop_staging_br.py").read_text()
     # a comment only: the bytes changed, so the targets are compiled again, to the same files
     simulation = catalog.parent / "simulations" / "shop.yaml"
     simulation.write_text(simulation.read_text() + "# a comment\n")
     commented = compiler(catalog, "compile", "--out", str(out))
-    assert commented.stdout.strip() == f"{out}: 0 written, 8 unchanged, 0 removed"
+    assert commented.stdout.strip().splitlines()[-1] == f"{out}: 0 written, 8 unchanged, 0 removed"
     check = compiler(catalog, "compile", "--out", str(out), "--check")
     assert check.returncode == 0, check.stdout + check.stderr
