@@ -220,6 +220,8 @@ def test_static_files_and_other_hosts_are_dropped_and_listed(tmp_path):
         ("har", '{"log": {}}', "/log/entries: is not a HAR file"),
         ("har", '{"log": {"entries": [{"request": {}}]}}', "/log/entries/0: an entry needs request.method, request.url and response.status"),
         ("har", "{", "invalid JSON at line 1, column 2"),
+        ("har", '{"log": {"entries": [{"request": {"method": "GET", "url": "http://h.test/a"}, "response": {"content": "zz"}}]}}',
+         "/: is not a HAR file this importer can read (AttributeError: "),
     ],
 )  # fmt: skip
 def test_broken_input_is_refused_with_a_message(tmp_path, kind, text, expected):

@@ -25,12 +25,15 @@ from compiler.sources.targets import compatible_targets
 from compiler.sources.validate import load_inputs
 
 
+MAX_IMPORT_BYTES = 200 * 1024 * 1024  # a browser's HAR with every answer's content is often tens of MiB
+
+
 class ImportRefused(Exception):
     """A request `import` cannot carry out as asked: one line, exit 2."""
 
 
 def _draft(kind: str, source: str, app: str, host: str | None, pauses: bool, problems: Problems) -> tuple[Draft, str]:
-    document = load_document(Path(source), problems, strict=False)
+    document = load_document(Path(source), problems, strict=False, max_bytes=MAX_IMPORT_BYTES)
     problems.raise_if_errors()
     assert document is not None
     try:
@@ -45,6 +48,10 @@ def _draft(kind: str, source: str, app: str, host: str | None, pauses: bool, pro
         draft = import_har(document.data, document.label, app, host, pauses)
         steps = [s for s in draft.simulation["flows"][0]["steps"] if "pause" not in s]
         return draft, f"one flow of {len(steps)} request(s), in the recorded order, from {document.label}"
+    except (AttributeError, TypeError, KeyError, IndexError) as error:  # a shape no check above foresaw
+        problems.add(document.label, "", f"is not {'an OpenAPI document' if kind == 'openapi' else 'a HAR file'} this importer can read "
+                     f"({type(error).__name__}: {error}); please report it with the file")  # fmt: skip
+        raise ConfigError(problems.items) from None
     except ImportError_ as error:
         for file, pointer, message in error.problems:
             problems.add(file or document.label, pointer, message)

@@ -240,16 +240,17 @@ def is_yaml(path: Path | str) -> bool:
 
 
 def load_document(
-    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found", strict: bool = True
+    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found", strict: bool = True,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Document | None:
     """Read one JSON file, or a YAML file (.yaml, .yml: yaml_load.py); on failure add a problem
     (`missing` when there is no such file) and return None. `strict`: a YAML file's numbers that
     YAML 1.1 and 1.2 read differently are refused (a config), or read as YAML 1.2 does (a document
-    to import)."""
+    to import). `max_bytes`: a larger file is refused."""
     label = label or label_for(path)
     kind = "a YAML" if is_yaml(path) else "a JSON"
     try:
-        raw = _read_regular_file(path, MAX_FILE_BYTES + 1)  # one byte more than allowed is enough to refuse
+        raw = _read_regular_file(path, max_bytes + 1)  # one byte more than allowed is enough to refuse
     except FileNotFoundError:
         problems.add(label, "", missing)
         return None
@@ -262,8 +263,9 @@ def load_document(
     except OSError as error:
         problems.add(label, "", f"cannot be read: {error.strerror or error}")
         return None
-    if len(raw) > MAX_FILE_BYTES:
-        problems.add(label, "", f"is larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a config file; is it the right file?")
+    if len(raw) > max_bytes:
+        what = "a config file" if max_bytes == MAX_FILE_BYTES else "a document to import"
+        problems.add(label, "", f"is larger than {max_bytes // 2**20} MiB, too large for {what}; is it the right file?")
         return None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.add(label, "", "is saved as UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8")
