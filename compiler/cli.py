@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from compiler import workspace
@@ -65,10 +64,16 @@ def build_parser() -> ArgumentParser:
     importing.add_argument("--force", action="store_true", help="overwrite the simulation file if it exists")
     importing.add_argument("--pauses", action="store_true", help="har: keep the recorded pauses between requests as pause steps")
     importing.add_argument("--catalog-entry", nargs=2, metavar=("ENVIRONMENTS", "COUNTRIES"), help="also add the app to the catalog for these (comma lists: local,qa mx,co)")
-    compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
-    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
-    compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
+    compare = commands.add_parser(
+        "compare", help="compare two runs (folders, or a target's latest two); exit 1 on a regression",
+        usage="python -m compiler compare RUN_A RUN_B | TARGET [--tolerance T] [--results DIR]",
+    )  # fmt: skip
+    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>), or a target: its latest run against the one before")
+    compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="the later run folder, or a target (its latest run)")
+    compare.add_argument("--results", help="where run folders are, for targets named (default: results/ beside the catalog)")
     compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    index = commands.add_parser("index", help="rewrite the results folder's index.html (after runs of plain `locust -f`)")
+    index.add_argument("--results", help="the results folder (default: results/ beside the catalog: data/results)")
     mcp = commands.add_parser(
         "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
         usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
@@ -138,9 +143,15 @@ def command_import(args, problems: Problems) -> int:
 
 
 def command_compare(args, problems: Problems) -> int:
-    comparison = workspace.compare_runs(Path(args.run_a), Path(args.run_b), args.tolerance)
+    run_a, run_b = workspace.runs_to_compare(workspace.results_folder(args.catalog, args.results), args.run_a, args.run_b)
+    comparison = workspace.compare_runs(run_a, run_b, args.tolerance)
     print("\n".join(comparison.lines))
     return comparison.code
+
+
+def command_index(args, problems: Problems) -> int:
+    print(f"index: {workspace.refresh_index(workspace.results_folder(args.catalog, args.results))}")
+    return EXIT_OK
 
 
 def command_mcp(args, problems: Problems) -> int:
@@ -174,7 +185,8 @@ def command_mcp(args, problems: Problems) -> int:
 
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare, "import": command_import, "mcp": command_mcp,
+    "run": command_run, "compare": command_compare, "index": command_index, "import": command_import,
+    "mcp": command_mcp,
 }  # fmt: skip
 
 

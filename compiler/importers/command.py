@@ -14,11 +14,12 @@ import json
 import re
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from compiler.importers import writing
 from compiler.importers.drafts import Draft, ImportError_
-from compiler.problems import ConfigError, Problems
+from compiler.problems import ConfigError, Problems, UsageError
 from compiler.resolve.catalog import resolve_all
 from compiler.sources.load import LABEL_BASE, is_yaml, load_document
 from compiler.sources.targets import compatible_targets
@@ -28,8 +29,14 @@ from compiler.sources.validate import load_inputs
 MAX_IMPORT_BYTES = 200 * 1024 * 1024  # a browser's HAR with every answer's content is often tens of MiB
 
 
-class ImportRefused(Exception):
-    """A request `import` cannot carry out as asked: one line, exit 2."""
+@dataclass(frozen=True)
+class Imported:
+    """What `import` wrote, and the lines it prints: the file, the guesses, what was left out,
+    the environment variables a run needs, and any warning of the validation."""
+
+    path: Path
+    simulation: dict
+    lines: list[str]
 
 
 def _draft(kind: str, source: str, app: str, host: str | None, pauses: bool, problems: Problems) -> tuple[Draft, str]:
@@ -77,18 +84,19 @@ def _validated(catalog: dict, relative: str, text: str) -> Problems:
 
 
 def import_file(kind: str, source: str, app: str, catalog: str, out: str | None, force: bool, host: str | None,
-                pauses: bool, entry: tuple[list[str], list[str]] | None, problems: Problems) -> tuple[Path, dict, list[str]]:  # fmt: skip
-    """(the file written, the simulation, the lines to print)."""
+                pauses: bool, entry: tuple[list[str], list[str]] | None, problems: Problems) -> Imported:  # fmt: skip
+    """The file written, the simulation and the lines to print; UsageError for a request that
+    cannot be carried out (a file that exists without `force`), ConfigError for the input's problems."""
     if not re.fullmatch(r"[a-z][a-z0-9-]*", app):
-        raise ImportRefused(f"--app {app!r}: an app's name is lowercase letters, digits and '-', starting with a letter")
+        raise UsageError(f"--app {app!r}: an app's name is lowercase letters, digits and '-', starting with a letter")
     if host is not None and not re.fullmatch(r"https?://[^/\s?#]+", host):
-        raise ImportRefused(f"--host {host!r}: give an origin, http:// or https:// and a host, like http://127.0.0.1:8765")
+        raise UsageError(f"--host {host!r}: give an origin, http:// or https:// and a host, like http://127.0.0.1:8765")
     catalog_file = Path(catalog)
     target = Path(out) if out else catalog_file.parent / "simulations" / f"{app}.json"
     if target.suffix.lower() != ".json":
-        raise ImportRefused(f"--out {target}: import writes JSON; name a .json file")
+        raise UsageError(f"--out {target}: import writes JSON; name a .json file")
     if target.exists() and not force:
-        raise ImportRefused(f"{target}: exists; nothing written (add --force to overwrite it)")
+        raise UsageError(f"{target}: exists; nothing written (add --force to overwrite it)")
     listed = None
     if entry:
         loaded = Problems()
@@ -101,9 +109,9 @@ def import_file(kind: str, source: str, app: str, catalog: str, out: str | None,
         unknown = [f"environment {e!r}" for e in entry[0] if e not in listed["environments"]]
         unknown += [f"country {c!r}" for c in entry[1] if c not in listed["countries"]]
         if unknown:
-            raise ImportRefused(f"--catalog-entry: {', '.join(unknown)} not in {catalog}; nothing written")
+            raise UsageError(f"--catalog-entry: {', '.join(unknown)} not in {catalog}; nothing written")
         if app in listed["apps"]:
-            raise ImportRefused(f"--catalog-entry: {catalog} has an app {app!r} already; nothing written")
+            raise UsageError(f"--catalog-entry: {catalog} has an app {app!r} already; nothing written")
     draft, what = _draft(kind, source, app, host, pauses, problems)
     text = writing.simulation_text(draft.simulation)
     try:
@@ -135,4 +143,4 @@ def import_file(kind: str, source: str, app: str, catalog: str, out: str | None,
             lines.append(f"added the app {app!r} to {catalog} for {', '.join(entry[0])} and {', '.join(entry[1])}")
     else:
         lines.append(f"next: list the app in {catalog} (or import with --catalog-entry ENVIRONMENTS COUNTRIES), then validate and compile")
-    return target, draft.simulation, lines
+    return Imported(target, draft.simulation, lines)

@@ -101,6 +101,13 @@ def shown(value, digits=3) -> str:
     return "-" if value is None else f"{value:.{digits}g}" if isinstance(value, float) else str(value)
 
 
+def reasons(record: dict) -> str:
+    """Why a run did not pass, shown with its verdict: its problems (a missing secret, a run
+    that sent nothing), escaped."""
+    problems = [str(problem) for problem in record.get("problems", [])]
+    return "".join(f"<br><small>{html.escape(problem)}</small>" for problem in problems[:3])
+
+
 def index_html(results: Path) -> str:
     sections = []
     for target, runs in sorted(runs_of(results).items()):
@@ -113,7 +120,7 @@ def index_html(results: Path) -> str:
             )
             rows.append(
                 f"<tr class='{verdict(record).split()[0]}'><td>{html.escape(folder.name)}</td>"
-                f"<td>{html.escape(verdict(record))} ({record.get('exit_code')})</td>"
+                f"<td>{html.escape(verdict(record))} ({record.get('exit_code')}){reasons(record)}</td>"
                 f"<td>{shown(figures.get('requests'))}</td><td>{shown(figures.get('error_ratio'))}</td>"
                 f"<td>{shown(figures.get('rps'))}</td><td>{shown(figures.get('p95_ms'))}</td>"
                 f"<td>{links}</td><td>{run_chart(folder)}</td></tr>"

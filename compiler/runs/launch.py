@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -74,8 +76,21 @@ def locust_command(locustfile: Path, folder: Path, passthrough: list[str]) -> li
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--html", str(folder / "report.html"), "--csv", str(folder / "stats"), "--csv-full-history",
         "--run-record", str(folder / "run.json"), "--junit", str(folder / "junit.xml"),
-        "--summary-json", str(folder / "summary.json"), *passthrough,
+        "--summary-json", str(folder / "summary.json"), *master_port(passthrough), *passthrough,
     ]  # fmt: skip
+
+
+def master_port(passthrough: list[str]) -> list[str]:
+    """With --processes, the master and its forked workers on a free port of 127.0.0.1, not
+    Locust's 5557 on every interface: another run (or anything else) may hold 5557. Nothing
+    when not forking, or when the user chose a port or an interface."""
+    chosen = {"--master-bind-port", "--master-port", "--master-bind-host"}
+    if "--processes" not in passthrough or chosen & {arg.split("=")[0] for arg in passthrough}:
+        return []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
 
 
 def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str], seconds: float | None,
@@ -103,24 +118,30 @@ def print_progress(position: str, target: str, folder: Path, started: float, sec
     """One line: the target, users, requests per second, failures and time left, from the
     history Locust writes every second."""
     first, latest = history_rows(folder / "stats_stats_history.csv")
-    if latest is None:  # Locust is still starting: no time has passed for the run yet
+    if latest is None:  # Locust is still starting (or its workers connecting): the load has not
         line = f"{position} {target}: starting, {time.monotonic() - started:.0f}s"
     else:
         elapsed = max(0.0, time.time() - float(first["Timestamp"]))  # since the load started
-        left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
+        remaining = seconds - elapsed if seconds else None
+        if remaining is None:
+            left = f"{elapsed:.0f}s"
+        else:
+            left = f"{remaining:.0f}s left" if remaining >= 0.5 else "ending: stopping users, writing the report"
         line = (f"{position} {target}: {latest['User Count']} users, {float(latest['Requests/s']):.1f} req/s, "
                 f"{latest['Total Failure Count']} failures of {latest['Total Request Count']}, {left}")  # fmt: skip
     print(line, file=sys.stderr, flush=True)
 
 
 def history_rows(path: Path) -> tuple[dict | None, dict | None]:
-    """The first and the last row for all requests of the history Locust writes every second."""
+    """The first row with users (the load's start: a master writes rows while its workers still
+    connect) and the last row for all requests, of the history Locust writes every second."""
     try:
         with path.open(newline="") as file:
             rows = [row for row in csv.DictReader(file) if row.get("Name") == "Aggregated"]
     except OSError:
         return None, None
-    return (rows[0], rows[-1]) if rows else (None, None)
+    loaded = [row for row in rows if row.get("User Count", "0") not in ("0", "")]
+    return (loaded[0], rows[-1]) if loaded else (None, None)
 
 
 def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
@@ -154,7 +175,24 @@ def reasons_in_log(path: Path) -> list[str]:
         if line.endswith("invalid configuration, no request sent:"):
             reasons = [item[4:] for item in itertools.takewhile(lambda l: l.startswith("  - "), lines[at + 1 :])]
             return ["invalid configuration, no request sent: " + "; ".join(reasons)] if reasons else [line]
-    return ["the run wrote no record: see locust.log"]
+    last = last_error(lines)
+    return [f"the run wrote no record: {last} (locust.log)" if last else "the run wrote no record: see locust.log"]
+
+
+LOGGED_ERROR = re.compile(r"^\[[^\]]*\] [^/\s]*/(?:ERROR|CRITICAL)/[^:]*: (.+)$")  # Locust's log format
+RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)|error|Error): .+")  # a traceback's last line, error: ...
+
+
+def last_error(lines: list[str]) -> str | None:
+    """The last error the log holds, as one clipped line: Locust's logged errors first, else the
+    last line of a traceback or an `error:` line."""
+    for pattern in (LOGGED_ERROR, RAISED):
+        for line in reversed(lines):
+            found = pattern.match(line.strip() if pattern is RAISED else line)
+            if found:
+                text = found.group(1) if pattern is LOGGED_ERROR else found.group(0)
+                return text if len(text) <= 200 else text[:197] + "..."
+    return None
 
 
 def planned_seconds(target, passthrough: list[str]) -> float | None:
@@ -170,6 +208,11 @@ def planned_seconds(target, passthrough: list[str]) -> float | None:
     return parse_timespan(target.run_time) if target.run_time else None
 
 
+def figure(value: float) -> str:
+    """A figure as the generated file prints it: four significant digits (its shown_measure)."""
+    return f"{value:.4g}"
+
+
 def summary_table(outcomes: list[Outcome]) -> str:
     lines = [f"{'target':<28} {'exit':>4} {'requests':>9} {'failures':>9} {'req/s':>8} {'p95 ms':>7}  verdict  folder"]
     for outcome in outcomes:
@@ -178,7 +221,7 @@ def summary_table(outcomes: list[Outcome]) -> str:
         p95 = totals.get("p95_ms")
         lines.append(
             f"{outcome.target:<28} {outcome.code:>4} {totals.get('requests', 0):>9} {totals.get('failures', 0):>9} "
-            f"{(totals.get('rps') or 0):>8.1f} {(p95 if p95 is not None else '-'):>7}  {verdict:<8} {outcome.folder}"
+            f"{(totals.get('rps') or 0):>8.1f} {(figure(p95) if p95 is not None else '-'):>7}  {verdict:<8} {outcome.folder}"
         )
         for problem in record.get("problems", []):
             lines.append(f"{'':<28} - {problem}")
@@ -186,7 +229,8 @@ def summary_table(outcomes: list[Outcome]) -> str:
             lines.append(f"{'':<28} - {failure['occurrences']}x {failure['name']}: {failure['message']}")
         for row in record.get("thresholds", []):
             if not row["passed"]:
-                lines.append(f"{'':<28} - threshold {row['scope']} {row['key']} {row['limit']:g}: measured {row['measured']}")
+                shown = row.get("shown") or ("no requests" if row["measured"] is None else figure(row["measured"]))
+                lines.append(f"{'':<28} - threshold {row['scope']} {row['key']} {row['limit']:g}: measured {shown}")
     return "\n".join(lines)
 
 

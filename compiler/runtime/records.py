@@ -86,7 +86,14 @@ def failure_messages(stats):
 
 def verdict_rows(rows):
     return [
-        {"scope": what, "key": key, "limit": limit, "measured": measured, "passed": passed}
+        {
+            "scope": what,
+            "key": key,
+            "limit": limit,
+            "measured": measured,
+            "shown": shown_measure(key, measured),
+            "passed": passed,
+        }
         for what, key, limit, measured, passed in rows
     ]
 
@@ -139,7 +146,7 @@ def junit_of(environment, outcome):
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
         name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
-        value = "no requests" if measured is None else f"{measured:.4g}"
+        value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )

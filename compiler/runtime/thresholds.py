@@ -78,15 +78,19 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
     return found
 
 
+def shown_measure(key, measured):
+    """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
+    `run`'s table): four significant digits, or "no requests"."""
+    if measured is None:
+        return "no requests"
+    return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
+
+
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key == "min_rps" else "<="
-        value = (
-            "no requests"
-            if measured is None
-            else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
-        )
+        value = shown_measure(key, measured)
         lines.append(
             f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )

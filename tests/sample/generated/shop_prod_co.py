@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:3890f79962b08d8fbe71609f496dd00662a69536b821b3b7b941dc589651f908
+# compiler-digest: sha256:0a7d36477ead0dc6b4aa898db202647474825730d99efc9d8ade210d86984011
 "Load simulation shop_prod_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -407,6 +407,14 @@ def add_options(parser, **_kwargs):
         help="Allow a run against a protected environment.",
         include_in_web_ui=False,
     )
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        env_var="LOCUST_ENV_FILE",
+        help="Read the ${env:...} variables this file uses from FILE (NAME=VALUE lines); default: "
+        ".env in the current folder, when there is one. Variables already set win.",
+        include_in_web_ui=False,
+    )
     add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
@@ -487,6 +495,61 @@ def resolve(value, missing):
     if isinstance(value, (list, tuple)):
         return [resolve(item, missing) for item in value]
     return value
+
+
+def env_names(value, found=None):
+    """The names of every ${env:NAME} a configuration value holds (steps and endpoints too)."""
+    found = set() if found is None else found
+    if isinstance(value, Env):
+        found.add(value.name)
+    elif isinstance(value, Text):
+        for part in value.parts:
+            env_names(part, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            env_names(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            env_names(item, found)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            env_names(getattr(value, name), found)
+    return found
+
+
+def read_env_file(options):
+    """The ${env:...} variables this file uses, from --env-file or ./.env, into the environment
+    where they are not set already: (path, names taken, problems). Only the names this file uses
+    are taken: a .env that holds other things leaves them alone."""
+    path = options.env_file or (".env" if os.path.isfile(".env") else None)
+    if not path:
+        return None, [], []
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        return (
+            path,
+            [],
+            [f"env file {path} cannot be read: {getattr(error, 'strerror', None) or error}"],
+        )
+    wanted = env_names([HEADERS, ON_START, ENDPOINTS, FLOWS])
+    taken, problems = [], []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name.isidentifier():
+            problems.append(f"env file {path} line {number}: not NAME=VALUE")
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name in wanted and not os.environ.get(name):
+            os.environ[name] = value
+            taken.append(name)
+    return path, sorted(taken), problems
 
 
 def without_secrets(text):
@@ -675,6 +738,29 @@ def at_path(document, path):
                 return MISSING
             document = document[step]
     return document
+
+
+ANSWERS_SHOWN = (
+    20  # distinct answers quoted per request and status; Locust files each message apart
+)
+ANSWERS_SEEN = {}
+
+
+def answer_start(response, where, limit=80):
+    """', answer "..."': the start of an answer's body, for a failure by status, so that
+    `status 400` says what the target said (`unknown country 'pe'`); clipped, secrets masked.
+    Past ANSWERS_SHOWN distinct answers for one request and status (an id in every answer), the
+    others are not quoted, so the failures table stays small."""
+    content = getattr(response, "content", None) or b""
+    text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
+    if not text:
+        return ""
+    quoted = shown(text, limit)
+    seen = ANSWERS_SEEN.setdefault(where, set())
+    if quoted not in seen and len(seen) >= ANSWERS_SHOWN:
+        return f", answer not quoted (more than {ANSWERS_SHOWN} different ones)"
+    seen.add(quoted)
+    return f", answer {quoted}"
 
 
 def shown(value, limit=80):
@@ -957,8 +1043,13 @@ class Request:
         if self.expect_status:
             if status in self.expect_status:
                 return None
-            return f"status {status}, expected one of {list(self.expect_status)}"
-        return f"status {status}" if status >= 400 else None
+            message = f"status {status}, expected one of {list(self.expect_status)}"
+            return message + answer_start(response, (self.name, status))
+        return (
+            f"status {status}" + answer_start(response, (self.name, status))
+            if status >= 400
+            else None
+        )
 
     def inspect(self, answer, elapsed_ms, scope):
         """The step's checks, then its captures: the first that fails, or None."""
@@ -1474,15 +1565,19 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
     return found
 
 
+def shown_measure(key, measured):
+    """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
+    `run`'s table): four significant digits, or "no requests"."""
+    if measured is None:
+        return "no requests"
+    return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
+
+
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key == "min_rps" else "<="
-        value = (
-            "no requests"
-            if measured is None
-            else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
-        )
+        value = shown_measure(key, measured)
         lines.append(
             f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )
@@ -1534,15 +1629,13 @@ def host_problems(host, allow_protected):
         return [f"host {host!r} must start with http:// or https://"]
     protected_by, _limits = guard_for(host)
     if protected_by and not allow_protected:
-        whose = (
-            ""
-            if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
-            else f"{host} is a host of "
+        own = protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
+        what = (
+            f"environment {protected_by} is protected"
+            if own
+            else f"{host} is a host of environment {protected_by}, which is protected"
         )
-        return [
-            f"{whose}environment {protected_by} is protected: add --allow-protected "
-            "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
-        ]
+        return [f"{what}: add --allow-protected (or LOCUST_ALLOW_PROTECTED=true) to run against it"]
     return []
 
 
@@ -1553,7 +1646,7 @@ def problems_with(options, workers=1):
         found.append(f"users {options.num_users} must be 0 or more")
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
-    whose = f"environment {protected_by or ENVIRONMENT}'s"
+    whose = f"environment {protected_by or ENVIRONMENT}"
     if STAGES:  # the stages decide: every stage within the limits, and the whole shape too
         plan = stage_plan(options)
         users, rate, run_time = max(s[1] for s in plan), max(s[2] for s in plan), plan[-1][0]
@@ -1566,7 +1659,9 @@ def problems_with(options, workers=1):
             "",
         )
     if limits["max_users"] is not None and users > limits["max_users"]:
-        found.append(f"{where}users {users} is above {whose} max_users {limits['max_users']}")
+        found.append(
+            f"{where}users {users} is above the max_users of {whose}, {limits['max_users']}"
+        )
     elif users > MAX_USERS_PER_PROCESS * workers:
         found.append(
             f"users {users} is more than {workers} Locust process(es) can start (at most "
@@ -1574,7 +1669,7 @@ def problems_with(options, workers=1):
         )
     if limits["max_spawn_rate"] is not None and rate > limits["max_spawn_rate"]:
         found.append(
-            f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
+            f"{where}spawn_rate {rate:g} is above the max_spawn_rate of {whose}, {limits['max_spawn_rate']}"
         )
     if limits["max_run_time"] is not None:
         limit = parse_timespan(limits["max_run_time"])
@@ -1582,7 +1677,7 @@ def problems_with(options, workers=1):
             shown = f"{run_time}s" if run_time else "0 (no limit)"
             what = "the stages' duration" if STAGES else "run_time"
             found.append(
-                f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
+                f"{what} {shown} is above the max_run_time of {whose}, {limits['max_run_time']} ({limit}s)"
             )
     if options.html_file:
         found += report_problems(options.html_file)
@@ -1646,7 +1741,7 @@ def unsendable_headers(requests):
 def unset_variables(missing):
     return [
         f"environment variable {name} is {'set but empty' if name in os.environ else 'not set'}; "
-        "the simulation reads it as ${env:" + name + "}"
+        "the simulation reads it as ${env:" + name + "} (set it, or write it in .env or --env-file)"
         for name in sorted(missing)
     ]
 
@@ -1672,17 +1767,21 @@ def configuration_record(options):
 
 def describe(options):
     """The resolved configuration, each value with its source; secrets stay redacted."""
+    undecided = "set by the stages" if STAGES else "none"
     shown = {
         "host": options.host,
-        "num_users": options.num_users if options.num_users is not None else "none",
-        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else "none",
-        "run_time": f"{options.run_time}s" if options.run_time is not None else "none",
+        "num_users": options.num_users if options.num_users is not None else undecided,
+        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else undecided,
+        "run_time": f"{options.run_time}s" if options.run_time is not None else undecided,
         "html_file": options.html_file or "none",
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    width = max(
+        42, *(len(str(value)) + 1 for value in shown.values())
+    )  # a long path keeps its column
     for dest, value in shown.items():
-        lines.append(f"  {dest:<11} {value!s:<42} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
+        lines.append(f"  {dest:<11} {value!s:<{width}} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
     protected_by, limits = guard_for(options.host)
     if str(options.host).rstrip("/") != DEFAULTS["host"].rstrip("/"):
         also = (
@@ -1705,7 +1804,11 @@ def describe(options):
         ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
-        lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
+        lines.append(f"  {'think_time':<11} {seconds_span(*THINK_TIME_SECONDS)}")
+    env_file, from_file = run.get("env_file", (None, []))
+    if env_file:
+        taken = ", ".join(from_file) or "none of the variables this file reads"
+        lines.append(f"  {'env_file':<11} {env_file}: {taken}")
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
     total = sum(item.weight for item in (*ENDPOINTS, *FLOWS))
@@ -1748,9 +1851,14 @@ def describe(options):
     return "\n".join(lines)
 
 
+def seconds_span(low, high):
+    """'2s' for a constant, '0.5-2s' for a uniform draw."""
+    return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
+
+
 def step_line(step):
     if isinstance(step, Pause):
-        return f"pause {step.min:g}-{step.max:g}s"
+        return f"pause {seconds_span(step.min, step.max)}"
     extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
     extras += [f"{len(step.checks)} check(s)"] if step.checks else []
     return f"{step.name} {step.method} {redact(step.path)}" + (
@@ -1829,7 +1937,14 @@ def failure_messages(stats):
 
 def verdict_rows(rows):
     return [
-        {"scope": what, "key": key, "limit": limit, "measured": measured, "passed": passed}
+        {
+            "scope": what,
+            "key": key,
+            "limit": limit,
+            "measured": measured,
+            "shown": shown_measure(key, measured),
+            "passed": passed,
+        }
         for what, key, limit, measured, passed in rows
     ]
 
@@ -1882,7 +1997,7 @@ def junit_of(environment, outcome):
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
         name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
-        value = "no requests" if measured is None else f"{measured:.4g}"
+        value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )
@@ -2194,6 +2309,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     # read once: not the web UI's
     run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)
     stop_on_signals()
+    env_file, from_file, env_problems = read_env_file(options)  # before any ${env:...} is read
+    run["env_file"] = (env_file, from_file)
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
     Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
@@ -2206,8 +2323,10 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     requests = [
         step for task in Simulation.tasks for step in getattr(task, "steps", [task])
     ] + Simulation.on_start_steps
-    secrets = unset_variables(missing) + unsendable_headers(
-        [r for r in requests if isinstance(r, Request)]
+    secrets = (
+        env_problems
+        + unset_variables(missing)
+        + unsendable_headers([r for r in requests if isinstance(r, Request)])
     )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
@@ -2233,6 +2352,11 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         print(f"{TARGET}: configuration ok, no request sent", flush=True)
         stop_forked_workers(runner, options)
         sys.exit(0)
+    problem = into_a_run_folder(options)
+    if problem:
+        sys.stderr.write(f"{TARGET}: invalid configuration, no request sent:\n  - {problem}\n")
+        stop_forked_workers(runner, options)
+        sys.exit(2)
     if isinstance(runner, MasterRunner):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
@@ -2369,7 +2493,9 @@ def stop_at_max_run_time(runner, number, max_run_time):
     """The web UI can start a run with any run time; max_run_time stops it all the same."""
     time.sleep(parse_timespan(max_run_time))  # Locust has made this a greenlet's sleep
     if run["runs"] == number and runner.state not in ("stopping", "stopped"):
-        log.warning("environment %s's max_run_time %s reached: stopping", ENVIRONMENT, max_run_time)
+        log.warning(
+            "the max_run_time of environment %s, %s, reached: stopping", ENVIRONMENT, max_run_time
+        )
         runner.stop()
 
 
@@ -2441,6 +2567,31 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
+
+
+def into_a_run_folder(options):
+    """A run with the template's report path goes into a folder of its own beside it, as
+    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
+    record): every run in one place, none overwritten, each one listed by the results index.
+    A report path from the command line, a variable or a config file is used as it is."""
+    if not options.html_file or source_of("html_file") != "template":
+        return None
+    base = os.path.dirname(options.html_file)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for number in itertools.count(1):
+        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            os.makedirs(folder)
+            break
+        except FileExistsError:
+            continue
+        except OSError as error:
+            return f"the run's folder {folder} could not be made: {error.strerror or error}"
+    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
+    if not options.run_record:
+        options.run_record = os.path.join(folder, "run.json")
+    log.info("This run's folder: %s (report and run record)", folder)
+    return None
 
 
 def write_report(environment, path):
