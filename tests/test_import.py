@@ -85,6 +85,9 @@ def test_every_operation_of_a_public_openapi_document_is_requested(tmp_path, mak
     simulation = quick(simulation_file)
     answer_as_documented(server, simulation)
     files = compile_inputs(catalog, tmp_path / "generated")
+    explained = simc(catalog, "explain", f"{app}_local_mx").stdout
+    first = simulation["endpoints"][0]["name"]
+    assert re.search(rf'^endpoints\.{first}\.checks\.0 +\{{"json": "\$", "type": "(array|object)"\}}  <- template', explained, re.M), explained
     run = run_locust(files[f"{app}_local_mx"], tmp_path / "run", env=SECRETS)
 
     assert run.returncode == 0, run
@@ -246,3 +249,56 @@ def test_a_cycle_of_refs_is_refused_clearly(tmp_path):
     result = simc(catalog, "import", "openapi", str(source), "--app", "cycle")
     assert result.returncode == 2, result.stdout
     assert "the schema /components/schemas/Node contains itself through required properties" in result.stderr, result.stderr
+
+
+def entry(method: str, url: str, status: int, answer: str = "{}", mime: str = "application/json", headers=(), sent=(), form=None):
+    """One HAR entry, as a browser writes it (the fields import reads)."""
+    request = {"method": method, "url": url, "headers": [{"name": k, "value": v} for k, v in sent], "queryString": []}
+    if form is not None:
+        request["postData"] = {"mimeType": "application/x-www-form-urlencoded", "text": form}
+    response = {"status": status, "headers": [{"name": k, "value": v} for k, v in headers],
+                "content": {"mimeType": mime, "text": answer}, "redirectURL": dict(headers).get("Location", "")}  # fmt: skip
+    return {"startedDateTime": "2026-01-01T00:00:00.000Z", "time": 10, "request": request, "response": response}
+
+
+def test_captures_from_html_headers_and_redirects_reach_forms_and_queries(tmp_path, make_server):
+    """A login page's hidden CSRF field (a regular expression on the HTML), a form that
+    redirects (the redirect's request is the client's, its cookie the client's jar's), a header
+    of the final answer sent back in a query."""
+    page = '<form><input type="hidden" name="csrf" value="c5rf-Tok-9f8e7d"></form>'
+    har = {"log": {"entries": [
+        entry("GET", "http://shop.test/login-page", 200, page, "text/html"),
+        entry("POST", "http://shop.test/session", 302, "", "text/html", [("Location", "/home"), ("Set-Cookie", "sid=abc; Path=/")],
+              form="csrf=c5rf-Tok-9f8e7d&user=ana"),
+        entry("GET", "http://shop.test/home", 200, '{"ok": true}', headers=[("X-Basket", "bsk-123456")]),
+        entry("GET", "http://shop.test/basket?basket=bsk-123456", 200, '{"items": []}', sent=[("Cookie", "sid=abc")]),
+    ]}}  # fmt: skip
+    source = tmp_path / "login.har"
+    source.write_text(json.dumps(har))
+    server = make_server()
+    server.set_body('<html><input type="hidden" name="csrf" value="live-csrf-4242"></html>', "GET", "/login-page")
+    server.set_status("POST", "/session", 303)
+    server.set_headers({"Location": "/home", "Set-Cookie": "sid=live1; Path=/"}, "POST", "/session")
+    server.set_body(b"", "POST", "/session")
+    server.set_headers({"X-Basket": "live-basket-777"}, "GET", "/home")
+    server.set_body('{"ok": true}', "GET", "/home")
+    server.set_body('{"items": []}', "GET", "/basket")
+    catalog = project(tmp_path, server.port)
+    imported = simc(catalog, "import", "har", str(source), "--app", "login", "--host", server.url, "--catalog-entry", "local", "mx")
+    assert imported.returncode == 0, imported.stderr
+    assert "entry 2: GET http://shop.test/home (the redirect of the step before, which the client follows)" in imported.stdout
+    steps = json.loads((catalog.parent / "simulations" / "login.json").read_text())["flows"][0]["steps"]
+    assert [s["path"] for s in steps] == ["/login-page", "/session", "/basket"]
+    assert "regex" in steps[0]["capture"]["csrf"] and steps[1]["capture"] == {"x_basket": {"header": "X-Basket"}}
+    assert steps[1]["form"] == {"csrf": "${capture:csrf}", "user": "ana"} and "Cookie" not in steps[2].get("headers", {})
+    assert steps[1]["expect_status"] == [200]  # the answer the redirect led to
+    quick(catalog.parent / "simulations" / "login.json", users=1, run_time="2s")
+    files = compile_inputs(catalog, tmp_path / "generated")
+    run = run_locust(files["login_local_mx"], tmp_path / "run")
+
+    assert run.returncode == 0, run
+    received = server.received()
+    assert [(r.method, r.path) for r in received[:4]] == [("GET", "/login-page"), ("POST", "/session"), ("GET", "/home"), ("GET", "/basket")]
+    assert received[1].body == b"csrf=live-csrf-4242&user=ana"
+    assert received[3].query == {"basket": ["live-basket-777"]}
+    assert received[3].header("Cookie") == "sid=live1"  # the client's cookie jar, not the recording's cookie

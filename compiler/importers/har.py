@@ -123,7 +123,9 @@ def _kept(entries: list[dict], draft: Draft) -> tuple[str, list[tuple[int, dict,
             draft.dropped.append(f"entry {index}: {what[:120]} (a CORS preflight, the browser's own)")
         elif kept and _followed(kept[-1][2], kept[-1][1]["request"]["url"], entry):
             draft.dropped.append(f"entry {index}: {what[:120]} (the redirect of the step before, which the client follows)")
-            kept[-1] = (kept[-1][0], kept[-1][1], entry["response"])
+            cookies = [h for h in kept[-1][2].get("headers") or [] if isinstance(h, dict) and str(h.get("name", "")).lower() == "set-cookie"]
+            final = {**entry["response"], "headers": cookies + list(entry["response"].get("headers") or [])}
+            kept[-1] = (kept[-1][0], kept[-1][1], final)  # the chain's cookies, the last answer
         else:
             kept.append((index, entry, entry["response"]))
     if not kept:
