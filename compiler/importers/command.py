@@ -47,7 +47,7 @@ def _draft(kind: str, source: str, app: str, host: str | None, pauses: bool, pro
         if kind == "openapi":
             from compiler.importers.openapi import import_openapi, validate_document
 
-            validate_document(document.data, document.label, document.lines)
+            validate_document(document.data, document.label)
             draft = import_openapi(document.data, document.label, app, host)
             return draft, f"{len(draft.simulation['endpoints'])} endpoint(s) from {document.label}"
         from compiler.importers.har import import_har

@@ -28,7 +28,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from compiler.importers.correlate import Correlator, Marker
-from compiler.importers.drafts import Draft, ImportError_, env_name, escaped, identifier, is_credential, json_text, segment, unique
+from compiler.importers.drafts import Draft, ImportError_, env_name, escaped, identifier, is_credential, segment, unique
 
 STATIC_TYPES = {"stylesheet", "script", "image", "font", "media", "manifest", "texttrack", "ping", "websocket", "eventsource"}
 STATIC_EXTENSIONS = re.compile(

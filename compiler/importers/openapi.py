@@ -35,7 +35,7 @@ IGNORED_HEADERS = {"accept", "content-type", "authorization"}  # OpenAPI ignores
 DEFAULTS = {"users": 5, "spawn_rate": 1, "run_time": "1m", "think_time_seconds": {"min": 1, "max": 2}}
 
 
-def validate_document(data: Any, label: str, lines: dict[str, int] | None) -> None:
+def validate_document(data: Any, label: str) -> None:
     """Refuse what is not an OpenAPI 3.0 or 3.1 document the specification accepts."""
     if not isinstance(data, dict):
         raise ImportError_([(label, "", "is not an OpenAPI document: expected a mapping with an `openapi` key")])
