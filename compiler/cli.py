@@ -40,7 +40,9 @@ def build_parser() -> ArgumentParser:
     mode = compile_.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything differs")
     mode.add_argument("--force", action="store_true", help="also overwrite (or remove) generated files edited by hand")
-    commands.add_parser("list", help="list the compatible targets")
+    listing = commands.add_parser("list", help="list the compatible targets, with their app, environment, country")
+    listing.add_argument("pattern", nargs="?", metavar="PATTERN", help="a target name or glob (app_qa_*)")
+    listing.add_argument("--names", action="store_true", help="only the target names, one per line (for scripts)")
     explain = commands.add_parser("explain", help="show one target's resolved configuration and sources")
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     run = commands.add_parser(
@@ -112,8 +114,20 @@ def command_compile(args, problems: Problems) -> int:
 
 
 def command_list(args, problems: Problems) -> int:
-    for ref in workspace.list_targets(args.catalog, None, problems).targets:
-        print(ref.name)
+    listed = workspace.list_targets(args.catalog, args.pattern, problems)
+    if args.names:
+        for ref in listed.targets:
+            print(ref.name)
+        return EXIT_OK
+    rows = [("target", "app", "environment", "country", "protected")] + [
+        (ref.name, ref.app, ref.environment, ref.country, "yes" if listed.protected[ref.name] else "no")
+        for ref in listed.targets
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    if len(rows) == 1:
+        print(f"no compatible target matches '{args.pattern}'", file=sys.stderr)
     return EXIT_OK
 
 

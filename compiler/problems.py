@@ -27,12 +27,10 @@ class Problem:
     pointer: str
     message: str
     level: str = "error"  # or "warning"
-    line: int | None = field(default=None, compare=False)  # in a YAML file: the line the pointer is on
 
     def __str__(self) -> str:
         prefix = "" if self.level == "error" else f"{self.level}: "
-        line = f" (line {self.line})" if self.line else ""
-        return f"{self.file}: {self.pointer or '/'}{line}: {prefix}{self.message}".translate(_CONTROL)
+        return f"{self.file}: {self.pointer or '/'}: {prefix}{self.message}".translate(_CONTROL)
 
 
 # Exit codes of the compiler's commands (a generated file's own are in its runtime).
@@ -70,22 +68,24 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, repr=False)  # a list lookup would be quadratic
-    # file label -> (JSON pointer -> line, pointer -> a note on how YAML 1.2 read the value there)
-    _places: dict[str, tuple[dict[str, int], dict[str, str]]] = field(default_factory=dict, repr=False)
+    # file label -> (JSON pointer -> (line, column), pointer -> how YAML 1.2 read the value there)
+    _places: dict[str, tuple[dict[str, tuple[int, int]], dict[str, str]]] = field(default_factory=dict, repr=False)
 
-    def locate(self, file: str, lines: dict[str, int], notes: dict[str, str] | None = None) -> None:
-        """Where each pointer of a YAML file is: the problems of that file name the line, and a
-        problem with a value that YAML 1.2 read as text where YAML 1.1 would not says so."""
+    def locate(self, file: str, lines: dict[str, tuple[int, int]], notes: dict[str, str] | None = None) -> None:
+        """Where each pointer of a YAML file is: every problem of that file, whichever stage
+        finds it, ends with `(line L, column C)`, and one with a value that YAML 1.2 read as
+        text where YAML 1.1 would not says so."""
         self._places[file] = (lines, notes or {})
 
     def add(self, file: str, pointer: str, message: str, level: str = "error") -> None:
-        line = None
         if file in self._places:
             lines, notes = self._places[file]
             if pointer in notes and level == "error":
                 message = f"{message}; {notes[pointer]}"
-            line = line_of(lines, pointer)
-        problem = Problem(file, pointer, message, level, line)
+            place = position_in(lines, pointer)
+            if place is not None:
+                message = f"{message} (line {place[0]}, column {place[1]})"
+        problem = Problem(file, pointer, message, level)
         if problem not in self._seen:
             self._seen.add(problem)
             self.items.append(problem)
@@ -108,11 +108,14 @@ class Problems:
             raise ConfigError(self.items)
 
 
-def line_of(lines: dict[str, int], pointer: str) -> int | None:
-    """The line of a pointer, or of the nearest value above it that the file holds."""
+def position_in(lines: dict[str, tuple[int, int]], pointer: str) -> tuple[int, int] | None:
+    """The (line, column) of a pointer, or of the nearest value above it that the file holds;
+    None for the file as a whole."""
+    if not pointer:
+        return None
     while pointer not in lines and pointer:
         pointer = pointer.rpartition("/")[0]
-    return lines.get(pointer)
+    return lines.get(pointer) if pointer else None
 
 
 def pointer_join(pointer: str, *keys: object) -> str:

@@ -212,13 +212,13 @@ def test_static_files_and_other_hosts_are_dropped_and_listed(tmp_path):
 @pytest.mark.parametrize(
     "kind, text, expected",
     [
-        ("openapi", "openapi: 3.0.3\ninfo: {title: t}\npaths: {}\n", "/info (line 2): not valid OpenAPI 3.0.3: 'version' is a required property"),
-        ("openapi", "swagger: '2.0'\n", "/swagger (line 1): is Swagger (OpenAPI 2.0); convert it to OpenAPI 3 first"),
+        ("openapi", "openapi: 3.0.3\ninfo: {title: t}\npaths: {}\n", "/info: not valid OpenAPI 3.0.3: 'version' is a required property (line 2, column 1)"),
+        ("openapi", "swagger: '2.0'\n", "/swagger: is Swagger (OpenAPI 2.0); convert it to OpenAPI 3 first"),
         ("openapi", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /a:\n    $ref: 'other.yaml#/a'\n",
-         "/paths/~1a/$ref (line 5): $ref 'other.yaml#/a' is not in this document"),
+         "/paths/~1a/$ref: $ref 'other.yaml#/a' is not in this document"),
         ("openapi", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths: {}\n", "no absolute server URL ('/') to take the host from: give --host URL"),
         ("openapi", "openapi: 3.0.3\ninfo: {title: t, version: '1'}\nservers: [{url: 'http://h.test'}]\npaths: {}\n",
-         "/paths (line 4): documents no operation: nothing to import"),
+         "/paths: documents no operation: nothing to import"),
         ("openapi", "openapi: [\n", "invalid YAML at line 2, column 1"),
         ("har", '{"log": {}}', "/log/entries: is not a HAR file"),
         ("har", '{"log": {"entries": [{"request": {}}]}}', "/log/entries/0: an entry needs request.method, request.url and response.status"),

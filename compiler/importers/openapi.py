@@ -3,7 +3,7 @@
 The document is read by the compiler's own loaders (strict JSON, or YAML 1.2 with the line of
 every value) and validated by openapi-spec-validator against the OpenAPI 3.0 or 3.1 schema, so
 what is imported is a document the specification accepts; its problems come back as
-`file: /pointer (line N): message`. Then each operation becomes an endpoint:
+`file: /pointer: message (line L, column C)`. Then each operation becomes an endpoint:
 
 - its name is the operationId (made an identifier), else the method and the path;
 - path parameters, required query, header and cookie parameters, and the body take values from

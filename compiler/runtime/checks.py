@@ -194,6 +194,12 @@ def describe(options):
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    if EDITED_BY_HAND:
+        lines.append(
+            f"  {'warning':<11} this file was edited by hand since it was generated (its body no longer "
+            "matches its compiler-digest): it runs as it is; move the change into the sources and "
+            "`make compile`"
+        )
     width = max(
         42, *(len(str(value)) + 1 for value in shown.values())
     )  # a long path keeps its column

@@ -52,6 +52,12 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        if options.locustfile == "-":
+            print(
+                f"{TARGET}: received {os.path.basename(__file__)} from the master (sha256 {DIGEST})",
+                file=sys.stderr,
+                flush=True,
+            )
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)

@@ -20,7 +20,7 @@ so that a YAML file and the JSON file with the same data compile to the same byt
   are tags other than the core schema's (`!!binary`, `!!python/object`, `!custom`), keys that
   are not scalars, several documents in one file, and a `%YAML 1.1` directive.
 
-Each value's line is kept (pointer -> line), so that every problem found later in the file,
+Each value's line and column are kept (pointer -> position), so that every problem found later in the file,
 by the schema or by resolving a target, names the line it is on.
 """
 
@@ -67,8 +67,12 @@ class YamlRefusal(Exception):
 @dataclass
 class Parsed:
     data: Any
-    lines: dict[str, int] = field(default_factory=dict)  # JSON pointer -> line (1-based)
+    lines: dict[str, tuple[int, int]] = field(default_factory=dict)  # JSON pointer -> (line, column), 1-based
     notes: dict[str, str] = field(default_factory=dict)  # pointer -> how YAML 1.2 read a surprising plain word
+
+
+def _mark(node: Any) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def _where(node: Any) -> str:
@@ -97,13 +101,13 @@ class _Builder:
 
     def refuse(self, pointer: str, node: Any, message: str) -> None:
         if len(self.found) < 20:
-            self.found.append((pointer, f"{message} (at {_where(node)})"))
+            self.found.append((pointer, f"{message} ({_where(node)})"))
 
     def build(self, node: Any, pointer: str, depth: int = 1) -> Any:
         self.values += 1
         if self.values > MAX_VALUES:
             raise YamlRefusal([(pointer, f"its aliases expand to more than {MAX_VALUES:,} values, too many for a config file")])
-        self.parsed.lines.setdefault(pointer, node.start_mark.line + 1)
+        self.parsed.lines.setdefault(pointer, _mark(node))
         kind = type(node).__name__
         if kind == "ScalarNode":
             return self.scalar(node, pointer)
@@ -145,7 +149,7 @@ class _Builder:
                 self.refuse(here, key_node, f"duplicate key {clipped(key)!r} (first at {_where(seen[key])}); remove one")
                 continue
             seen[key] = key_node
-            self.parsed.lines[here] = key_node.start_mark.line + 1
+            self.parsed.lines[here] = _mark(key_node)
             result[key] = self.build(value_node, here, depth + 1)
         for key_node, value_node in merged:  # the keys written beside `<<` win, then the first merged
             sources = value_node.value if type(value_node).__name__ == "SequenceNode" else [value_node]
@@ -157,7 +161,7 @@ class _Builder:
                 for key, value in built.items() if isinstance(built, dict) else ():
                     result.setdefault(key, value)
         for key, key_node in seen.items() if merged else ():  # the merged keys' lines gave way to these
-            self.parsed.lines[pointer_join(pointer, key)] = key_node.start_mark.line + 1
+            self.parsed.lines[pointer_join(pointer, key)] = _mark(key_node)
         return result
 
     def scalar(self, node: Any, pointer: str) -> Any:

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:b9eba8422f84c2c8c3f2fe4fab6e5e65355a48eaa116e29c571e9c0275cceb1b
+# compiler-digest: sha256:03a6b7a79ad064668e7d86da0f984524c24b64ab21d26bd9aa83b452f09c74e0
 "Load simulation app_staging_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1660,6 +1660,12 @@ def describe(options):
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    if EDITED_BY_HAND:
+        lines.append(
+            f"  {'warning':<11} this file was edited by hand since it was generated (its body no longer "
+            "matches its compiler-digest): it runs as it is; move the change into the sources and "
+            "`make compile`"
+        )
     width = max(
         42, *(len(str(value)) + 1 for value in shown.values())
     )  # a long path keeps its column
@@ -1954,7 +1960,19 @@ def write_atomically(path, text):
 # -- master and workers ----------------------------------------------------------------------------
 
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
-    DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
+    SOURCE = this_file.read()
+DIGEST = hashlib.sha256(SOURCE.encode("utf-8")).hexdigest()
+
+
+def edited_by_hand(source):
+    """Whether this file's body still matches the compiler-digest its header recorded: an edit
+    by hand is run as it is, but said, since the sources no longer describe it."""
+    _, found, rest = source.partition("\n# compiler-digest: sha256:")
+    recorded, _, body = rest.partition("\n")
+    return not found or hashlib.sha256(body.encode("utf-8")).hexdigest() != recorded
+
+
+EDITED_BY_HAND = edited_by_hand(SOURCE)
 
 
 def admit_checked_workers(runner):
@@ -2213,6 +2231,12 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        if options.locustfile == "-":
+            print(
+                f"{TARGET}: received {os.path.basename(__file__)} from the master (sha256 {DIGEST})",
+                file=sys.stderr,
+                flush=True,
+            )
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)

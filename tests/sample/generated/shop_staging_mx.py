@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:070040c0d13fbb4677a8f9ed7fbce25e6005bcb586ddb3defc5fb7d98680162f
+# compiler-digest: sha256:858fe5eeddc5726397badf18dcd3f3f8504799ccbac0253df5ab8a6fe1bc114b
 "Load simulation shop_staging_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1777,6 +1777,12 @@ def describe(options):
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    if EDITED_BY_HAND:
+        lines.append(
+            f"  {'warning':<11} this file was edited by hand since it was generated (its body no longer "
+            "matches its compiler-digest): it runs as it is; move the change into the sources and "
+            "`make compile`"
+        )
     width = max(
         42, *(len(str(value)) + 1 for value in shown.values())
     )  # a long path keeps its column
@@ -2071,7 +2077,19 @@ def write_atomically(path, text):
 # -- master and workers ----------------------------------------------------------------------------
 
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
-    DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
+    SOURCE = this_file.read()
+DIGEST = hashlib.sha256(SOURCE.encode("utf-8")).hexdigest()
+
+
+def edited_by_hand(source):
+    """Whether this file's body still matches the compiler-digest its header recorded: an edit
+    by hand is run as it is, but said, since the sources no longer describe it."""
+    _, found, rest = source.partition("\n# compiler-digest: sha256:")
+    recorded, _, body = rest.partition("\n")
+    return not found or hashlib.sha256(body.encode("utf-8")).hexdigest() != recorded
+
+
+EDITED_BY_HAND = edited_by_hand(SOURCE)
 
 
 def admit_checked_workers(runner):
@@ -2330,6 +2348,12 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     )
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        if options.locustfile == "-":
+            print(
+                f"{TARGET}: received {os.path.basename(__file__)} from the master (sha256 {DIGEST})",
+                file=sys.stderr,
+                flush=True,
+            )
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)
