@@ -73,7 +73,7 @@ def build_parser() -> ArgumentParser:
     compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>), or a target: its latest run against the one before")
     compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="the later run folder, or a target (its latest run)")
     compare.add_argument("--results", help="where run folders are, for targets named (default: results/ beside the catalog)")
-    compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    compare.add_argument("--tolerance", type=float, default=workspace.DEFAULT_TOLERANCE, help="relative change allowed before a flag (default 0.10: 10%%)")
     index = commands.add_parser("index", help="rewrite the results folder's index.html (after runs of plain `locust -f`)")
     index.add_argument("--results", help="the results folder (default: results/ beside the catalog: data/results)")
     mcp = commands.add_parser(

@@ -22,7 +22,7 @@ from compiler.resolve.catalog import resolve_all
 from compiler.resolve.explain import explain_lines, explain_rows, plain
 from compiler.resolve.model import Target
 from compiler.runs import index_page, records
-from compiler.runs.compare import CompareError, Row, compare, comparison
+from compiler.runs.compare import DEFAULT_TOLERANCE, CompareError, Row, compare, comparison
 from compiler.runs.launch import planned_seconds, run_targets
 from compiler.sources.drafts import DraftError, draft_folder
 from compiler.sources.targets import TargetRef, compatible_targets, select, why_not_compatible
@@ -422,7 +422,7 @@ class Comparison:
     rows: list[Row]
 
 
-def compare_runs(run_a: Path, run_b: Path, tolerance: float) -> Comparison:
+def compare_runs(run_a: Path, run_b: Path, tolerance: float = DEFAULT_TOLERANCE) -> Comparison:
     """Per request name, the change between two run folders; exit code 1 on a regression."""
     if not 0 <= tolerance < 10:
         raise UsageError("--tolerance is a fraction: 0.10 allows a 10% change")

@@ -11,6 +11,7 @@ from pathlib import Path
 LATENCIES = ("p50_ms", "p95_ms", "p99_ms")
 ERROR_RATIO_SLACK = 0.01  # an error ratio may rise this much (absolute) before it is a regression
 LATENCY_FLOOR_MS = 1.0  # latencies this close are equal whatever the ratio (1 ms vs 2 ms)
+DEFAULT_TOLERANCE = 0.10  # `compare`'s, and the dashboard's regression mark
 
 
 class CompareError(Exception):

@@ -76,7 +76,8 @@ def locust_command(locustfile: Path, folder: Path, passthrough: list[str]) -> li
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--html", str(folder / "report.html"), "--csv", str(folder / "stats"), "--csv-full-history",
         "--run-record", str(folder / "run.json"), "--junit", str(folder / "junit.xml"),
-        "--summary-json", str(folder / "summary.json"), *master_port(passthrough), *passthrough,
+        "--summary-json", str(folder / "summary.json"), "--run-id", f"{folder.parent.name}/{folder.name}",
+        *master_port(passthrough), *passthrough,
     ]  # fmt: skip
 
 
@@ -110,7 +111,7 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
         except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
             interrupted = True
             process.wait()
-    record = complete_record(folder, target, process.returncode, command, catalog_folder)
+    record = complete_record(folder, target, process.returncode, command, catalog_folder, interrupted)
     return Outcome(target, folder, process.returncode, record, interrupted)
 
 
@@ -144,14 +145,18 @@ def history_rows(path: Path) -> tuple[dict | None, dict | None]:
     return (loaded[0], rows[-1]) if loaded else (None, None)
 
 
-def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
-    """run.json with what only the runner knows; a record of its own when the run wrote none."""
+def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path,
+                    interrupted: bool = False) -> dict:  # fmt: skip
+    """run.json with what only the runner knows; a record of its own when the run wrote none.
+    A run Ctrl-C'd here ended `interrupted` when its record does not say how it ended."""
     path = folder / "run.json"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {"format": 1, "target": target, "problems": reasons_in_log(folder / "locust.log"),
                   "thresholds": [], "requests": [], "failures": []}  # fmt: skip
+    if interrupted and not record.get("ended_by"):
+        record["ended_by"] = "interrupted"
     record.update(
         exit_code=code,
         passed=code == 0,
@@ -234,9 +239,18 @@ def summary_table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def refreshed(results: Path) -> str | None:
+    """Rebuild the results dashboard; why it could not be written, else None."""
+    try:
+        refresh_index(results)
+    except OSError as error:
+        return f"{results / 'index.html'} could not be written: {error.strerror or error}"
+    return None
+
+
 def run_targets(targets, generated: Path, results: Path, passthrough: list[str], catalog_folder: Path,
                 summary_json: Path | None) -> int:  # fmt: skip
-    outcomes = []
+    outcomes, index_problem = [], None
     for number, target in enumerate(targets, 1):
         position = f"[{number}/{len(targets)}]"
         print(f"{position} {target.name}: running {generated / (target.name + '.py')}", file=sys.stderr, flush=True)
@@ -244,15 +258,19 @@ def run_targets(targets, generated: Path, results: Path, passthrough: list[str],
                           planned_seconds(target, passthrough), catalog_folder, position)  # fmt: skip
         print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
         outcomes.append(outcome)
-        refresh_index(results)
+        index_problem = refreshed(results)  # the last refresh is the page left behind
         if outcome.interrupted:
             left = [t.name for t in targets[number:]]
             if left:
                 print(f"interrupted: not run: {', '.join(left)}", file=sys.stderr, flush=True)
             break
     print(summary_table(outcomes))
-    print(f"index: {results / 'index.html'}")
+    if index_problem:
+        print(f"index: {index_problem}", file=sys.stderr, flush=True)
+    else:
+        print(f"index: {results / 'index.html'}")
     code = worst([outcome.code for outcome in outcomes] + [130 if outcomes[-1].interrupted else 0])
+    code = 1 if index_problem and code == 0 else code  # a report not written is never a green run
     if summary_json is not None:
         summary = {"exit_code": code, "runs": [{**o.record, "folder": str(o.folder)} for o in outcomes]}
         summary_json.parent.mkdir(parents=True, exist_ok=True)

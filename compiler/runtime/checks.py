@@ -16,6 +16,7 @@ from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.metrics import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- checks before any load ------------------------------------------------------------------------
@@ -101,7 +102,7 @@ def problems_with(options, workers=1):
     for flag, path in record_paths(options).items():
         if path:
             found += [problem.replace("html report", flag, 1) for problem in report_problems(path)]
-    return found
+    return found + metrics_problems(options)
 
 
 def report_problems(path):

@@ -79,6 +79,7 @@ def add_options(parser, **_kwargs):
         include_in_web_ui=False,
     )
     add_record_options(parser)
+    add_metrics_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"

@@ -125,6 +125,7 @@ def run_record(environment, outcome):
         "country": COUNTRY,
         "configuration": configuration_record(options),
         "seed": options.seed,
+        "run_id": options.run_id,
         "started": run.get("started_at"),
         "ended": time.time(),
         "iterations": run["iterations"],

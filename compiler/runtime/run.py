@@ -16,6 +16,7 @@ from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.metrics import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
@@ -93,6 +94,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     run["html_file"] = run["html_file_asked"] = options.html_file
     options.html_file = None
     hold_limits(environment, runner)
+    serve_metrics(environment)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)
 
