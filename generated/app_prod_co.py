@@ -2,11 +2,13 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:4c20e5147abefcbaf3642ff16725c4ec17704672e72333af882c10bfeeeb6664
+# compiler-digest: sha256:3aa1d5646e1b0426b9b056d97a7c26ed66b341c6f9d21e633808fa03d47691a6
 "Load simulation app_prod_co, generated from catalog.json and simulations/app.json."
 
+import base64
 import copy
 import ctypes
+import html
 import hashlib
 import itertools
 import json
@@ -21,6 +23,7 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,7 +100,8 @@ LIMITS = {
 }
 PROTECTED = True
 CLIENT = "fasthttp"  # "fasthttp" (Locust's FastHttpUser) or "requests" (HttpUser)
-REQUEST_TIMEOUT_SECONDS = 60  # then the request fails
+REQUEST_TIMEOUT_SECONDS = 60  # from sending to the answer's last byte
+MAX_ANSWER_BYTES = 67108864  # read of one answer at most; a larger one fails
 THINK_TIME_SECONDS = (0.5, 2)  # (min, max), uniform; (0, 0) with pacing
 # {} or one of iteration_seconds, iterations_per_second (per user), total_iterations_per_second.
 PACING = {}
@@ -189,6 +193,7 @@ class Step:
     capture: dict = field(default_factory=dict)
     checks: tuple = ()  # {"json": Json, "exists": bool} | {"json": Json, "equals": value} | ...
     timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
+    max_answer_bytes: int = None  # this step's; default: MAX_ANSWER_BYTES
     continue_on_failure: bool = False  # else a failed step ends the iteration of its flow
 
 
@@ -355,10 +360,35 @@ def names_option(arg, option_strings):
 
 # -- values from the environment, and keeping them secret ---------------------------------------
 
-SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
+SECRETS = set()  # values read from ${env:...} at start, in every form: never printed or reported
 SHORTEST_SECRET = (
     4  # shorter values are not masked: masking "x" would garble every line, hiding nothing
 )
+PIECE = 8  # any piece of a secret this long is masked too: a clipped or partial echo of it
+PIECES = set()
+
+
+def secret_forms(secret):
+    """Every form a secret takes in output: raw, JSON-escaped, repr, percent-encoded, base64
+    (Basic auth), HTML-escaped."""
+    forms = {secret, repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    forms |= {
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    raw = secret.encode("utf-8", "surrogatepass")
+    forms |= {
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    return {form for form in forms if len(form) >= SHORTEST_SECRET}
+
+
+def remember_secret(secret):
+    forms = secret_forms(secret)
+    SECRETS.update(forms)
+    PIECES.update(form[i : i + PIECE] for form in forms for i in range(len(form) - PIECE + 1))
 
 
 def resolve(value, missing):
@@ -368,15 +398,7 @@ def resolve(value, missing):
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if len(secret) >= SHORTEST_SECRET:
-            SECRETS.update(
-                {
-                    secret,
-                    repr(secret)[1:-1],
-                    quote(secret, safe=""),
-                    quote_plus(secret),
-                    quote(secret),
-                }
-            )
+            remember_secret(secret)
         return secret
     if isinstance(value, Text):
         parts = [resolve(part, missing) for part in value.parts]
@@ -446,9 +468,29 @@ def read_env_file(options):
 
 
 def without_secrets(text):
-    """The text with every ${env:...} value read at start, as is or URL-encoded, masked."""
+    """The text with every ${env:...} value read at start masked, in every form it takes
+    (secret_forms), and any piece of PIECE characters or more of one: what a clipped message or
+    a target that echoes part of a secret would show."""
+    if not SECRETS:
+        return text
     for secret in sorted(SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if secret in text:
+            text = text.replace(secret, "***")
+    if not PIECES or len(text) < PIECE:
+        return text
+    marks = [i for i in range(len(text) - PIECE + 1) if text[i : i + PIECE] in PIECES]
+    if not marks:
+        return text
+    spans, start, end = [], marks[0], marks[0] + PIECE
+    for at in marks[1:]:
+        if at <= end:
+            end = at + PIECE
+        else:
+            spans.append((start, end))
+            start, end = at, at + PIECE
+    spans.append((start, end))
+    for start, end in reversed(spans):
+        text = text[:start] + "***" + text[end:]
     return text
 
 
@@ -657,10 +699,12 @@ def answer_start(response, where, limit=80):
 
 
 def shown(value, limit=80):
-    """A value in a failure message: as JSON, clipped, secrets masked."""
-    text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
-    return without_secrets(text)
+    """A value in a failure message: as JSON, secrets masked, then clipped (never the other way
+    round: a clip could cut a secret into a piece the masking no longer knows)."""
+    text = without_secrets(
+        json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # -- requests and their judgement ----------------------------------------------------------------
@@ -670,6 +714,61 @@ MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SEND_ERRORS = (Exception,)  # what sending may raise; Locust's own signals to a user pass through
 USER_SIGNALS = (StopUser, StopTest, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
+# Locust runs on gevent (it patches the standard library with it): its Timeout bounds a whole
+# answer, from sending to the body's last byte, whatever the target drips.
+GEVENT = sys.modules["gevent"]
+READ_BLOCK = 65536
+# No retry hidden by a client: geventhttpclient (FastHttpUser's) sends an idempotent request
+# again when its connection closes before the answer, so the target would see two requests where
+# Locust counts one. Here every attempt is one request, and a closed connection is a failure.
+sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda method: False
+
+
+class AnswerTooLarge(Exception):
+    pass
+
+
+def bounded(limit):
+    """'64 MiB', '1000 bytes': a size as a limit is set."""
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
+def read_answer(response, limit):
+    """Read the body the client left unread (stream=True) to its end, but never more than
+    `limit` bytes once decoded, and make it the answer's content; AnswerTooLarge beyond."""
+    raw = getattr(response, "_response", None)  # FastHttpUser's: geventhttpclient's answer
+    fast = raw is not None
+    read = raw.read if fast else lambda size: response.raw.read(size, decode_content=False)
+    body = bytearray()
+    while block := read(READ_BLOCK):
+        body += block
+        if len(body) > limit:  # not read to its end: the connection is closed, not reused
+            raw.release() if fast else response.close()
+            raise AnswerTooLarge(limit)
+    if not fast:
+        response.raw.release_conn()
+    encoding = (response.headers.get("content-encoding") or "identity").lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        body = decompressed(bytes(body), encoding, limit)
+    if fast:
+        response._cached_content = bytes(body)
+    else:
+        response._content, response._content_consumed = bytes(body), True
+
+
+def decompressed(data, encoding, limit):
+    """gzip or deflate, decoded to at most `limit` bytes (a small answer can unpack to gigabytes)."""
+    for wbits in (16 + 15,) if "gzip" in encoding else (15, -15):
+        decoder = zlib.decompressobj(wbits)
+        try:
+            found = decoder.decompress(data, limit + 1)
+        except zlib.error:
+            continue
+        if len(found) > limit or decoder.unconsumed_tail:
+            raise AnswerTooLarge(limit)
+        return found
+    raise zlib.error(f"{encoding} answer that does not decode")
 
 
 class Failure(Exception):
@@ -742,6 +841,9 @@ class Request:
         common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
         self.raw_headers = {**common, **step.headers}
         self.headers = resolve(self.raw_headers, missing)
+        if not any(name.lower() == "accept-encoding" for name in self.headers):
+            # What read_answer decodes within the answer limit; the clients would also ask for br.
+            self.headers = {**self.headers, "Accept-Encoding": "gzip, deflate"}
         self.path, self.query = resolve(step.path, missing), resolve(step.query, missing)
         self.payload = {}
         if step.json is not None:
@@ -760,6 +862,8 @@ class Request:
         self.inspects = bool(self.checks or self.capture)
         self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
         self.timeout = step.timeout_seconds
+        self.seconds = step.timeout_seconds or REQUEST_TIMEOUT_SECONDS  # the whole answer's
+        self.limit = step.max_answer_bytes or MAX_ANSWER_BYTES
         self.options = (
             {"timeout": step.timeout_seconds}
             if CLIENT == "requests" and step.timeout_seconds
@@ -772,6 +876,7 @@ class Request:
             "name": self.name,
             "catch_response": True,
             "allow_redirects": False,
+            "stream": True,  # the body is read by read_answer: to its end, and no further than the limit
             **self.options,
         }
         if not self.dynamic:  # built once: the request a hand-written locustfile would send
@@ -836,8 +941,11 @@ class Request:
         self.run(user, Scope(user.captures, rows))  # a row of each feed for this call
 
     def run(self, user, scope):
-        """Send, judge, capture: whether the step passed. Every outcome is counted once."""
+        """Send, read, judge, capture: whether the step passed. Every outcome is counted once.
+        The whole answer (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
+        deadline = GEVENT.Timeout(self.seconds)
+        deadline.start()
         try:
             if self.dynamic:
                 url, headers, payload = self.build(scope)
@@ -846,13 +954,24 @@ class Request:
                 url, headers, payload, arguments = self.sent
             client = user.client if self.timeout is None else user.client_for(self.timeout)
             response = client.request(self.method, url, **arguments)
-            return self.judge(response, client, user.host, url, headers, payload, scope)
+            answer, failure = self.fetched(response, client, user.host, url, headers, payload)
+            deadline.close()
+            response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
+            return self.judge(response, answer, failure, client, scope)
+        except GEVENT.Timeout as error:
+            if error is not deadline:
+                raise
+            return self.failed(f"timed out after {self.seconds:g}s", started, "")
         except USER_SIGNALS:
             raise
         except Unset as error:
             return self.failed(str(error), started, "")
+        except AnswerTooLarge:
+            return self.failed(f"answer larger than {bounded(self.limit)}", started, "")
         except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
-            return self.failed(fault_of(error, self.timeout), started, "")
+            return self.failed(fault_of(error, self.seconds), started, "")
+        finally:
+            deadline.close()
 
     def failed(self, message, started, url):
         events.request.fire(
@@ -867,14 +986,24 @@ class Request:
         )
         return False
 
-    def judge(self, response, client, host, url, headers, payload, scope):
-        """Judge the answer (redirects followed) and report the request, once, through the
-        client's request event: whether the step passed. This is what Locust's `with` block around
-        a catch_response request does on success() or failure(), without its bookkeeping."""
-        answer, failure, status = response, None, response.status_code
-        if self.follow_redirects and status in REDIRECT_STATUSES:
+    def fetched(self, response, client, host, url, headers, payload):
+        """(the final answer, its body read; a failure of the redirects, or None)."""
+        if response.request_meta.get("exception") is None and response.status_code:
+            read_answer(response, self.limit)
+        if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
             answer, failure = self.redirected(client, host, url, headers, payload, response)
-            status = answer.status_code
+        else:
+            answer, failure = response, None
+        response.request_meta["response_length"] = (
+            len(answer.content or b"") if answer.status_code else 0
+        )
+        return answer, failure
+
+    def judge(self, response, answer, failure, client, scope):
+        """Judge the answer and report the request, once, through the client's request event:
+        whether the step passed. This is what Locust's `with` block around a catch_response
+        request does on success() or failure(), without its bookkeeping."""
+        status = answer.status_code
         failure = failure or self.failure(answer, status)
         if not failure and self.inspects:
             failure = self.inspect(answer, response.request_meta["response_time"], scope)
@@ -913,11 +1042,12 @@ class Request:
                 headers=headers,
                 catch_response=True,
                 allow_redirects=False,
+                stream=True,
                 **payload,
                 **self.options,
             )
-            response.request_meta["response_time"] += leg.request_meta["response_time"]
-            response.request_meta["response_length"] = leg.request_meta["response_length"]
+            if leg.request_meta.get("exception") is None and leg.status_code:
+                read_answer(leg, self.limit)
             answer = leg
         return answer, f"more than {MAX_REDIRECTS} redirects"
 
@@ -932,7 +1062,7 @@ class Request:
             if error is not None and type(error).__name__ == "LocustBadStatusCode":
                 error = None
         if error is not None or not status:  # no answer, or a body that did not arrive whole
-            return fault_of(error, self.timeout)
+            return fault_of(error, self.seconds)
         if self.expect_status:
             if status in self.expect_status:
                 return None
@@ -2749,7 +2879,7 @@ def write_report(environment, path):
             return problems
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(partial, "w", encoding="utf-8") as report:
-            report.write(get_html_report(environment, show_download_link=False))
+            report.write(without_secrets(get_html_report(environment, show_download_link=False)))
         if os.path.lexists(path):
             log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
         os.replace(partial, path)

@@ -71,6 +71,71 @@ class _Handler(BaseHTTPRequestHandler):
                 client=tuple(self.client_address[:2]),
             )
         )
+        every = self.server.fault_for(self.server.alternate_resets, self.command, url.path)
+        if every:
+            with self.server._lock:
+                self.server.alternate_count += 1
+                reset_this = self.server.alternate_count % every == 0
+            if reset_this:
+                self.close_connection = True
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+                return
+        drip = self.server.fault_for(self.server.drips, self.command, url.path)
+        if drip:
+            size, pause = drip
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            for _ in range(size):
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(pause)
+            return
+        huge = self.server.fault_for(self.server.huges, self.command, url.path)
+        if huge:
+            size, chunked, gzip_bomb = huge
+            self.send_response(200)
+            if gzip_bomb:  # compressed a block at a time: the server never holds `size` bytes
+                import zlib as _zlib
+
+                packer, block, parts = _zlib.compressobj(9, _zlib.DEFLATED, 31), b"0" * 65536, []
+                for _ in range(size // len(block)):
+                    parts.append(packer.compress(block))
+                payload = b"".join(parts) + packer.flush()
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            self.send_header("Transfer-Encoding", "chunked") if chunked else self.send_header("Content-Length", str(size))
+            self.end_headers()
+            block = b"y" * 65536
+            sent = 0
+            try:
+                while sent < size:
+                    part = block[: min(len(block), size - sent)]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part) if chunked else part)
+                    sent += len(part)
+                if chunked:
+                    self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                self.close_connection = True
+            return
+        echo = self.server.fault_for(self.server.echoes, self.command, url.path)
+        if echo:
+            import json as _json
+
+            payload = _json.dumps({"echo": headers.get(echo.lower(), "")}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
         if self.server.fault_for(self.server.resets, self.command, url.path):
             self.close_connection = True
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -152,6 +217,11 @@ class RecordingServer(ThreadingHTTPServer):
         self.raws: dict[tuple[str, str], bytes] = {}
         self.bodies: dict[tuple[str, str], bytes] = {}
         self.numbered: dict[tuple[str, str], str] = {}  # (method, path) -> a prefix: answers numbered
+        self.alternate_resets: dict[tuple[str, str], int] = {}  # reset every Nth request
+        self.alternate_count = 0
+        self.drips: dict[tuple[str, str], tuple[int, float]] = {}
+        self.huges: dict[tuple[str, str], tuple[int, bool, bool]] = {}
+        self.echoes: dict[tuple[str, str], str] = {}
         self.answers_numbered = 0
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -185,6 +255,26 @@ class RecordingServer(ThreadingHTTPServer):
         """Read (method, path), or every request, then reset the connection without answering."""
         with self._lock:
             self.resets[(method.upper(), path)] = True
+
+    def set_reset_every(self, every: int, method: str = "*", path: str = "*") -> None:
+        """Reset the connection of every `every`-th request to (method, path), answering none."""
+        with self._lock:
+            self.alternate_resets[(method.upper(), path)] = every
+
+    def set_drip(self, size: int, pause: float, method: str = "*", path: str = "*") -> None:
+        """Answer with a body of `size` bytes, one byte every `pause` seconds."""
+        with self._lock:
+            self.drips[(method.upper(), path)] = (size, pause)
+
+    def set_huge(self, size: int, method: str = "*", path: str = "*", chunked: bool = False, gzip_bomb: bool = False) -> None:
+        """Answer with `size` bytes of body (chunked, or a small gzip that unpacks to `size`)."""
+        with self._lock:
+            self.huges[(method.upper(), path)] = (size, chunked, gzip_bomb)
+
+    def set_echo(self, header: str, method: str = "*", path: str = "*") -> None:
+        """Answer with {"echo": the request's `header`}."""
+        with self._lock:
+            self.echoes[(method.upper(), path)] = header
 
     def set_truncate(self, method: str = "*", path: str = "*") -> None:
         """Answer (method, path), or every request, with a 200 whose body ends too soon."""
@@ -255,6 +345,11 @@ class RecordingServer(ThreadingHTTPServer):
             self.raws.clear()
             self.bodies.clear()
             self.numbered.clear()
+            self.alternate_resets.clear()
+            self.drips.clear()
+            self.huges.clear()
+            self.echoes.clear()
+            self.alternate_count = 0
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""

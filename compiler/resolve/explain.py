@@ -44,7 +44,7 @@ def made_with(target: Target, value: Any, pointer: str) -> str:
 
 
 STEP_FIELDS = ("method", "path", "headers", "query", "json", "body", "form", "expect_status", "follow_redirects",
-               "capture", "checks", "timeout_seconds", "continue_on_failure")
+               "capture", "checks", "timeout_seconds", "max_answer_bytes", "continue_on_failure")
 
 
 def as_written_path(value: Any) -> Any:
@@ -63,6 +63,7 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
         ("host", target.host), ("users", target.users), ("spawn_rate", target.spawn_rate),
         ("run_time", target.run_time), ("seed", target.seed), ("client", target.client),
         ("request_timeout_seconds", target.request_timeout_seconds),
+        ("max_answer_bytes", target.max_answer_bytes),
         ("report_html", target.report_html),
     ):
         if value is None and key in ("users", "spawn_rate", "run_time"):
@@ -125,7 +126,7 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
             add_step(f"flows.{flow.name}.steps.{index}", step, pointer_join(here, "steps", index))
     for endpoint in target.endpoints:
         fields = ("method", "path", "weight", "tags", "headers", "query", "json", "body", "form", "expect_status",
-                  "checks", "timeout_seconds")
+                  "checks", "timeout_seconds", "max_answer_bytes")
         add_step(f"endpoints.{endpoint.name}", endpoint, pointer_join("/endpoints", endpoint.name), fields)
     environment_pointer = f"/environments/{target.environment}"
     for key in ("max_users", "max_spawn_rate", "max_run_time"):

@@ -72,6 +72,7 @@ def request(resolution: Resolution, fields: dict, pointer: str, endpoint: bool =
         follow_redirects=fields.get("follow_redirects", resolution.merged["follow_redirects"]),
         checks=tuple(_check(check) for check in fields.get("checks", ())),
         timeout_seconds=fields.get("timeout_seconds"),
+        max_answer_bytes=fields.get("max_answer_bytes"),
     )
     if endpoint:
         return Endpoint(**common, weight=int(fields.get("weight", 1)), tags=tuple(fields.get("tags", ())))

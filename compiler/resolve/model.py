@@ -129,6 +129,7 @@ class Step:
     capture: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))  # name -> {"json": JsonPath} | ...
     checks: tuple[Mapping[str, Any], ...] = ()  # {"json": JsonPath, "exists": bool} | ...
     timeout_seconds: float | None = None  # None: the simulation's request_timeout_seconds
+    max_answer_bytes: int | None = None  # None: the simulation's
     continue_on_failure: bool = False
 
 
@@ -199,7 +200,8 @@ class Target:
     seed_derived: bool
     think_time: ThinkTime
     client: str  # fasthttp or requests
-    request_timeout_seconds: float  # to connect, and between bytes of the answer
+    request_timeout_seconds: float  # from sending to the last byte of the answer
+    max_answer_bytes: int  # of one answer's body, read at most
     headers: Mapping[str, RuntimeString]
     endpoints: tuple[Endpoint, ...]
     limits: Limits

@@ -20,6 +20,7 @@ PROTECTED = False
 PROTECTED_HOSTS = {}
 CLIENT = "fasthttp"
 REQUEST_TIMEOUT_SECONDS = 60
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 THINK_TIME_SECONDS = (0, 0)
 HEADERS = {}
 ENDPOINTS = [{"name": "home", "method": "GET", "path": "/", "weight": 1}]

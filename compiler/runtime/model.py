@@ -33,6 +33,7 @@ class Step:
     capture: dict = field(default_factory=dict)
     checks: tuple = ()  # {"json": Json, "exists": bool} | {"json": Json, "equals": value} | ...
     timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
+    max_answer_bytes: int = None  # this step's; default: MAX_ANSWER_BYTES
     continue_on_failure: bool = False  # else a failed step ends the iteration of its flow
 
 

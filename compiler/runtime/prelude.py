@@ -4,8 +4,10 @@ configuration block is written in besides plain literals. Inlined as it is
 """
 
 # ---- the generated file holds what follows ----
+import base64
 import copy
 import ctypes
+import html
 import hashlib
 import itertools
 import json
@@ -20,6 +22,7 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

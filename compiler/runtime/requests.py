@@ -20,6 +20,61 @@ MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SEND_ERRORS = (Exception,)  # what sending may raise; Locust's own signals to a user pass through
 USER_SIGNALS = (StopUser, StopTest, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
+# Locust runs on gevent (it patches the standard library with it): its Timeout bounds a whole
+# answer, from sending to the body's last byte, whatever the target drips.
+GEVENT = sys.modules["gevent"]
+READ_BLOCK = 65536
+# No retry hidden by a client: geventhttpclient (FastHttpUser's) sends an idempotent request
+# again when its connection closes before the answer, so the target would see two requests where
+# Locust counts one. Here every attempt is one request, and a closed connection is a failure.
+sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda method: False
+
+
+class AnswerTooLarge(Exception):
+    pass
+
+
+def bounded(limit):
+    """'64 MiB', '1000 bytes': a size as a limit is set."""
+    mib = limit / (1024 * 1024)
+    return f"{mib:g} MiB" if limit % (1024 * 1024) == 0 else f"{limit} bytes"
+
+
+def read_answer(response, limit):
+    """Read the body the client left unread (stream=True) to its end, but never more than
+    `limit` bytes once decoded, and make it the answer's content; AnswerTooLarge beyond."""
+    raw = getattr(response, "_response", None)  # FastHttpUser's: geventhttpclient's answer
+    fast = raw is not None
+    read = raw.read if fast else lambda size: response.raw.read(size, decode_content=False)
+    body = bytearray()
+    while block := read(READ_BLOCK):
+        body += block
+        if len(body) > limit:  # not read to its end: the connection is closed, not reused
+            raw.release() if fast else response.close()
+            raise AnswerTooLarge(limit)
+    if not fast:
+        response.raw.release_conn()
+    encoding = (response.headers.get("content-encoding") or "identity").lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        body = decompressed(bytes(body), encoding, limit)
+    if fast:
+        response._cached_content = bytes(body)
+    else:
+        response._content, response._content_consumed = bytes(body), True
+
+
+def decompressed(data, encoding, limit):
+    """gzip or deflate, decoded to at most `limit` bytes (a small answer can unpack to gigabytes)."""
+    for wbits in (16 + 15,) if "gzip" in encoding else (15, -15):
+        decoder = zlib.decompressobj(wbits)
+        try:
+            found = decoder.decompress(data, limit + 1)
+        except zlib.error:
+            continue
+        if len(found) > limit or decoder.unconsumed_tail:
+            raise AnswerTooLarge(limit)
+        return found
+    raise zlib.error(f"{encoding} answer that does not decode")
 
 
 class Failure(Exception):
@@ -92,6 +147,9 @@ class Request:
         common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
         self.raw_headers = {**common, **step.headers}
         self.headers = resolve(self.raw_headers, missing)
+        if not any(name.lower() == "accept-encoding" for name in self.headers):
+            # What read_answer decodes within the answer limit; the clients would also ask for br.
+            self.headers = {**self.headers, "Accept-Encoding": "gzip, deflate"}
         self.path, self.query = resolve(step.path, missing), resolve(step.query, missing)
         self.payload = {}
         if step.json is not None:
@@ -110,6 +168,8 @@ class Request:
         self.inspects = bool(self.checks or self.capture)
         self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
         self.timeout = step.timeout_seconds
+        self.seconds = step.timeout_seconds or REQUEST_TIMEOUT_SECONDS  # the whole answer's
+        self.limit = step.max_answer_bytes or MAX_ANSWER_BYTES
         self.options = (
             {"timeout": step.timeout_seconds}
             if CLIENT == "requests" and step.timeout_seconds
@@ -122,6 +182,7 @@ class Request:
             "name": self.name,
             "catch_response": True,
             "allow_redirects": False,
+            "stream": True,  # the body is read by read_answer: to its end, and no further than the limit
             **self.options,
         }
         if not self.dynamic:  # built once: the request a hand-written locustfile would send
@@ -186,8 +247,11 @@ class Request:
         self.run(user, Scope(user.captures, rows))  # a row of each feed for this call
 
     def run(self, user, scope):
-        """Send, judge, capture: whether the step passed. Every outcome is counted once."""
+        """Send, read, judge, capture: whether the step passed. Every outcome is counted once.
+        The whole answer (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
+        deadline = GEVENT.Timeout(self.seconds)
+        deadline.start()
         try:
             if self.dynamic:
                 url, headers, payload = self.build(scope)
@@ -196,13 +260,24 @@ class Request:
                 url, headers, payload, arguments = self.sent
             client = user.client if self.timeout is None else user.client_for(self.timeout)
             response = client.request(self.method, url, **arguments)
-            return self.judge(response, client, user.host, url, headers, payload, scope)
+            answer, failure = self.fetched(response, client, user.host, url, headers, payload)
+            deadline.close()
+            response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
+            return self.judge(response, answer, failure, client, scope)
+        except GEVENT.Timeout as error:
+            if error is not deadline:
+                raise
+            return self.failed(f"timed out after {self.seconds:g}s", started, "")
         except USER_SIGNALS:
             raise
         except Unset as error:
             return self.failed(str(error), started, "")
+        except AnswerTooLarge:
+            return self.failed(f"answer larger than {bounded(self.limit)}", started, "")
         except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
-            return self.failed(fault_of(error, self.timeout), started, "")
+            return self.failed(fault_of(error, self.seconds), started, "")
+        finally:
+            deadline.close()
 
     def failed(self, message, started, url):
         events.request.fire(
@@ -217,14 +292,24 @@ class Request:
         )
         return False
 
-    def judge(self, response, client, host, url, headers, payload, scope):
-        """Judge the answer (redirects followed) and report the request, once, through the
-        client's request event: whether the step passed. This is what Locust's `with` block around
-        a catch_response request does on success() or failure(), without its bookkeeping."""
-        answer, failure, status = response, None, response.status_code
-        if self.follow_redirects and status in REDIRECT_STATUSES:
+    def fetched(self, response, client, host, url, headers, payload):
+        """(the final answer, its body read; a failure of the redirects, or None)."""
+        if response.request_meta.get("exception") is None and response.status_code:
+            read_answer(response, self.limit)
+        if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
             answer, failure = self.redirected(client, host, url, headers, payload, response)
-            status = answer.status_code
+        else:
+            answer, failure = response, None
+        response.request_meta["response_length"] = (
+            len(answer.content or b"") if answer.status_code else 0
+        )
+        return answer, failure
+
+    def judge(self, response, answer, failure, client, scope):
+        """Judge the answer and report the request, once, through the client's request event:
+        whether the step passed. This is what Locust's `with` block around a catch_response
+        request does on success() or failure(), without its bookkeeping."""
+        status = answer.status_code
         failure = failure or self.failure(answer, status)
         if not failure and self.inspects:
             failure = self.inspect(answer, response.request_meta["response_time"], scope)
@@ -263,11 +348,12 @@ class Request:
                 headers=headers,
                 catch_response=True,
                 allow_redirects=False,
+                stream=True,
                 **payload,
                 **self.options,
             )
-            response.request_meta["response_time"] += leg.request_meta["response_time"]
-            response.request_meta["response_length"] = leg.request_meta["response_length"]
+            if leg.request_meta.get("exception") is None and leg.status_code:
+                read_answer(leg, self.limit)
             answer = leg
         return answer, f"more than {MAX_REDIRECTS} redirects"
 
@@ -282,7 +368,7 @@ class Request:
             if error is not None and type(error).__name__ == "LocustBadStatusCode":
                 error = None
         if error is not None or not status:  # no answer, or a body that did not arrive whole
-            return fault_of(error, self.timeout)
+            return fault_of(error, self.seconds)
         if self.expect_status:
             if status in self.expect_status:
                 return None

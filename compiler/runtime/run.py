@@ -338,7 +338,7 @@ def write_report(environment, path):
             return problems
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(partial, "w", encoding="utf-8") as report:
-            report.write(get_html_report(environment, show_download_link=False))
+            report.write(without_secrets(get_html_report(environment, show_download_link=False)))
         if os.path.lexists(path):
             log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
         os.replace(partial, path)

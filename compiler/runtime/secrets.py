@@ -13,10 +13,35 @@ from compiler.runtime.options import *  # noqa: F401,F403
 # ---- the generated file holds what follows ----
 # -- values from the environment, and keeping them secret ---------------------------------------
 
-SECRETS = set()  # values read from ${env:...} at start: never printed, logged or reported
+SECRETS = set()  # values read from ${env:...} at start, in every form: never printed or reported
 SHORTEST_SECRET = (
     4  # shorter values are not masked: masking "x" would garble every line, hiding nothing
 )
+PIECE = 8  # any piece of a secret this long is masked too: a clipped or partial echo of it
+PIECES = set()
+
+
+def secret_forms(secret):
+    """Every form a secret takes in output: raw, JSON-escaped, repr, percent-encoded, base64
+    (Basic auth), HTML-escaped."""
+    forms = {secret, repr(secret)[1:-1], quote(secret, safe=""), quote_plus(secret), quote(secret)}
+    forms |= {
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        html.escape(secret),
+    }
+    raw = secret.encode("utf-8", "surrogatepass")
+    forms |= {
+        base64.b64encode(raw).decode().rstrip("="),
+        base64.urlsafe_b64encode(raw).decode().rstrip("="),
+    }
+    return {form for form in forms if len(form) >= SHORTEST_SECRET}
+
+
+def remember_secret(secret):
+    forms = secret_forms(secret)
+    SECRETS.update(forms)
+    PIECES.update(form[i : i + PIECE] for form in forms for i in range(len(form) - PIECE + 1))
 
 
 def resolve(value, missing):
@@ -26,15 +51,7 @@ def resolve(value, missing):
             missing.add(value.name)
         secret = os.environ.get(value.name, "")
         if len(secret) >= SHORTEST_SECRET:
-            SECRETS.update(
-                {
-                    secret,
-                    repr(secret)[1:-1],
-                    quote(secret, safe=""),
-                    quote_plus(secret),
-                    quote(secret),
-                }
-            )
+            remember_secret(secret)
         return secret
     if isinstance(value, Text):
         parts = [resolve(part, missing) for part in value.parts]
@@ -104,9 +121,29 @@ def read_env_file(options):
 
 
 def without_secrets(text):
-    """The text with every ${env:...} value read at start, as is or URL-encoded, masked."""
+    """The text with every ${env:...} value read at start masked, in every form it takes
+    (secret_forms), and any piece of PIECE characters or more of one: what a clipped message or
+    a target that echoes part of a secret would show."""
+    if not SECRETS:
+        return text
     for secret in sorted(SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
+        if secret in text:
+            text = text.replace(secret, "***")
+    if not PIECES or len(text) < PIECE:
+        return text
+    marks = [i for i in range(len(text) - PIECE + 1) if text[i : i + PIECE] in PIECES]
+    if not marks:
+        return text
+    spans, start, end = [], marks[0], marks[0] + PIECE
+    for at in marks[1:]:
+        if at <= end:
+            end = at + PIECE
+        else:
+            spans.append((start, end))
+            start, end = at, at + PIECE
+    spans.append((start, end))
+    for start, end in reversed(spans):
+        text = text[:start] + "***" + text[end:]
     return text
 
 

@@ -144,7 +144,9 @@ def answer_start(response, where, limit=80):
 
 
 def shown(value, limit=80):
-    """A value in a failure message: as JSON, clipped, secrets masked."""
-    text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
-    text = text if len(text) <= limit else text[: limit - 3] + "..."
-    return without_secrets(text)
+    """A value in a failure message: as JSON, secrets masked, then clipped (never the other way
+    round: a clip could cut a secret into a piece the masking no longer knows)."""
+    text = without_secrets(
+        json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
+    )
+    return text if len(text) <= limit else text[: limit - 3] + "..."
