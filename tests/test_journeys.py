@@ -244,7 +244,7 @@ def test_without_stages_users_spawn_rate_run_time_stay_required(project):
     simulation["overrides"] = {"environments": {"qa": {"users": 3}}}
     targets, problems = resolve(project, simulation)
     assert problems == [
-        "/: missing required key 'users' (after overrides): a simulation without stages needs users, "
+        "/: missing required key 'users' (after overrides): a simulation without stages or arrivals needs users, "
         "spawn_rate and run_time (for target shop_prod_mx)"
     ]
     assert targets["shop_qa_mx"].users == 3

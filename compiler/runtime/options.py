@@ -20,6 +20,8 @@ OPTION_FLAGS = {
     "run_time": "-t/LOCUST_RUN_TIME",
     "html_file": "--html/LOCUST_HTML/REPORT_HTML",
     "seed": "--seed/LOCUST_SEED",
+    "iterations": "--iterations/LOCUST_ITERATIONS",
+    "task_order": "--task-order/LOCUST_TASK_ORDER",
 }
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
@@ -71,6 +73,7 @@ def add_options(parser, **_kwargs):
         help="Allow a run against a protected environment.",
         include_in_web_ui=False,
     )
+    add_iteration_options(parser)
     add_record_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]

@@ -20,6 +20,7 @@ import threading
 import time
 import traceback
 from bisect import bisect_right
+from collections import deque
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree

@@ -14,12 +14,16 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- thresholds ------------------------------------------------------------------------------------
 
 # measured <= limit
 MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")
+RUN_KEYS = ("max_dropped_ratio", "min_iterations_per_second")  # the whole run's, not requests'
 ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
 
 
@@ -55,7 +59,7 @@ def measure(entry, key):
     return entry.get_response_time_percentile(int(key[1:3]) / 100)
 
 
-def verdicts(stats, keys=MAXIMA + ("min_rps",)):
+def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
     """(what, key, limit, measured, passed) for every threshold among `keys`."""
     scopes = [(None, THRESHOLDS)] + sorted(THRESHOLDS.get("requests", {}).items())
     found = []
@@ -63,7 +67,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
         entry = entry_for(stats, name)
         for key in keys:
             if key in limits:
-                measured = measure(entry, key)
+                measured = run_measure(key) if key in RUN_KEYS else measure(entry, key)
                 limit = limits[key]
                 worst = (
                     measured + bucket_margin(measured)
@@ -71,7 +75,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
                     else measured
                 )
                 passed = measured is not None and (
-                    measured >= limit if key == "min_rps" else worst <= limit
+                    measured >= limit if key.startswith("min_") else worst <= limit
                 )
                 found.append((name or "all requests", key, limit, measured, passed))
     return found
@@ -80,7 +84,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     for what, key, limit, measured, passed in rows:
-        sign = ">=" if key == "min_rps" else "<="
+        sign = ">=" if key.startswith("min_") else "<="
         value = (
             "no requests"
             if measured is None
