@@ -59,7 +59,8 @@ def arrival_figures():
     lag (how late iterations started against their schedule), users started."""
     counts, lags, lag_max, users = arrival_totals()
     origin = arrivals["origin"]
-    elapsed = (run.get("ending") or time.monotonic()) - origin if origin is not None else 0
+    end = run.get("end_at") or run.get("ending") or time.monotonic()
+    elapsed = end - origin if origin is not None else 0
     stages = []
     for (start, end, first, last, _), stage, (scheduled, started, dropped) in zip(
         ARRIVAL_PLAN, ARRIVALS["stages"], counts
@@ -179,5 +180,7 @@ def run_measure(key):
     """The thresholds of the whole run that are not in Locust's statistics."""
     if key == "max_dropped_ratio":
         return run["arrival_figures"]["dropped_ratio"] if run.get("arrival_figures") else None
-    seconds = time.time() - run["started_at"] if run.get("started_at") else 0
+    seconds = (
+        (run.get("end_wall") or time.time()) - run["started_at"] if run.get("started_at") else 0
+    )
     return run["iterations"] / seconds if seconds and run["iterations"] else None

@@ -24,6 +24,7 @@ SHARE_AHEAD_SECONDS = (
     0.5  # a new division of the schedule holds from this far ahead (its message's way)
 )
 START_LAG_WARNING_MS = 50  # a start lag p99 above this: the latencies include the generator's delay
+END_BACKSTOP_SECONDS = 5  # Locust's own run time: the schedule's end, this much later
 
 
 def plan_of(arrivals):
@@ -91,7 +92,9 @@ def reset_arrivals():
         woken=threading.Event(),  # a share arrived
         greenlet=None,
         workers={},  # on the master: each worker's last report
-        done_workers=set(),
+        done_workers={},  # on the master: worker -> whether it did every iteration asked for
+        end=0,  # the schedule's last second: the run's time
+        complete=False,  # every iteration asked for (iterations) released
     )
 
 
@@ -99,18 +102,18 @@ reset_arrivals()
 
 
 def begin_arrivals(environment):
-    """At the start of a run: the local process (after Locust's own start, which must not see
-    these users) releases the schedule itself; a worker, once its master gave it a share (which
-    may arrive before the run starts: a worker's figures are reset when a run stops)."""
+    """At the start of a run: the local process releases the schedule itself; a worker once its
+    master gave it a share (which may come before the run starts on the worker: a worker's
+    figures are reset when the next run starts, not when one stops); the master once it has
+    started its workers (see hear_arrivals)."""
     runner = environment.runner
     if not isinstance(runner, WorkerRunner) or arrivals.get("stale"):
         reset_arrivals()
     if isinstance(runner, MasterRunner):
-        arrivals["origin"] = time.monotonic()
-        share_the_schedule(runner)
         return
     if not isinstance(runner, WorkerRunner):
         arrivals.update(origin=time.monotonic(), shares=[(0, 0, 1)], cap=run["max_users"])
+        arrivals["end"] = run["arrivals_run_time"]
     # a greenlet of the runner's own group: it goes when the runner quits
     arrivals["greenlet"] = runner.greenlet.spawn(release_the_schedule, environment)
 
@@ -118,7 +121,7 @@ def begin_arrivals(environment):
 def share_the_schedule(runner):
     """On the master, at the start and whenever the counted workers change: each worker's share
     (every n-th iteration of the schedule, from now on), its share of max_users, the run's clock."""
-    if not run["open"] or arrivals["origin"] is None or run.get("finished"):
+    if not run["open"] or arrivals["origin"] is None or run.get("workers_quit"):
         return
     workers = sorted(run.get("admitted", ()), key=runner.get_worker_index)
     elapsed = time.monotonic() - arrivals["origin"]
@@ -132,6 +135,7 @@ def share_the_schedule(runner):
             "count": len(workers),
             "cap": cap,
             "elapsed": elapsed,
+            "end": run["arrivals_run_time"],
         }
         runner.send_message("simulation_arrivals", share, client_id=client_id)
     if workers and start:
@@ -150,7 +154,7 @@ def take_share(environment, msg):
     if arrivals["origin"] is None:
         arrivals["origin"] = time.monotonic() - share["elapsed"]
     arrivals["shares"].append((share["from"], share["index"], share["count"]))
-    arrivals["cap"] = share["cap"]
+    arrivals["cap"], arrivals["end"] = share["cap"], share["end"]
     arrivals["woken"].set()
 
 
@@ -177,8 +181,11 @@ def release(environment):
     runner = environment.runner
     while not arrivals["shares"]:
         arrivals["woken"].wait()  # a greenlet's wait: Locust patched threading
-    origin, idle, counts = arrivals["origin"], arrivals["idle"], arrivals["counts"]
+    origin, idle, counts, last = arrivals["origin"], arrivals["idle"], arrivals["counts"], -1
     for number, second in schedule(environment.parsed_options.seed, run["in_all"]):
+        if second >= arrivals["end"]:  # -t shorter than the stages
+            break
+        last = number
         index, count = share_at(second)
         if index is None or number % count != index:
             continue
@@ -201,7 +208,12 @@ def release(environment):
         else:
             stage[2] += 1  # every user busy, none left to start: dropped, never sent late
     arrivals["exhausted"] = True
-    check_done(runner)
+    arrivals["complete"] = run["in_all"] is not None and last + 1 >= run["in_all"]
+    check_done(runner)  # every iteration asked for released: the end may be now
+    end = origin + arrivals["end"]
+    while time.monotonic() < end:
+        time.sleep(end - time.monotonic())
+    check_done(runner, at_the_end=True)
 
 
 def start_ticketed_iteration(user):
@@ -242,16 +254,28 @@ def arrivals_user_stopped(user):
         check_done(run["runner"])
 
 
-def check_done(runner):
-    """With iterations: this process is done when its share is released and every user waits;
-    the run ends when every process is (the master hears from each worker)."""
-    if run["in_all"] is None or arrivals["done_said"] or len(arrivals["idle"]) < arrivals["size"]:
+def check_done(runner, at_the_end=False):
+    """This process is done with its share at the schedule's end (the run's time), or before it
+    when every iteration asked for (iterations) was released and every user waits again. The run
+    ends when every process is (the master hears from each worker): ended by its iterations when
+    all were done, else by its time."""
+    if arrivals["done_said"] or not arrivals["exhausted"]:
+        return
+    finished = arrivals["complete"] and len(arrivals["idle"]) >= arrivals["size"]
+    if not (finished or at_the_end):
         return
     arrivals["done_said"] = True
     if isinstance(runner, WorkerRunner):
-        runner.send_message("simulation_arrivals_done", None)
+        runner.send_message("simulation_arrivals_done", {"iterations": finished})
     else:
+        schedule_over(finished)
+
+
+def schedule_over(finished):
+    if finished:
         end_the_run("iterations", f"the {run['in_all']} iterations asked for are done")
+    else:
+        end_the_run(None, f"the arrivals' schedule is over ({run['arrivals_run_time']}s)")
 
 
 def keep_the_schedules_users(runner):
@@ -284,11 +308,17 @@ def hear_arrivals(environment, runner):
             arrivals["workers"][client_id] = data["simulation_arrivals"]
 
     def done(environment, msg):
-        arrivals["done_workers"].add(msg.node_id)
-        if run["in_all"] is not None and set(run.get("admitted", ())) <= arrivals["done_workers"]:
-            end_the_run("iterations", f"the {run['in_all']} iterations asked for are done")
+        arrivals["done_workers"][msg.node_id] = msg.data["iterations"]
+        if set(run.get("admitted", ())) <= set(arrivals["done_workers"]):
+            schedule_over(all(arrivals["done_workers"].values()))
+
+    def started(user_count, **_kwargs):  # the workers have their spawn messages: the clock starts
+        if run["open"] and arrivals["origin"] is None:
+            arrivals["origin"] = time.monotonic()
+            share_the_schedule(runner)
 
     environment.events.worker_report.add_listener(report)
+    environment.events.spawning_complete.add_listener(started)
     runner.register_message("simulation_arrivals_done", done)
 
 
@@ -312,3 +342,11 @@ def fit_run_time(options):
         run["run_time_cut"] = options.run_time or "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
+
+
+def hand_the_end_to_the_schedule(options):
+    """After the checks and the printout: the schedule ends the run (end_with_the_schedule), and
+    Locust's own run time becomes a backstop a few seconds later."""
+    if open_model(options):
+        run["arrivals_run_time"] = options.run_time
+        options.run_time = options.run_time + END_BACKSTOP_SECONDS

@@ -173,7 +173,8 @@ def configuration_record(options):
     """The resolved run settings, each with where it came from; secrets stay redacted."""
     values = {
         "host": options.host, "num_users": options.num_users, "spawn_rate": options.spawn_rate,
-        "run_time": options.run_time, "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+        "run_time": run.get("arrivals_run_time", options.run_time),
+        "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
         "iterations": options.iterations, "task_order": options.task_order,
     }  # fmt: skip
     protected_by, limits = guard_for(options.host)

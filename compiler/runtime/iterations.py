@@ -114,10 +114,10 @@ class EveryTask:
     __name__ = "every task"
 
     def __init__(self, tasks):
-        self.tasks = tasks
+        self.every = tasks  # not `tasks`: Locust would take it for a TaskSet
 
     def __call__(self, taskset):
-        for task in self.tasks:
+        for task in self.every:
             task(taskset)
 
 
@@ -168,11 +168,13 @@ def watch_stopped_users(environment, runner):
 
 
 def end_the_run(how, why):
-    """End the run because it did what was asked (every user done): the master (or the only
-    process) quits, as at the end of the run time."""
-    if run.get("ended_by") or run.get("finished"):
+    """End the run because it did what was asked: every user done ("iterations"), or the
+    arrivals' schedule over (None: its time). The master (or the only process) quits, as at
+    the end of Locust's run time."""
+    if run.get("end_asked") or run.get("finished"):
         return
-    run["ended_by"] = how
+    run["end_asked"], run["ended_by"] = True, how
+    run["end_at"], run["end_wall"] = time.monotonic(), time.time()  # the figures' end
     log.info("%s: ending the run", why)
     threading.Thread(target=run["runner"].quit, daemon=True).start()
 

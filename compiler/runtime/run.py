@@ -88,6 +88,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"] = run["html_file_asked"] = options.html_file
     options.html_file = None
+    hand_the_end_to_the_schedule(options)
     hold_limits(environment, runner)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)

@@ -83,6 +83,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
 
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
+    width = max([12] + [len(row[1]) for row in rows])
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key.startswith("min_") else "<="
         value = (
@@ -91,7 +92,7 @@ def threshold_table(rows):
             else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
         )
         lines.append(
-            f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
+            f"  {what:<20} {key:<{width}} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )
     return "\n".join(lines)
 
