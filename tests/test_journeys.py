@@ -138,6 +138,10 @@ STAGES = [
     {"duration": "1m", "users": 0, "spawn_rate": 10},
 ]
 
+# The open model: task iterations started at a rate (per second, for the whole run) whatever the
+# answers' latency, by at most max_users users (DEFAULTS' num_users, -u); {} for the closed model.
+ARRIVALS = {}
+
 # Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {
     "error_ratio": 0.01,

@@ -14,15 +14,20 @@ REPLACED = ("users", "spawn_rate", "stages", "pacing", "think_time_seconds")  # 
 DEFAULT_MAX_DROPPED_RATIO = 0.01
 
 
-def later_of(resolution: Resolution, *pointers: str) -> str:
+def later_of(resolution: Resolution, *pointers: str, deepest: tuple[str, ...] = ()) -> str:
     """Of values set by different layers, the pointer of the one set last (the layer to change):
-    `_mark` re-inserts what a layer sets, so the later one is last in the origins."""
+    `_mark` re-inserts what a layer sets, so the later one is last in the origins. For a pointer
+    in `deepest` (an object merged key by key), the key inside it set last: that layer's."""
     order = list(resolution.origins)
-
-    def last(pointer: str) -> int:
-        return max((i for i, key in enumerate(order) if key == pointer or key.startswith(pointer + "/")), default=-1)
-
-    return max(pointers, key=last)
+    found = {
+        pointer: max(
+            ((i, key) for i, key in enumerate(order) if key == pointer or key.startswith(pointer + "/")),
+            default=(-1, pointer),
+        )
+        for pointer in pointers
+    }
+    pointer = max(pointers, key=lambda p: found[p][0])
+    return found[pointer][1] if pointer in deepest else pointer
 
 
 def _set_by_a_layer(resolution: Resolution, key: str) -> bool:
@@ -58,7 +63,7 @@ def arrivals_of(resolution: Resolution, limits: Limits, catalog_label: str) -> A
     for key in REPLACED:
         if _set_by_a_layer(resolution, key):
             resolution.problem(
-                later_of(resolution, "/arrivals", f"/{key}"),
+                later_of(resolution, "/arrivals", f"/{key}", deepest=("/arrivals",)),
                 f"arrivals replaces {key}: set one of them, not both (after overrides)",
             )
     missing = [key for key in ("stages", "max_users") if key not in arrivals]

@@ -70,6 +70,7 @@ def settle_the_run(environment):
     run["per_user"] = None if run["open"] else options.iterations
     run["in_all"] = options.iterations if run["open"] else None
     run["users_stopped"], run["all_spawned"] = 0, False
+    run.update(end_asked=False, ended_by=None, end_at=None, end_wall=None)
 
 
 def iteration_problems(options):
