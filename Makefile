@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: demo test compile check validate bench contracts clean
+.PHONY: demo test compile check validate bench contracts golden clean
 
 $(READY): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ validate: $(READY)
 check: $(READY)
 	$(PY) -m compiler validate
 	$(PY) -m compiler compile --check
+
+golden: $(READY)  ## the suite's golden record: tests/sample/generated/ from tests/sample/data/ (review the diff)
+	cd tests/sample && ../../$(PY) -m compiler compile
 
 bench: $(READY)
 	$(PY) tools/bench.py

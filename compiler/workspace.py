@@ -236,11 +236,23 @@ class Compiled:
             (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
         ):
             lines += [("stderr", f"{out / name}: {forced if self.force else kept}") for name in names]
+        lines += self._change_lines()
         return lines + [(
             "stdout",
             f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
             + (f", {len(self.kept)} kept (edited by hand)" if self.kept else ""),
         )]  # fmt: skip
+
+    def _change_lines(self) -> list[tuple[str, str]]:
+        """Per file written, what changed in its configuration, so a reviewer knows which diffs
+        to read; the files whose configuration did not change, counted on one line."""
+        changes = self.report.changes
+        lines = [("stdout", f"{self.out / name}: {changes[name]}") for name in self.report.written if changes.get(name)]
+        runtime_only = [name for name in self.report.written if changes.get(name) == ""]
+        if runtime_only:
+            lines.append(("stdout", f"{self.out}: {len(runtime_only)} file(s) changed only outside the configuration "
+                                    "(the runtime or the header: the same change in every file)"))  # fmt: skip
+        return lines
 
     def _stopped_lines(self) -> list[tuple[str, str]]:
         """The error that stopped a compile, and what it had done: files written before it are

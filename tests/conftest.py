@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The suite's own copy of the sample project (data/ and its generated/, the golden record), frozen
+# so that a user's edits to the live data/ never fail a test of the product; `make golden`
+# regenerates its generated/ after a change of the compiler or of the sample.
+SAMPLE = ROOT / "tests" / "sample"
 
 CATALOG = {
     "environments": {

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "sample"  # the suite's frozen copy of the sample project
 CORPUS = ROOT / "tests/corpus"
 
 
@@ -24,7 +25,7 @@ def compile_with(folder: Path, processes: int, out: str, *args: str) -> tuple[in
         cwd=folder, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT), "COMPILER_PROCESSES": str(processes)},
     )  # fmt: skip
-    return result.returncode, result.stdout.replace(out + ":", "OUT:"), result.stderr.replace(out + "/", "OUT/")
+    return result.returncode, result.stdout.replace(out + ":", "OUT:").replace(out + "/", "OUT/"), result.stderr.replace(out + "/", "OUT/")
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -41,14 +42,16 @@ def same_either_way(folder: Path, *args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def demo(tmp_path: Path) -> Path:
-    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(SAMPLE / "data", tmp_path / "data", ignore=shutil.ignore_patterns("results"))
     return tmp_path
 
 
 def test_the_demo_catalog_split_between_processes_gives_the_same_bytes(demo: Path):
     code, stdout, _ = same_either_way(demo)
-    assert code == 0 and stdout == "OUT: 26 written, 0 unchanged, 0 removed\n"
-    committed = {name: text for name, text in tree(ROOT / "generated").items() if name.endswith(".py")}
+    committed = {name: text for name, text in tree(SAMPLE / "generated").items() if name.endswith(".py")}
+    assert code == 0 and stdout.splitlines() == [f"OUT/{name}: new" for name in sorted(committed)] + [
+        "OUT: 26 written, 0 unchanged, 0 removed"
+    ]
     assert {name: tree(demo / "out-1")[name] for name in committed} == committed
     simulation = demo / "data/simulations/shop.json"
     data = json.loads(simulation.read_text())
@@ -57,6 +60,9 @@ def test_the_demo_catalog_split_between_processes_gives_the_same_bytes(demo: Pat
     code, stdout, _ = same_either_way(demo)  # the fast path: only the shop targets again
     shop = len([name for name in committed if name.startswith("shop_")])
     assert code == 0 and f"{shop} written, {len(committed) - shop} unchanged" in stdout
+    assert [line for line in stdout.splitlines() if "endpoints" in line] == [
+        f"OUT/{name}: endpoints: ~{data['endpoints'][0]['name']}" for name in sorted(committed) if name.startswith("shop_")
+    ]
 
 
 @pytest.mark.parametrize("case", ["unknown-variables", "journey-undefined-capture", "literal-credentials"])

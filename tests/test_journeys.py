@@ -49,86 +49,75 @@ EXPECTED_BLOCK = '''THINK_TIME_SECONDS = (0, 0)  # (min, max), uniform; (0, 0) w
 PACING = {}
 HEADERS = {"Authorization": Text("Bearer ", Captured("token"))}
 
-# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
-# file's order.
-FEEDS = {
-    "shoppers": Feed(
-        mode="unique",
-        when_exhausted="stop_user",
-        columns=("email",),
-        rows=(("a@shop.test",), ("b@shop.test",)),
-    ),
-}
-
 # Run once by each user when it starts; its captures and feed rows stay for the user's life.
 ON_START = [
-    Step(
-        name="login",
-        method="POST",
-        path="/login",
-        json={"email": FromFeed("shoppers", "email"), "password": Text(Env("SHOPPER_PASSWORD"))},
-        capture={
+    {
+        "name": "login",
+        "method": "POST",
+        "path": "/login",
+        "json": {"email": FromFeed("shoppers", "email"), "password": Text(Env("SHOPPER_PASSWORD"))},
+        "capture": {
             "token": {"json": Json("$.token", "token")},
         },
-    ),
+    },
 ]
 
 # Chosen by weight, with the flows: an endpoint is a flow of one step.
 ENDPOINTS = [
-    Endpoint(
-        name="home",
-        method="GET",
-        path="/",
-        weight=3,
-        tags=("browse",),
-    ),
+    {
+        "name": "home",
+        "method": "GET",
+        "path": "/",
+        "weight": 3,
+        "tags": ("browse",),
+    },
 ]
 
 # Each iteration of a flow runs its steps in order; a failed step ends it (unless continue_on_failure).
 FLOWS = [
-    Flow(
-        name="buy",
-        weight=1,
-        tags=("checkout",),
-        steps=[
-            Step(
-                name="list",
-                method="GET",
-                path="/products",
-                query={"country": "mx"},
-                capture={
+    {
+        "name": "buy",
+        "weight": 1,
+        "tags": ("checkout",),
+        "steps": [
+            {
+                "name": "list",
+                "method": "GET",
+                "path": "/products",
+                "query": {"country": "mx"},
+                "capture": {
                     "sku": {"json": Json("$.items[0].sku", "items", 0, "sku")},
                 },
-                checks=[
+                "checks": [
                     {"json": Json("$.items", "items"), "exists": True},
                 ],
-            ),
-            Pause(1, 3),
-            Step(
-                name="add_to_cart",
-                method="POST",
-                path="/cart",
-                json={"sku": Captured("sku"), "qty": 1, "currency": "MXN"},
-                expect_status=[200, 201],
-                capture={
+            },
+            {"pause": {"min": 1, "max": 3}},
+            {
+                "name": "add_to_cart",
+                "method": "POST",
+                "path": "/cart",
+                "json": {"sku": Captured("sku"), "qty": 1, "currency": "MXN"},
+                "expect_status": [200, 201],
+                "capture": {
                     "cart": {"header": "X-Cart-Id"},
                 },
-                checks=[
+                "checks": [
                     {"json": Json("$.currency", "currency"), "equals": "MXN"},
                     {"max_ms": 800},
                 ],
-            ),
-            Step(
-                name="pay",
-                method="POST",
-                path=Text("/cart/", Captured("cart"), "/pay"),
-                form={"method": "card"},
-                checks=[
+            },
+            {
+                "name": "pay",
+                "method": "POST",
+                "path": Text("/cart/", Captured("cart"), "/pay"),
+                "form": {"method": "card"},
+                "checks": [
                     {"body_contains": "paid"},
                 ],
-            ),
+            },
         ],
-    ),
+    },
 ]
 
 # A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
@@ -149,6 +138,26 @@ THRESHOLDS = {
     "min_rps": 20,
     "requests": {"pay": {"p99_ms": 1500, "error_ratio": 0}},
     "abort": {"after": "30s"},
+}
+
+# A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
+# too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
+PROTECTED_HOSTS = {
+    "https://mx.example.com": (
+        "prod",
+        {"max_users": 100, "max_spawn_rate": None, "max_run_time": None},
+    ),
+}
+
+# The rows of each feed this target reads, embedded: only the columns it uses (sorted), rows in the
+# file's order.
+FEEDS = {
+    "shoppers": {
+        "mode": "unique",
+        "when_exhausted": "stop_user",
+        "columns": ("email",),
+        "rows": (("a@shop.test",), ("b@shop.test",)),
+    },
 }
 '''
 

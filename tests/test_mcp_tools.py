@@ -240,7 +240,9 @@ def test_compile_writes_into_the_output_folder_and_check_reports(project):
     result = tool("compile")
     assert not result.is_error, text(result)
     assert result.structured_content["written"] == [f"{t}.py" for t in TARGETS]
-    assert text(result) == "generated: 3 written, 0 unchanged, 0 removed"
+    assert text(result).splitlines() == [f"generated/{t}.py: new" for t in TARGETS] + [
+        "generated: 3 written, 0 unchanged, 0 removed"
+    ]
     assert sorted(p.name for p in (project / "generated").glob("*.py")) == [f"{t}.py" for t in TARGETS]
     again = tool("compile", {"check": True, "out": str(project / "generated")})  # the same folder, spelled otherwise
     assert not again.is_error, text(again)

@@ -58,7 +58,7 @@ def test_a_write_refused_by_the_system_stops_compile_naming_the_file_and_what_wa
     assert sorted(p.name for p in generated.iterdir()) == ["shop_prod_mx.py", "shop_qa_br.py"]  # no temporary left
     for path in generated.iterdir():
         assert path.read_bytes() == (made.folder / "sizes" / path.name).read_bytes()
-    assert compiler(made, "compile").stdout == "generated: 1 written, 2 unchanged, 0 removed\n"
+    assert compiler(made, "compile").stdout == "generated/shop_qa_mx.py: new\ngenerated: 1 written, 2 unchanged, 0 removed\n"
 
 
 def test_a_read_only_output_folder_is_named_with_the_target_file_not_a_temporary_one(project):

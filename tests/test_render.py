@@ -9,7 +9,7 @@ import pytest
 
 from compiler.resolve.model import EnvRef, Text
 from compiler.output.render import black_mode, py_literal, split_header, digest
-from conftest import ROOT, SIMULATION
+from conftest import ROOT, SAMPLE, SIMULATION
 
 NASTY = [
     "",
@@ -60,7 +60,7 @@ def test_hostile_strings_reach_the_generated_file_as_exact_constants(project):
 
 
 def test_committed_output_is_standalone_reviewable_and_black_stable():
-    for path in sorted((ROOT / "generated").glob("*.py")):
+    for path in sorted((SAMPLE / "generated").glob("*.py")):
         source = path.read_text("utf-8")
         assert black.format_str(source, mode=black_mode()) == source, path.name
         roots = {
@@ -93,3 +93,18 @@ def test_templates_see_only_the_model_strictly(monkeypatch):
     environment = render._environment()
     with pytest.raises(jinja2.UndefinedError):
         environment.from_string("{{ t.not_a_field | py }}").render(t=object())
+
+
+def test_the_configuration_comes_first_after_the_imports():
+    """A reviewer finds the target's configuration right after the imports and the five small
+    classes it is written in; the header says where the runtime starts."""
+    for path in sorted((SAMPLE / "generated").glob("*.py")):
+        source = path.read_text("utf-8")
+        lines = source.splitlines()
+        assert 'the runtime starts at "# ---- How it runs".' in "\n".join(lines[:5]), path.name
+        first = next(i for i, line in enumerate(lines) if line.startswith("TARGET = "))
+        runtime = lines.index("# ---- How it runs. This part is the same in every generated file. ----")
+        assert first < 80 and first < runtime, (path.name, first)
+        classes = [line.split()[1].rstrip(":(") for line in lines[:first] if line.startswith("class ")]
+        assert classes == ["Env", "Captured", "FromFeed", "Text", "Json"], (path.name, classes)
+        assert not [line for line in lines[:first] if line.startswith(("def ", "@"))], path.name

@@ -33,13 +33,14 @@ from compiler.sources.validate import load_inputs
 from locust_runs import run_locust
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "tests" / "sample"  # the suite's frozen copy of the sample project
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 LISTENING = "target service: listening on http://127.0.0.1:"
 
 # The quickstart's edits, as the README writes them (test_the_readme_shows_these_edits).
-PE_COUNTRY = '"pe": {"vars": {"locale": "es-PE", "currency": "PEN"}}'
-PRODUCT_ENDPOINT = '{"name": "product", "path": "/product/${sku}", "weight": 2}'
-SKU_VARS = '"vars": {"sku": "A1"}'
+sys.path.insert(0, str(ROOT / "tools"))
+from quickstart import PE_COUNTRY, PRODUCT_ENDPOINT, SKU_VARS, apply as apply_quickstart  # noqa: E402
+
 COMPILED = "generated: 30 written, 0 unchanged, 0 removed"  # a new protected host: every file
 
 
@@ -98,7 +99,7 @@ DEMO_SECRETS = {"APP_TOKEN": "demo-token", "PAYMENTS_API_KEY": "demo-key", "SHOP
 def demo_local_targets():
     """The demo data's local targets, resolved: what their generated files send."""
     problems = Problems()
-    inputs = load_inputs(ROOT / "data" / "catalog.json", problems)
+    inputs = load_inputs(SAMPLE / "data" / "catalog.json", problems)
     refs = [ref for ref in compatible_targets(inputs.catalog.data) if ref.environment == "local"]
     targets = resolve_all(inputs, refs, problems)
     assert not problems.errors, problems.items
@@ -235,7 +236,7 @@ def test_the_demo_journey_runs_green_with_real_locust(service, tmp_path):
     journey is sent and passes, and the threshold table says every threshold passed."""
     target = next(target for target in LOCAL_TARGETS if target.name == "shop_local_mx")
     run = run_locust(
-        ROOT / "generated" / "shop_local_mx.py", tmp_path, "-H", service.url, "-t", "6s",
+        SAMPLE / "generated" / "shop_local_mx.py", tmp_path, "-H", service.url, "-t", "6s",
         env={"SHOPPER_PASSWORD": "demo-password"},
     )  # fmt: skip
 
@@ -269,19 +270,10 @@ def test_the_readme_shows_these_edits():
 
 def test_the_quickstart_runs_green_against_the_service(service, tmp_path):
     work = tmp_path / "repo"
-    shutil.copytree(ROOT / "data", work / "data", ignore=shutil.ignore_patterns("results"))
-    shutil.copytree(ROOT / "generated", work / "generated")
+    shutil.copytree(SAMPLE / "data", work / "data", ignore=shutil.ignore_patterns("results"))
+    shutil.copytree(SAMPLE / "generated", work / "generated")
 
-    catalog_path = work / "data" / "catalog.json"
-    catalog = json.loads(catalog_path.read_text())
-    catalog["countries"].update(json.loads("{" + PE_COUNTRY + "}"))
-    catalog["apps"]["app"]["countries"].append("pe")
-    catalog_path.write_text(json.dumps(catalog, indent=2))
-    simulation_path = work / "data" / "simulations" / "app.json"
-    simulation = json.loads(simulation_path.read_text())
-    simulation["endpoints"].append(json.loads(PRODUCT_ENDPOINT))
-    simulation.update(json.loads("{" + SKU_VARS + "}"))
-    simulation_path.write_text(json.dumps(simulation, indent=2))
+    apply_quickstart(work / "data")
 
     def compiler(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(

@@ -98,7 +98,10 @@ def test_compile_keeps_every_kind_of_foreign_entry_and_still_writes_the_others(p
         (generated / name).unlink()
     (generated / "shop_prod_mx.py").rmdir()
     code, out, err = made.cli("compile")
-    assert (code, out.strip(), err) == (0, "generated: 3 written, 0 unchanged, 0 removed", "")
+    assert (code, out.splitlines(), err) == (0, [
+        "generated/shop_prod_mx.py: new", "generated/shop_qa_br.py: new", "generated/shop_qa_mx.py: new",
+        "generated: 3 written, 0 unchanged, 0 removed",
+    ], "")  # fmt: skip
 
 
 def test_a_foreign_file_does_not_stop_the_other_files(project):
@@ -109,7 +112,10 @@ def test_a_foreign_file_does_not_stop_the_other_files(project):
     made.simulations["simulations/shop.json"]["users"] = 5
     made.save()
     code, out, _err = made.cli("compile")
-    assert (code, out.strip()) == (2, "generated: 2 written, 0 unchanged, 0 removed")
+    assert (code, out.splitlines()) == (2, [
+        "generated/shop_prod_mx.py: users: 4 -> 5", "generated/shop_qa_br.py: users: 4 -> 5",
+        "generated: 2 written, 0 unchanged, 0 removed",
+    ])  # fmt: skip
     assert (generated / "shop_qa_mx.py").read_text() == "# my own work\n"
     assert '"num_users": 5' in (generated / "shop_qa_br.py").read_text()
 
@@ -129,7 +135,7 @@ def test_an_unreadable_file_or_a_fifo_is_foreign_and_nothing_hangs(project, monk
 
     monkeypatch.setattr(os, "open", refusing_open)
     code, out, err = made.cli("compile")
-    assert code == 2 and out.strip() == "generated: 1 written, 0 unchanged, 0 removed"
+    assert code == 2 and out.splitlines() == ["generated/shop_prod_mx.py: new", "generated: 1 written, 0 unchanged, 0 removed"]
     assert err.splitlines() == [
         "generated/shop_qa_br.py: not written: it is not a regular file; move it away",
         "generated/shop_qa_mx.py: not written: it cannot be read (Permission denied), so it is not taken "
@@ -229,7 +235,12 @@ def test_a_generated_file_saved_with_a_bom_or_crlf_is_still_the_compilers(projec
     ]
     # The content is the compiler's: compile rewrites them as it writes them, without --force.
     code, out, err = made.cli("compile")
-    assert (code, out, err) == (0, "generated: 3 written, 0 unchanged, 0 removed\n", "")
+    assert (code, out.splitlines(), err) == (0, [
+        "generated/shop_prod_mx.py: saved with a UTF-8 BOM and CRLF line endings; written as generated",
+        "generated/shop_qa_br.py: saved with CRLF line endings; written as generated",
+        "generated/shop_qa_mx.py: saved with a UTF-8 BOM; written as generated",
+        "generated: 3 written, 0 unchanged, 0 removed",
+    ], "")  # fmt: skip
     assert {p.name: p.read_bytes() for p in generated.iterdir()} == original
     assert made.cli("compile", "--check")[0] == 0
 
@@ -255,3 +266,24 @@ def test_a_file_saved_with_crlf_and_edited_is_edited_by_hand_and_a_leftover_with
     code, out, err = made.cli("compile", "--force")
     assert (code, out) == (0, "generated: 1 written, 2 unchanged, 0 removed\n")
     assert b"\r" not in mx.read_bytes()
+
+
+def test_a_file_an_earlier_version_wrote_is_stale_not_edited(project):
+    """After an upgrade that changed the header's wording, the committed files are rewritten as
+    stale, never kept as "edited by hand"; a header edited by hand is still an edit."""
+    from compiler.output.render import DIGEST_PREFIX, PAST_HEADERS, digest, split_header
+
+    body = '"Load simulation x."\nTARGET = 1\n'
+    earlier = PAST_HEADERS[0] + DIGEST_PREFIX + digest(body) + "\n" + body
+    assert not edited_by_hand(earlier)
+    assert edited_by_hand(earlier.replace("TARGET = 1", "TARGET = 2"))
+    assert edited_by_hand(earlier.replace("# change them", "# change them (or not)"))
+
+    made = project()
+    assert made.run("compile").returncode == 0
+    path = made.folder / "generated" / "shop_qa_mx.py"
+    _, current_body = split_header(path.read_text())
+    path.write_text(PAST_HEADERS[0] + DIGEST_PREFIX + digest(current_body) + "\n" + current_body)
+    result = made.run("compile")
+    assert result.returncode == 0, result.stderr
+    assert "1 written" in result.stdout and "kept" not in result.stdout + result.stderr

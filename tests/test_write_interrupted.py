@@ -173,7 +173,8 @@ def test_a_compile_killed_anywhere_leaves_old_or_new_files_and_the_next_one_fini
         # The next compile removes the temporaries and gives exactly the new set.
         code, out, err = made.cli("compile")
         assert (code, err) == (0, ""), err
-        assert out.strip() == f"generated: {n_old} written, {n_new} unchanged, {len(left)} removed"
+        assert out.splitlines()[-1] == f"generated: {n_old} written, {n_new} unchanged, {len(left)} removed"
+        assert len(out.splitlines()) == 1 + n_old  # what changed in each file written, one line each
         assert {path.name: path.read_bytes() for path in generated.iterdir() if path.name != MANIFEST} == {**new, **FOREIGN}
 
     print("\n" + "\n".join(measured) + f"\ntotal {time.monotonic() - started:.1f} s")

@@ -25,7 +25,7 @@ RUNTIME_DIR = Path(__file__).parent.parent / "runtime"  # real Python, inlined f
 RUNTIME_MARK = "# ---- the generated file holds what follows ----\n"
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = (
-    "options", "secrets", "values", "requests", "answers", "flows", "load", "iterations", "arrivals",
+    "model", "options", "secrets", "values", "requests", "answers", "flows", "load", "iterations", "arrivals",
     "arrival_figures", "thresholds", "checks", "records", "distributed", "run", "users",
 )  # fmt: skip
 LINE_LENGTH = layout.LINE_LENGTH
@@ -35,9 +35,17 @@ MARKER = MARK + " from the sources its docstring names. Do not edit:"
 DIGEST_PREFIX = "# compiler-digest: sha256:"
 HEADER = (
     MARKER + "\n"
+    "# change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]\n"
+    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n"
+    "# The configuration follows the imports; the runtime starts at \"# ---- How it runs\".\n"
+)
+# The headers earlier versions wrote: a file with one of them and a body that matches its digest
+# is intact (a compile rewrites it as stale); any other header is an edit by hand.
+PAST_HEADERS = (
+    MARKER + "\n"
     "# change them, then regenerate with `make compile` (python -m compiler compile, with the same\n"
     "# --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]\n"
-    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n"
+    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n",
 )
 
 
@@ -151,12 +159,13 @@ def digest(body: str) -> str:
 
 
 def split_header(text: str) -> tuple[str | None, str]:
-    """(recorded digest, body) of a generated file; (None, text) when it is not one of ours."""
-    size = HEADER.count("\n")
-    lines = text.split("\n", size + 1)
-    if len(lines) < size + 2 or lines[0] != MARKER or not lines[size].startswith(DIGEST_PREFIX):
-        return None, text
-    return lines[size][len(DIGEST_PREFIX) :], lines[size + 1]
+    """(recorded digest, body) of a generated file with this version's header or an earlier
+    one's; (None, text) when it is not one of ours."""
+    for header in (HEADER, *PAST_HEADERS):
+        if text.startswith(header + DIGEST_PREFIX):
+            line, _, body = text[len(header) :].partition("\n")
+            return line[len(DIGEST_PREFIX) :], body
+    return None, text
 
 
 def is_generated(text: str) -> bool:

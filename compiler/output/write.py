@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Collection, Iterator
 
-from compiler.output.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header, with_header
+from compiler.output.changes import describe as describe_changes
+from compiler.output.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header
 from compiler.sources.targets import is_selected
 
 try:
@@ -81,11 +82,18 @@ class Report:
     foreign: dict[str, str] = field(default_factory=dict)  # not ours (name -> why): never touched
     # Files an editor saved in another form (name -> "saved with CRLF line endings"): --check says so.
     saved_as: dict[str, str] = field(default_factory=dict)
+    # What changed in the configuration of each file written (or, with --check, stale): "new",
+    # "endpoints: +product", or "" when only the runtime changed (output/changes.py).
+    changes: dict[str, str] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
         def listed(kind: str, names: list[str]) -> list[str]:
-            return [f"{kind}: {n}" + (f" ({self.saved_as[n]})" if n in self.saved_as else "") for n in names]
+            return [
+                f"{kind}: {n}" + (f" ({self.saved_as[n]})" if n in self.saved_as else "")
+                + (f" ({self.changes[n]})" if self.changes.get(n) and kind == "stale" and n not in self.saved_as else "")
+                for n in names
+            ]  # fmt: skip
 
         return sorted(
             listed("missing", self.missing)
@@ -160,12 +168,15 @@ def _write_in_order(out: Path, writes: list[tuple[str, Path, str]], report: Repo
 def edited_by_hand(text: str) -> bool:
     """Whether a file that starts with the mark was changed since a compiler wrote it.
 
-    A file with this version's header must be exactly what `with_header` makes of its body. An
-    older version's header (another first line) is comment lines, then the digest line, then the
-    body: the body must still match the digest it records. No digest line at all: edited.
+    A file with this version's header, or one that an earlier version with the same first line
+    wrote (render.PAST_HEADERS), must hold a body that matches the digest it records; any other
+    header under that first line is an edit. An older version's header (another first line) is
+    comment lines, then the digest line, then the body, which must match the digest it records.
+    No digest line at all: edited.
     """
     if text.startswith(MARKER + "\n"):
-        return text != with_header(split_header(text)[1])  # not ours: (None, text), never equal
+        recorded, body = split_header(text)
+        return recorded is None or recorded != digest(body)
     offset = 0
     while text.startswith("#", offset):
         end = text.find("\n", offset)
@@ -338,6 +349,9 @@ def _sync(
             report.unchanged.append(name)
             continue
         edited = current is not None and edited_by_hand(current)
+        if not edited:  # an edited file says so on its own line
+            saved_as = report.saved_as.get(name)
+            report.changes[name] = f"{saved_as}; written as generated" if saved_as else describe_changes(current, text)
         if check:
             (report.missing if current is None else report.edited if edited else report.stale).append(name)
             continue

@@ -8,6 +8,7 @@ the configuration block and the earlier parts define these names.
 
 from compiler.runtime.prelude import *  # noqa: F401,F403
 from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.model import *  # noqa: F401,F403
 from compiler.runtime.options import *  # noqa: F401,F403
 from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403

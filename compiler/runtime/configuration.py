@@ -24,7 +24,7 @@ CLIENT = "fasthttp"
 REQUEST_TIMEOUT_SECONDS = 60
 THINK_TIME_SECONDS = (0, 0)
 HEADERS = {}
-ENDPOINTS = [Endpoint(name="home", method="GET", path="/")]  # noqa: F405
+ENDPOINTS = [{"name": "home", "method": "GET", "path": "/", "weight": 1}]
 ON_START = []
 FLOWS = []
 FEEDS = {}

@@ -7,10 +7,9 @@ the configuration block and the earlier parts define these names.
 
 from compiler.runtime.prelude import *  # noqa: F401,F403
 from compiler.runtime.configuration import *  # noqa: F401,F403
+from compiler.runtime.model import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
-# How it runs. This part is the same in every generated file.
-
 # -- options and precedence ------------------------------------------------------------------------
 
 OPTION_FLAGS = {
