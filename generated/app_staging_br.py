@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:3b0f23bcfe033b1d6315fa585974f0e805cdfb35d573fafc9bd120c807b5289f
+# compiler-digest: sha256:a333975eaebe7d43c64a8c5b7bb383c9375369c578c9a5cb9292e217726762df
 "Load simulation app_staging_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1320,6 +1320,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

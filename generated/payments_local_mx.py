@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:e34669ca67cd0b1c165545c69aa42126bb07131afa3709257440aeb1b3de1b5e
+# compiler-digest: sha256:41ed5f4b86e0025bd7d042fd6ca08f501621eef1dcb828a5888197bb48bb334b
 "Load simulation payments_local_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1311,6 +1311,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:26747c16836e43c1c43d147180e4cce50987431170120c7ce7cb34c46c83b31f
+# compiler-digest: sha256:36d3b15eb4f933808dafa6fabe3a5c72e5a6023b7d66b9768c2dc7b1df20c680
 "Load simulation shop_prod_br, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1429,6 +1429,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

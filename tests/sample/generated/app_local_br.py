@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:5c31732c6f22f892395eaa98a14d54d01a6ee0c27717a9efcb32eadc5f939ac6
+# compiler-digest: sha256:6b11447363a8bd7cdd004d651a802aa4b616ec408e0bbfe4b1924c0a441b20a5
 "Load simulation app_local_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1320,6 +1320,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:56f39a87e2c0e1e44b34fba23f012c044a292d24062d3fd37bd2e3b270aec6f8
+# compiler-digest: sha256:6fd81d06cef5d415c21be44e1e4719b3fd6da993485ac21a1afbe7cda116a633
 "Load simulation app_prod_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1320,6 +1320,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

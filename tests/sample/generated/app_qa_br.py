@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:fc6e8fe8756b9d86e55d485ac2fe0294b291493856a60e2d86e909686f6a1bb5
+# compiler-digest: sha256:b968a1598be2658215a3e380f0dfd3ba4cb1526752dafd2b84c88212e4967837
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1320,6 +1320,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:0656ff702ca3916f518adf02e6a427ba331d1f75aecbe1c2a2ae415a58ab14bd
+# compiler-digest: sha256:b677a2177f1cd3ebd60b29ce60cc6524c9f7d25c4eeeba94a8c82e4899176b75
 "Load simulation app_qa_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1320,6 +1320,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

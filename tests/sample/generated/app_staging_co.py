@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:36d3936659792ee88732e75b84f5683a4d05073b7e8effb978a8d1463e887110
+# compiler-digest: sha256:572ff70769a9438bb6c56a04ac53f190995c350819997209387354bf715e8402
 "Load simulation app_staging_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1312,6 +1312,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:8037d6a8ae550445db1f0c65f7b9f74fadef8634a66756a9b85bbca65336c3c2
+# compiler-digest: sha256:60430ba487db28eddbe300a32698d15175a05ba6d5554c09201f87f7b3d22f72
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1311,6 +1311,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:3126cdd57aaf9d7337beaaf16089d55bf8ad21e2b36738bfc5392b823e61d2eb
+# compiler-digest: sha256:652b4b14a69c6ba172dd32de7844f6413298b167203871e9d748e0983080fc85
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1319,6 +1319,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:e20f4fa26e9e8fa9cd4faa0ba9e5299a097a49c749d4a2df37f9e5d102dc7609
+# compiler-digest: sha256:283c2d27732096c5483a8e9e6a0cf7c0c4b4fa51380d94aeedb4b89d8b8694ba
 "Load simulation payments_qa_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1311,6 +1311,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:7b6f4b42be83c97b54d7c06cfc1fb16f0e4a40b8218368bf508962abdcb06cd2
+# compiler-digest: sha256:7b6b41af39242979b968f51398c66a79b40b0a16121fa534c5707701584f6a29
 "Load simulation shop_local_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1429,6 +1429,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:ba2d95ca69d94c678c70b0866820b7d386443bae1aeb1697b2d07d1ea580e7c1
+# compiler-digest: sha256:d3eafc53088c3b4bb349c73ad1e63120f37a81fdafae0c7bcb0d1c0f51850722
 "Load simulation shop_prod_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1429,6 +1429,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

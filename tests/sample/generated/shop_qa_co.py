@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:80ebffb93d4023bd8f116346b0347236d7c43f81d1518e870f06d43def33ff4b
+# compiler-digest: sha256:bf1d10ab15e52c121e14a597566b4eda0246c64cabcc68d8eb31c6f8c2052eb7
 "Load simulation shop_qa_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1429,6 +1429,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:3e09d19f166a738d28200d676d3c415b4fb83d0401f9c426ef947aaf66397802
+# compiler-digest: sha256:5c68c4796f1ff59d9ead5530a6ac05cc8add05da2d52fd36dbddd10cc55bd65d
 "Load simulation shop_staging_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1429,6 +1429,8 @@ def take_smoke_options(environment, options):
         options.num_users, options.spawn_rate = 1, 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
 
 
 def open_model(options):
