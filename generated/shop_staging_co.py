@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:5c68c4796f1ff59d9ead5530a6ac05cc8add05da2d52fd36dbddd10cc55bd65d
+# compiler-digest: sha256:a559f59625c3e0d8d0eedb535daf5940904f45b1de8874193bf5408a1000a5d8
 "Load simulation shop_staging_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -2576,6 +2576,9 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
+        properties = ElementTree.SubElement(suite, "properties")
+        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name

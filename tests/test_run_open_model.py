@@ -211,6 +211,8 @@ def test_iterations_end_the_run_early_and_exactly(files, server, rundir):
     document = record(rundir)
     assert (document["ended_by"], document["iterations"]) == ("iterations", 6)
     assert record(rundir, "summary.json")["ended_by"] == "iterations"
+    ended = ElementTree.parse(rundir / "junit.xml").find(".//testsuite/properties/property[@name='ended_by']")
+    assert ended is not None and ended.get("value") == "iterations"
     assert "the run ended as asked: every user finished its iterations" in run.stderr
 
     server.reset()

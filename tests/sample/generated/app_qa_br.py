@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:b968a1598be2658215a3e380f0dfd3ba4cb1526752dafd2b84c88212e4967837
+# compiler-digest: sha256:926daf8e5ee2fbb5f252aa33e1f3612a7bc70a2cd520471d46480c703652c7d5
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -2467,6 +2467,9 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
+        properties = ElementTree.SubElement(suite, "properties")
+        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name

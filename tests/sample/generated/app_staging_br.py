@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:a333975eaebe7d43c64a8c5b7bb383c9375369c578c9a5cb9292e217726762df
+# compiler-digest: sha256:599e096e9871f3f5487096204f405443bf7a343ce5ac406378555b5450080ce4
 "Load simulation app_staging_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -2467,6 +2467,9 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
+        properties = ElementTree.SubElement(suite, "properties")
+        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:60430ba487db28eddbe300a32698d15175a05ba6d5554c09201f87f7b3d22f72
+# compiler-digest: sha256:d9f311cc76dbb6281dec3952ec8f7bae39e421f5f30ea31f1389067d35217d37
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -2458,6 +2458,9 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
+        properties = ElementTree.SubElement(suite, "properties")
+        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name
