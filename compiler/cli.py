@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from compiler import workspace
@@ -41,7 +40,9 @@ def build_parser() -> ArgumentParser:
     mode = compile_.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if anything differs")
     mode.add_argument("--force", action="store_true", help="also overwrite (or remove) generated files edited by hand")
-    commands.add_parser("list", help="list the compatible targets")
+    listing = commands.add_parser("list", help="list the compatible targets, with their app, environment, country")
+    listing.add_argument("pattern", nargs="?", metavar="PATTERN", help="a target name or glob (app_qa_*)")
+    listing.add_argument("--names", action="store_true", help="only the target names, one per line (for scripts)")
     explain = commands.add_parser("explain", help="show one target's resolved configuration and sources")
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     run = commands.add_parser(
@@ -53,10 +54,16 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
     run.add_argument("--processes", type=int, metavar="N", help="run each target on Locust's --processes N: a master and N forked workers (-1: one per core)")
     run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
-    compare = commands.add_parser("compare", help="compare two run folders; exit 1 on a regression")
-    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>)")
-    compare.add_argument("run_b", metavar="RUN_B", help="the later run folder")
-    compare.add_argument("--tolerance", type=float, default=0.10, help="relative change allowed before a flag (default 0.10: 10%%)")
+    compare = commands.add_parser(
+        "compare", help="compare two runs (folders, or a target's latest two); exit 1 on a regression",
+        usage="python -m compiler compare RUN_A RUN_B | TARGET [--tolerance T] [--results DIR]",
+    )  # fmt: skip
+    compare.add_argument("run_a", metavar="RUN_A", help="the earlier run folder (data/results/<target>/<time>), or a target: its latest run against the one before")
+    compare.add_argument("run_b", metavar="RUN_B", nargs="?", help="the later run folder, or a target (its latest run)")
+    compare.add_argument("--results", help="where run folders are, for targets named (default: results/ beside the catalog)")
+    compare.add_argument("--tolerance", type=float, default=workspace.DEFAULT_TOLERANCE, help="relative change allowed before a flag (default 0.10: 10%%)")
+    index = commands.add_parser("index", help="rewrite the results folder's index.html (after runs of plain `locust -f`)")
+    index.add_argument("--results", help="the results folder (default: results/ beside the catalog: data/results)")
     mcp = commands.add_parser(
         "mcp", help="serve the compiler to MCP clients (agents): stdio, or streamable HTTP on 127.0.0.1",
         usage="python -m compiler mcp [--root DIR] [--out DIR] [--results DIR] [--max-users N] [--max-run-time T] [--allow-protected] [--http [--port P]]",
@@ -95,8 +102,20 @@ def command_compile(args, problems: Problems) -> int:
 
 
 def command_list(args, problems: Problems) -> int:
-    for ref in workspace.list_targets(args.catalog, None, problems).targets:
-        print(ref.name)
+    listed = workspace.list_targets(args.catalog, args.pattern, problems)
+    if args.names:
+        for ref in listed.targets:
+            print(ref.name)
+        return EXIT_OK
+    rows = [("target", "app", "environment", "country", "protected")] + [
+        (ref.name, ref.app, ref.environment, ref.country, "yes" if listed.protected[ref.name] else "no")
+        for ref in listed.targets
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    if len(rows) == 1:
+        print(f"no compatible target matches '{args.pattern}'", file=sys.stderr)
     return EXIT_OK
 
 
@@ -112,9 +131,15 @@ def command_run(args, problems: Problems) -> int:
 
 
 def command_compare(args, problems: Problems) -> int:
-    comparison = workspace.compare_runs(Path(args.run_a), Path(args.run_b), args.tolerance)
+    run_a, run_b = workspace.runs_to_compare(workspace.results_folder(args.catalog, args.results), args.run_a, args.run_b)
+    comparison = workspace.compare_runs(run_a, run_b, args.tolerance)
     print("\n".join(comparison.lines))
     return comparison.code
+
+
+def command_index(args, problems: Problems) -> int:
+    print(f"index: {workspace.refresh_index(workspace.results_folder(args.catalog, args.results))}")
+    return EXIT_OK
 
 
 def command_mcp(args, problems: Problems) -> int:
@@ -148,7 +173,7 @@ def command_mcp(args, problems: Problems) -> int:
 
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare, "mcp": command_mcp,
+    "run": command_run, "compare": command_compare, "index": command_index, "mcp": command_mcp,
 }  # fmt: skip
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from compiler.output.build import build
 from compiler.output.manifest import Built, Manifest, Plan
 from compiler.output.write import OutputError, Report, WriteError, sync
-from compiler.problems import EXIT_DIFFERENCES, EXIT_INVALID, EXIT_OK, ConfigError, Problems, UsageError, did_you_mean
+from compiler.problems import EXIT_DIFFERENCES, EXIT_INVALID, EXIT_OK, ConfigError, Problems, UsageError, did_you_mean, display_path
 from compiler.resolve.catalog import resolve_all
 from compiler.resolve.explain import explain_lines, explain_rows, plain
 from compiler.resolve.model import Target
-from compiler.runs import records
-from compiler.runs.compare import CompareError, Row, compare, comparison
+from compiler.runs import index_page, records
+from compiler.runs.compare import DEFAULT_TOLERANCE, CompareError, Row, compare, comparison
 from compiler.runs.launch import planned_seconds, run_targets
 from compiler.sources.drafts import DraftError, draft_folder
 from compiler.sources.targets import TargetRef, compatible_targets, select, why_not_compatible
@@ -219,8 +219,9 @@ class Compiled:
             return EXIT_DIFFERENCES if self.report.differences or self.report.foreign else EXIT_OK
         return EXIT_INVALID if self.report.foreign or self.kept else EXIT_OK
 
-    def messages(self) -> list[tuple[str, str]]:
-        """("stdout" or "stderr", line), in the order they are printed."""
+    def messages(self, changes: bool = True) -> list[tuple[str, str]]:
+        """("stdout" or "stderr", line), in the order they are printed; `changes`: with the
+        lines that say what changed in each file written (`run` leaves them out)."""
         out, report, lines = self.out, self.report, []
         for name, why in report.foreign.items():
             lines.append(("stderr", f"{out / name}: not written: {why}"))
@@ -236,7 +237,7 @@ class Compiled:
             (report.edited_leftovers, "removed with changes made by hand (--force)", KEPT_LEFTOVER),
         ):
             lines += [("stderr", f"{out / name}: {forced if self.force else kept}") for name in names]
-        lines += self._change_lines()
+        lines += self._change_lines() if changes else []
         return lines + [(
             "stdout",
             f"{out}: {len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed"
@@ -344,7 +345,7 @@ def run(catalog: str, patterns: list[str], out: str, results: str | None, proces
     finally:
         for problem in compiling.items:
             print(problem, file=sys.stderr)
-    for stream, line in compiled.messages():
+    for stream, line in compiled.messages(changes=False):
         print(line, file=sys.stdout if stream == "stdout" else sys.stderr)
     if compiled.code != EXIT_OK:
         raise UsageError("the generated files could not be brought up to date (see above); nothing run")
@@ -375,6 +376,11 @@ def read_run(results: Path, run_name: str | None, target: str | None) -> RunRead
     return RunRead(folder, folder.parent.name, record, sorted(p.name for p in folder.iterdir()), others)
 
 
+def refresh_index(results: Path) -> Path:
+    """Rewrite `<results>/index.html` from every run folder there (plain `locust -f` runs too)."""
+    return index_page.refresh_index(results)
+
+
 def run_folder(results: Path, given: str) -> Path:
     return records.run_folder(results, given)
 
@@ -390,6 +396,25 @@ def record_path(results: Path, target: str, run_name: str) -> Path:
     return results / target / run_name / "run.json"
 
 
+def runs_to_compare(results: Path, run_a: str, run_b: str | None) -> tuple[Path, Path]:
+    """Two run folders from what a user named: two folders, a folder and a target (its latest
+    run), or one target alone (its latest run against the one before)."""
+
+    def one(given: str) -> Path:
+        if Path(given).is_dir() or not records.TARGET_NAME.match(given):
+            return Path(given)  # compare says what is wrong with a path that is no run folder
+        return records.latest_run(results, given)
+
+    if run_b is not None:
+        return one(run_a), one(run_b)
+    if not records.TARGET_NAME.match(run_a) or Path(run_a).is_dir():
+        raise UsageError(f"compare {run_a!r} alone needs a target name; or give two run folders (RUN_A RUN_B)")
+    found = [run for run in records.runs_of(results, run_a) if (run / "run.json").is_file()]
+    if len(found) < 2:
+        raise UsageError(f"{run_a} has {len(found)} run(s) with a record in {display_path(results)}; compare needs two")
+    return found[1], found[0]
+
+
 @dataclass(frozen=True)
 class Comparison:
     lines: list[str]
@@ -397,7 +422,7 @@ class Comparison:
     rows: list[Row]
 
 
-def compare_runs(run_a: Path, run_b: Path, tolerance: float) -> Comparison:
+def compare_runs(run_a: Path, run_b: Path, tolerance: float = DEFAULT_TOLERANCE) -> Comparison:
     """Per request name, the change between two run folders; exit code 1 on a regression."""
     if not 0 <= tolerance < 10:
         raise UsageError("--tolerance is a fraction: 0.10 allows a 10% change")

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:cee3762092d22b0da400d9b87663984935d4dc2c9c0a52a5293e2615226c804d
+# compiler-digest: sha256:c5264035d5fe30f4ff47c7358ffd06f184b1cb328ecacdaab0e1b52373914e83
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -24,6 +24,7 @@ import traceback
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 
@@ -309,7 +310,16 @@ def add_options(parser, **_kwargs):
         include_in_web_ui=False,
     )
     add_iteration_options(parser)
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        env_var="LOCUST_ENV_FILE",
+        help="Read the ${env:...} variables this file uses from FILE (NAME=VALUE lines); default: "
+        ".env in the current folder, when there is one. Variables already set win.",
+        include_in_web_ui=False,
+    )
     add_record_options(parser)
+    add_metrics_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"
@@ -389,6 +399,61 @@ def resolve(value, missing):
     if isinstance(value, (list, tuple)):
         return [resolve(item, missing) for item in value]
     return value
+
+
+def env_names(value, found=None):
+    """The names of every ${env:NAME} a configuration value holds (steps and endpoints too)."""
+    found = set() if found is None else found
+    if isinstance(value, Env):
+        found.add(value.name)
+    elif isinstance(value, Text):
+        for part in value.parts:
+            env_names(part, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            env_names(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            env_names(item, found)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            env_names(getattr(value, name), found)
+    return found
+
+
+def read_env_file(options):
+    """The ${env:...} variables this file uses, from --env-file or ./.env, into the environment
+    where they are not set already: (path, names taken, problems). Only the names this file uses
+    are taken: a .env that holds other things leaves them alone."""
+    path = options.env_file or (".env" if os.path.isfile(".env") else None)
+    if not path:
+        return None, [], []
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        return (
+            path,
+            [],
+            [f"env file {path} cannot be read: {getattr(error, 'strerror', None) or error}"],
+        )
+    wanted = env_names([HEADERS, ON_START, ENDPOINTS, FLOWS])
+    taken, problems = [], []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name.isidentifier():
+            problems.append(f"env file {path} line {number}: not NAME=VALUE")
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name in wanted and not os.environ.get(name):
+            os.environ[name] = value
+            taken.append(name)
+    return path, sorted(taken), problems
 
 
 def without_secrets(text):
@@ -577,6 +642,29 @@ def at_path(document, path):
                 return MISSING
             document = document[step]
     return document
+
+
+ANSWERS_SHOWN = (
+    20  # distinct answers quoted per request and status; Locust files each message apart
+)
+ANSWERS_SEEN = {}
+
+
+def answer_start(response, where, limit=80):
+    """', answer "..."': the start of an answer's body, for a failure by status, so that
+    `status 400` says what the target said (`unknown country 'pe'`); clipped, secrets masked.
+    Past ANSWERS_SHOWN distinct answers for one request and status (an id in every answer), the
+    others are not quoted, so the failures table stays small."""
+    content = getattr(response, "content", None) or b""
+    text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
+    if not text:
+        return ""
+    quoted = shown(text, limit)
+    seen = ANSWERS_SEEN.setdefault(where, set())
+    if quoted not in seen and len(seen) >= ANSWERS_SHOWN:
+        return f", answer not quoted (more than {ANSWERS_SHOWN} different ones)"
+    seen.add(quoted)
+    return f", answer {quoted}"
 
 
 def shown(value, limit=80):
@@ -858,8 +946,13 @@ class Request:
         if self.expect_status:
             if status in self.expect_status:
                 return None
-            return f"status {status}, expected one of {list(self.expect_status)}"
-        return f"status {status}" if status >= 400 else None
+            message = f"status {status}, expected one of {list(self.expect_status)}"
+            return message + answer_start(response, (self.name, status))
+        return (
+            f"status {status}" + answer_start(response, (self.name, status))
+            if status >= 400
+            else None
+        )
 
     def inspect(self, answer, elapsed_ms, scope):
         """The step's checks, then its captures: the first that fails, or None."""
@@ -2016,16 +2109,20 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
     return found
 
 
+def shown_measure(key, measured):
+    """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
+    `run`'s table): four significant digits, or "no requests"."""
+    if measured is None:
+        return "no iterations" if key in RUN_KEYS else "no requests"
+    return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
+
+
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     width = max([12] + [len(row[1]) for row in rows])
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key.startswith("min_") else "<="
-        value = (
-            "no requests"
-            if measured is None
-            else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
-        )
+        value = shown_measure(key, measured)
         lines.append(
             f"  {what:<20} {key:<{width}} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )
@@ -2047,6 +2144,228 @@ def abort_on_breach(runner, after):
             stop_the_run(run["aborted"])
             return
         time.sleep(ABORT_EVERY_SECONDS)
+
+
+# -- live metrics: Prometheus and OpenTelemetry ----------------------------------------------------
+
+RUN_ID_FORM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+# The run's id, the same in every process this one forks (--processes); LOCUST_RUN_ID or
+# --run-id names it, for workers on other machines too.
+RUN_ID = (
+    os.environ.get("LOCUST_RUN_ID")
+    or time.strftime("%Y%m%dT%H%M%SZ-", time.gmtime()) + os.urandom(3).hex()
+)
+# Latency buckets of the Prometheus histogram, in seconds (1 ms to 60 s)
+METRICS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+OTEL_KEYS = ("target", "app", "environment", "country", "run_id")  # as loadtest.<key>
+USER_RESOURCE_ATTRIBUTES = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
+
+
+def add_metrics_options(parser):
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        env_var="LOCUST_METRICS_PORT",
+        default=None,
+        help="Serve Prometheus metrics on this port (/metrics), on the master or the only process.",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--metrics-host",
+        env_var="LOCUST_METRICS_HOST",
+        default="127.0.0.1",
+        help="Address the metrics endpoint listens on (default 127.0.0.1: this machine only).",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--run-id",
+        env_var="LOCUST_RUN_ID",
+        default=RUN_ID,
+        help="The run's id in its record, its metrics and OpenTelemetry's resource (default: "
+        "the start time and a random suffix).",
+        include_in_web_ui=False,
+    )
+    parse = parser.parse_args
+
+    def parse_then_name_the_run(*args, **kwargs):  # before Locust sets OpenTelemetry up
+        options = parse(*args, **kwargs)
+        name_resource(getattr(options, "run_id", RUN_ID))
+        return options
+
+    parser.parse_args = parse_then_name_the_run
+
+
+def resource_names(run_id):
+    return dict(zip(OTEL_KEYS, (TARGET, APP, ENVIRONMENT, COUNTRY, run_id)))
+
+
+def name_resource(run_id):
+    """The target's names and the run's id as OpenTelemetry resource attributes
+    (loadtest.target, ...), for Locust's --otel; a value the user set for the same key wins."""
+    ours = ",".join(
+        f"loadtest.{key}={quote(str(value), safe='')}"
+        for key, value in resource_names(run_id).items()
+    )
+    os.environ["OTEL_RESOURCE_ATTRIBUTES"] = ",".join(
+        part for part in (ours, USER_RESOURCE_ATTRIBUTES) if part
+    )
+
+
+name_resource(RUN_ID)
+
+
+def metrics_problems(options):
+    """What is wrong with the metrics options; the endpoint's socket is bound here, so a port
+    in use stops the run before any load, with the other problems."""
+    found = []
+    if not RUN_ID_FORM.match(str(options.run_id)):
+        found.append(
+            f"--run-id {str(options.run_id)[:200]!r} is not a run id: 1 to 128 letters, digits "
+            "and . _ : / - (LOCUST_RUN_ID)"
+        )
+    port = options.metrics_port
+    if port is None:
+        return found
+    if not 0 < port < 65536:
+        return found + [f"--metrics-port {port} is not a port: 1 to 65535 (LOCUST_METRICS_PORT)"]
+    if options.check_config or run.get("metrics_server") is not None:
+        return found
+    try:
+        run["metrics_server"] = ThreadingHTTPServer((options.metrics_host, port), MetricsHandler)
+    except OSError as error:
+        found.append(
+            f"--metrics-port {port} on {options.metrics_host}: cannot listen there: "
+            f"{error.strerror or error}"
+        )
+    return found
+
+
+def serve_metrics(environment):
+    """Serve /metrics from the socket bound by the checks (master, or the only process)."""
+    server = run.get("metrics_server")
+    if server is None:
+        return
+    server.daemon_threads = True
+    server.environment = environment
+    threading.Thread(target=server.serve_forever, daemon=True).start()  # a greenlet under Locust
+    host, port = server.server_address[:2]
+    log.info("Prometheus metrics on http://%s:%s/metrics", host, port)
+
+
+class MetricsHandler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.split("?", 1)[0] not in ("/metrics", "/"):
+            self.send_error(404, "only /metrics is served here")
+            return
+        body = metrics_text(self.server.environment).encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args):  # scrapes are not the run's news
+        pass
+
+
+def label_text(value):
+    """A label value in Prometheus' text format: backslash, quote and newline escaped."""
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def metrics_text(environment):
+    """Every series, in Prometheus' text format (version 0.0.4)."""
+    runner, lines = environment.runner, []
+    options = environment.parsed_options
+    common = {**resource_names(options.run_id)}
+
+    def family(name, kind, help_text, samples):
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        for suffix, labels, value in samples:
+            shown = ",".join(f'{k}="{label_text(v)}"' for k, v in {**common, **labels}.items())
+            lines.append(f"{name}{suffix}{{{shown}}} {number_text(value)}")
+
+    stats = runner.stats
+    entries = sorted(stats.entries.values(), key=lambda e: (e.name, e.method or ""))
+    request = lambda e: {"name": e.name, "method": e.method or ""}  # noqa: E731
+    family(
+        "loadtest_run_info",
+        "gauge",
+        "The run: its target's names, run id and Locust.",
+        [("", {"locust_version": LOCUST_VERSION}, 1)],
+    )
+    family(
+        "loadtest_requests_total",
+        "counter",
+        "Requests sent, per request name and method.",
+        [("", request(e), e.num_requests) for e in entries],
+    )
+    family(
+        "loadtest_request_failures_total",
+        "counter",
+        "Requests failed, per request name and method.",
+        [("", request(e), e.num_failures) for e in entries],
+    )
+    samples = []
+    for entry in entries:
+        times = sorted(entry.response_times.items())
+        for bound in METRICS_BUCKETS:
+            within = sum(count for ms, count in times if ms <= bound * 1000)
+            samples.append(("_bucket", {**request(entry), "le": repr(float(bound))}, within))
+        samples.append(("_bucket", {**request(entry), "le": "+Inf"}, entry.num_requests))
+        samples.append(("_sum", request(entry), entry.total_response_time / 1000))
+        samples.append(("_count", request(entry), entry.num_requests))
+    family(
+        "loadtest_request_duration_seconds",
+        "histogram",
+        "Time to the last byte of each answer, in seconds.",
+        samples,
+    )
+    family("loadtest_users", "gauge", "Users running now.", [("", {}, runner.user_count)])
+    workers = runner.worker_count if isinstance(runner, MasterRunner) else 0
+    family(
+        "loadtest_workers", "gauge", "Workers connected (0: not distributed).", [("", {}, workers)]
+    )
+    family(
+        "loadtest_iterations_total",
+        "counter",
+        "Iterations the users completed or started.",
+        [("", {}, run.get("iterations", 0))],
+    )
+    family(
+        "loadtest_dropped_iterations_total",
+        "counter",
+        "Iterations due that found no free user and were not sent (open model).",
+        [("", {}, run.get("dropped_iterations", 0))],
+    )
+    rows = verdicts(stats) if THRESHOLDS else []
+    scope = lambda row: {"scope": row[0], "key": row[1]}  # noqa: E731
+    family(
+        "loadtest_threshold_passed",
+        "gauge",
+        "1 while a threshold holds on the run so far, else 0.",
+        [("", scope(row), 1 if row[4] else 0) for row in rows],
+    )
+    family(
+        "loadtest_threshold_limit",
+        "gauge",
+        "A threshold's limit.",
+        [("", scope(row), row[2]) for row in rows],
+    )
+    family(
+        "loadtest_threshold_measured",
+        "gauge",
+        "A threshold's measure on the run so far.",
+        [("", scope(row), row[3]) for row in rows if row[3] is not None],
+    )
+    return "\n".join(lines) + "\n"
+
+
+def number_text(value):
+    if isinstance(value, float):
+        return "NaN" if value != value else repr(value)
+    return str(value)
 
 
 # -- checks before any load ------------------------------------------------------------------------
@@ -2077,15 +2396,13 @@ def host_problems(host, allow_protected):
         return [f"host {host!r} must start with http:// or https://"]
     protected_by, _limits = guard_for(host)
     if protected_by and not allow_protected:
-        whose = (
-            ""
-            if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
-            else f"{host} is a host of "
+        own = protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
+        what = (
+            f"environment {protected_by} is protected"
+            if own
+            else f"{host} is a host of environment {protected_by}, which is protected"
         )
-        return [
-            f"{whose}environment {protected_by} is protected: add --allow-protected "
-            "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
-        ]
+        return [f"{what}: add --allow-protected (or LOCUST_ALLOW_PROTECTED=true) to run against it"]
     return []
 
 
@@ -2096,7 +2413,7 @@ def problems_with(options, workers=1):
         found.append(f"users {options.num_users} must be 0 or more")
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
-    whose = f"environment {protected_by or ENVIRONMENT}'s"
+    whose = f"environment {protected_by or ENVIRONMENT}"
     found += iteration_problems(options)
     if open_model(options):  # users start as the schedule needs them, up to num_users
         found += arrival_problems_before(options, workers)
@@ -2113,7 +2430,9 @@ def problems_with(options, workers=1):
             "",
         )
     if limits["max_users"] is not None and users > limits["max_users"]:
-        found.append(f"{where}users {users} is above {whose} max_users {limits['max_users']}")
+        found.append(
+            f"{where}users {users} is above the max_users of {whose}, {limits['max_users']}"
+        )
     elif users > MAX_USERS_PER_PROCESS * workers:
         found.append(
             f"users {users} is more than {workers} Locust process(es) can start (at most "
@@ -2121,7 +2440,7 @@ def problems_with(options, workers=1):
         )
     if limits["max_spawn_rate"] is not None and rate > limits["max_spawn_rate"]:
         found.append(
-            f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
+            f"{where}spawn_rate {rate:g} is above the max_spawn_rate of {whose}, {limits['max_spawn_rate']}"
         )
     if limits["max_run_time"] is not None:
         limit = parse_timespan(limits["max_run_time"])
@@ -2129,14 +2448,14 @@ def problems_with(options, workers=1):
             shown = f"{run_time}s" if run_time else "0 (no limit)"
             what = "the stages' duration" if STAGES and not options.smoke else "run_time"
             found.append(
-                f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
+                f"{what} {shown} is above the max_run_time of {whose}, {limits['max_run_time']} ({limit}s)"
             )
     if options.html_file:
         found += report_problems(options.html_file)
     for flag, path in record_paths(options).items():
         if path:
             found += [problem.replace("html report", flag, 1) for problem in report_problems(path)]
-    return found
+    return found + metrics_problems(options)
 
 
 def report_problems(path):
@@ -2193,7 +2512,7 @@ def unsendable_headers(requests):
 def unset_variables(missing):
     return [
         f"environment variable {name} is {'set but empty' if name in os.environ else 'not set'}; "
-        "the simulation reads it as ${env:" + name + "}"
+        "the simulation reads it as ${env:" + name + "} (set it, or write it in .env or --env-file)"
         for name in sorted(missing)
     ]
 
@@ -2221,17 +2540,27 @@ def configuration_record(options):
 
 def describe(options):
     """The resolved configuration, each value with its source; secrets stay redacted."""
+    undecided = "set by the stages" if STAGES else "none"
     shown = {
         "host": options.host,
-        "num_users": options.num_users if options.num_users is not None else "none",
-        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else "none",
-        "run_time": f"{options.run_time}s" if options.run_time is not None else "none",
+        "num_users": options.num_users if options.num_users is not None else undecided,
+        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else undecided,
+        "run_time": f"{options.run_time}s" if options.run_time is not None else undecided,
         "html_file": options.html_file or "none",
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    if EDITED_BY_HAND:
+        lines.append(
+            f"  {'warning':<11} this file was edited by hand since it was generated (its body no longer "
+            "matches its compiler-digest): it runs as it is; move the change into the sources and "
+            "`make compile`"
+        )
+    width = max(
+        42, *(len(str(value)) + 1 for value in shown.values())
+    )  # a long path keeps its column
     for dest, value in shown.items():
-        lines.append(f"  {dest:<11} {value!s:<42} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
+        lines.append(f"  {dest:<11} {value!s:<{width}} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
     protected_by, limits = guard_for(options.host)
     if str(options.host).rstrip("/") != DEFAULTS["host"].rstrip("/"):
         also = (
@@ -2261,7 +2590,11 @@ def describe(options):
         ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
-        lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
+        lines.append(f"  {'think_time':<11} {seconds_span(*THINK_TIME_SECONDS)}")
+    env_file, from_file = run.get("env_file", (None, []))
+    if env_file:
+        taken = ", ".join(from_file) or "none of the variables this file reads"
+        lines.append(f"  {'env_file':<11} {env_file}: {taken}")
     lines += iteration_lines(options)
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
@@ -2304,9 +2637,14 @@ def describe(options):
     return "\n".join(lines)
 
 
+def seconds_span(low, high):
+    """'2s' for a constant, '0.5-2s' for a uniform draw."""
+    return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
+
+
 def step_line(step):
     if isinstance(step, Pause):
-        return f"pause {step.min:g}-{step.max:g}s"
+        return f"pause {seconds_span(step.min, step.max)}"
     extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
     extras += [f"{len(step.checks)} check(s)"] if step.checks else []
     return f"{step.name} {step.method} {redact(step.path)}" + (
@@ -2385,7 +2723,14 @@ def failure_messages(stats):
 
 def verdict_rows(rows):
     return [
-        {"scope": what, "key": key, "limit": limit, "measured": measured, "passed": passed}
+        {
+            "scope": what,
+            "key": key,
+            "limit": limit,
+            "measured": measured,
+            "shown": shown_measure(key, measured),
+            "passed": passed,
+        }
         for what, key, limit, measured, passed in rows
     ]
 
@@ -2421,6 +2766,7 @@ def run_record(environment, outcome):
         "country": COUNTRY,
         "configuration": configuration_record(options),
         "seed": options.seed,
+        "run_id": options.run_id,
         "started": run.get("started_at"),
         "ended": time.time(),
         "iterations": run["iterations"],
@@ -2442,7 +2788,7 @@ def junit_of(environment, outcome):
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
         name = f"{what} {key} {'>=' if key.startswith('min_') else '<='} {limit:g}"
-        value = "no requests" if measured is None else f"{measured:.4g}"
+        value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )
@@ -2543,7 +2889,19 @@ def write_atomically(path, text):
 # -- master and workers ----------------------------------------------------------------------------
 
 with open(__file__, encoding="utf-8") as this_file:  # what a worker must run: this very file
-    DIGEST = hashlib.sha256(this_file.read().encode("utf-8")).hexdigest()
+    SOURCE = this_file.read()
+DIGEST = hashlib.sha256(SOURCE.encode("utf-8")).hexdigest()
+
+
+def edited_by_hand(source):
+    """Whether this file's body still matches the compiler-digest its header recorded: an edit
+    by hand is run as it is, but said, since the sources no longer describe it."""
+    _, found, rest = source.partition("\n# compiler-digest: sha256:")
+    recorded, _, body = rest.partition("\n")
+    return not found or hashlib.sha256(body.encode("utf-8")).hexdigest() != recorded
+
+
+EDITED_BY_HAND = edited_by_hand(SOURCE)
 
 
 def admit_checked_workers(runner):
@@ -2784,6 +3142,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     # read once: not the web UI's
     run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)
     stop_on_signals()
+    env_file, from_file, env_problems = read_env_file(options)  # before any ${env:...} is read
+    run["env_file"] = (env_file, from_file)
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
     Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
@@ -2796,12 +3156,20 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     requests = [
         step for task in Simulation.tasks for step in getattr(task, "steps", [task])
     ] + Simulation.on_start_steps
-    secrets = unset_variables(missing) + unsendable_headers(
-        [r for r in requests if isinstance(r, Request)]
+    secrets = (
+        env_problems
+        + unset_variables(missing)
+        + unsendable_headers([r for r in requests if isinstance(r, Request)])
     )
     environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        if options.locustfile == "-":
+            print(
+                f"{TARGET}: received {os.path.basename(__file__)} from the master (sha256 {DIGEST})",
+                file=sys.stderr,
+                flush=True,
+            )
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)
@@ -2829,6 +3197,11 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         print(f"{TARGET}: configuration ok, no request sent", flush=True)
         stop_forked_workers(runner, options)
         sys.exit(0)
+    problem = into_a_run_folder(options)
+    if problem:
+        sys.stderr.write(f"{TARGET}: invalid configuration, no request sent:\n  - {problem}\n")
+        stop_forked_workers(runner, options)
+        sys.exit(2)
     if isinstance(runner, MasterRunner):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
@@ -2841,6 +3214,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     options.html_file = None
     hand_the_end_to_the_schedule(options)
     hold_limits(environment, runner)
+    serve_metrics(environment)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)
 
@@ -2976,7 +3350,9 @@ def stop_at_max_run_time(runner, number, max_run_time):
     """The web UI can start a run with any run time; max_run_time stops it all the same."""
     time.sleep(parse_timespan(max_run_time))  # Locust has made this a greenlet's sleep
     if run["runs"] == number and runner.state not in ("stopping", "stopped"):
-        log.warning("environment %s's max_run_time %s reached: stopping", ENVIRONMENT, max_run_time)
+        log.warning(
+            "the max_run_time of environment %s, %s, reached: stopping", ENVIRONMENT, max_run_time
+        )
         runner.stop()
 
 
@@ -3057,6 +3433,31 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
+
+
+def into_a_run_folder(options):
+    """A run with the template's report path goes into a folder of its own beside it, as
+    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
+    record): every run in one place, none overwritten, each one listed by the results index.
+    A report path from the command line, a variable or a config file is used as it is."""
+    if not options.html_file or source_of("html_file") != "template":
+        return None
+    base = os.path.dirname(options.html_file)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for number in itertools.count(1):
+        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            os.makedirs(folder)
+            break
+        except FileExistsError:
+            continue
+        except OSError as error:
+            return f"the run's folder {folder} could not be made: {error.strerror or error}"
+    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
+    if not options.run_record:
+        options.run_record = os.path.join(folder, "run.json")
+    log.info("This run's folder: %s (report and run record)", folder)
+    return None
 
 
 def write_report(environment, path):

@@ -328,6 +328,14 @@ def sequences(server: RecordingServer, length: int) -> list[list[str]]:
     return [stream[:length] for stream in streams]
 
 
+def run_folder_of(folder: Path) -> Path:
+    """The newest run folder a plain `locust -f` made in `folder` (the template's report path's
+    folder): <UTC time>/ with report.html and run.json."""
+    runs = sorted(p for p in folder.iterdir() if p.is_dir() and re.fullmatch(r"\d{8}T\d{6}Z(-\d+)?", p.name))
+    assert runs, f"no run folder in {folder}: {sorted(p.name for p in folder.iterdir())}"
+    return runs[-1]
+
+
 def report_text(path: Path) -> str:
     assert path.is_file(), f"no report at {path}"
     text = path.read_text(encoding="utf-8")

@@ -95,6 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(delay)
         status = self.server.status_for(self.command, url.path)
         body = self.server.fault_for(self.server.bodies, self.command, url.path)
+        numbered = self.server.fault_for(self.server.numbered, self.command, url.path)
+        if numbered is not None:
+            with self.server._lock:
+                self.server.answers_numbered += 1
+                body = f"{numbered}{self.server.answers_numbered}".encode()
         payload = b"" if self.command == "HEAD" else body if body is not None else f'{{"status": {status}}}'.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -146,6 +151,8 @@ class RecordingServer(ThreadingHTTPServer):
         self.extra_headers: dict[tuple[str, str], dict[str, str]] = {}
         self.raws: dict[tuple[str, str], bytes] = {}
         self.bodies: dict[tuple[str, str], bytes] = {}
+        self.numbered: dict[tuple[str, str], str] = {}  # (method, path) -> a prefix: answers numbered
+        self.answers_numbered = 0
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -194,6 +201,12 @@ class RecordingServer(ThreadingHTTPServer):
         with self._lock:
             self.bodies[(method.upper(), path)] = body.encode() if isinstance(body, str) else body
 
+    def set_numbered_body(self, prefix: str, method: str = "*", path: str = "*") -> None:
+        """Answer (method, path), or every request, with `prefix` and a number, a new one each
+        time (an id in every answer)."""
+        with self._lock:
+            self.numbered[(method.upper(), path)] = prefix
+
     def set_raw(self, raw: bytes, method: str = "*", path: str = "*") -> None:
         """Answer (method, path), or every request, with `raw` bytes, not HTTP, and close."""
         with self._lock:
@@ -241,6 +254,7 @@ class RecordingServer(ThreadingHTTPServer):
             self.extra_headers.clear()
             self.raws.clear()
             self.bodies.clear()
+            self.numbered.clear()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until at least `count` requests arrived; False if `timeout` seconds passed first."""

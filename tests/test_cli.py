@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, SIMULATION
+from conftest import ROOT, SAMPLE, SIMULATION
 from compiler.output.manifest import NAME as MANIFEST
 
 
@@ -124,7 +124,17 @@ def test_list_and_explain(project):
     simulation = copy.deepcopy(SIMULATION)
     simulation["overrides"] = {"countries": {"br": {"endpoints": [{"name": "cart", "json": {"sku": "B2"}}]}}}
     made = project(simulation=simulation)
-    assert made.cli("list")[1].split() == ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"]
+    assert made.cli("list", "--names")[1].split() == ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"]
+    assert made.cli("list")[1].splitlines() == [
+        "target        app   environment  country  protected",
+        "shop_prod_mx  shop  prod         mx       yes",
+        "shop_qa_br    shop  qa           br       no",
+        "shop_qa_mx    shop  qa           mx       no",
+    ]
+    assert made.cli("list", "shop_qa_*")[1].splitlines()[1:] == ["shop_qa_br  shop  qa           br       no",
+                                                                 "shop_qa_mx  shop  qa           mx       no"]
+    code, _, err = made.cli("list", "shop_qa_pe")
+    assert code == 2 and "target 'shop_qa_pe' is not compiled" in err
     code, out, _ = made.cli("explain", "shop_qa_br")
     assert code == 0
     lines = out.splitlines()
@@ -145,7 +155,7 @@ def test_usage_errors_and_config_path(project):
     code, _out, err = made.cli("compile", "--bogus")
     assert code == 2 and err.startswith("error: unrecognized arguments: --bogus")
     result = subprocess.run(
-        [sys.executable, "-m", "compiler", "list"],
+        [sys.executable, "-m", "compiler", "list", "--names"],
         cwd=made.folder, capture_output=True, text=True, timeout=60,
         env={**os.environ, "PYTHONPATH": str(ROOT), "CONFIG_PATH": str(made.catalog_path)},
     )
@@ -160,7 +170,7 @@ def test_usage_errors_and_config_path(project):
 
 def test_console_script_is_installed():
     script = os.path.join(os.path.dirname(sys.executable), "simc")
-    result = subprocess.run([script, "list"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run([script, "list", "--names"], cwd=SAMPLE, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "app_qa_mx" in result.stdout.split()
 
 
@@ -275,7 +285,7 @@ def test_an_empty_catalog_name_is_a_usage_error(project):
         result = run_compiler(made.folder, "--catalog", "", "compile", env=env)
         assert (result.returncode, result.stdout, result.stderr) == (2, "", "error: --catalog is empty; name a catalog file\n")
     assert not (made.folder / "generated").exists()
-    result = run_compiler(made.folder, "list", env={"CONFIG_PATH": str(made.catalog_path)})
+    result = run_compiler(made.folder, "list", "--names", env={"CONFIG_PATH": str(made.catalog_path)})
     assert (result.returncode, result.stdout.split()) == (0, ["shop_prod_mx", "shop_qa_br", "shop_qa_mx"])
 
 

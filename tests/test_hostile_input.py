@@ -855,8 +855,10 @@ def test_the_server_receives_exactly_the_original_strings(recording_server, clie
             assert json.loads(request.body) == expected["json"]
             for name, value in expected["headers"].items():
                 assert request.header(name) == value, (name, request.headers)
-        report = expected["report"].replace("{u}", "1").replace("{r}", "20").replace("{t}", "1")
-        assert (rundir / report).is_file(), sorted(str(p) for p in rundir.rglob("*"))
+        report = Path(expected["report"].replace("{u}", "1").replace("{r}", "20").replace("{t}", "1"))
+        # in the run's own folder beside the template's path, with the name the template gives
+        (run_folder,) = [p for p in (rundir / report.parent).iterdir() if p.is_dir()]
+        assert (run_folder / report.name).is_file(), sorted(str(p) for p in rundir.rglob("*"))
         assert (
             not list(rundir.rglob("PWNED"))
             and not list(folder.rglob("PWNED"))

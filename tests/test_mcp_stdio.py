@@ -85,9 +85,9 @@ def test_over_stdio_every_kind_of_answer(project, recorder):
     assert [t["name"] for t in found["targets"].structured_content["targets"]] == ["big_local_mx", "shop_local_mx", "shop_prod_mx"]
     assert found["draft"].is_error
     assert text(found["draft"]).splitlines() == [
-        "simulations/shop.json: /think_time_secs: unknown key 'think_time_secs'; did you mean 'think_time_seconds'?",
-        "simulations/shop.json: /endpoints/0/wieght: unknown key 'wieght'; did you mean 'weight'?",
-        'simulations/shop.json: /users: expected an integer, got a string: "2"',
+        "simulations/shop.json: /think_time_secs: unknown key 'think_time_secs'; did you mean 'think_time_seconds'? (line 1, column 79)",
+        "simulations/shop.json: /endpoints/0/wieght: unknown key 'wieght'; did you mean 'weight'? (line 1, column 145)",
+        'simulations/shop.json: /users: expected an integer, got a string: "2" (line 1, column 30)',
         "3 error(s), 0 warning(s) in 1 file(s)",
     ]
     assert found["outside"].is_error and "'/tmp' is another folder" in text(found["outside"])
@@ -178,3 +178,25 @@ def test_usage_errors_before_serving(options, message):
     done = subprocess.run([sys.executable, "-m", "compiler", "mcp", *options], cwd=ROOT, capture_output=True,
                           text=True, timeout=60, stdin=subprocess.DEVNULL)  # fmt: skip
     assert (done.returncode, done.stderr.strip(), done.stdout) == (2, message, "")
+
+
+def test_the_python_client_of_the_docs_runs_as_written(tmp_path):
+    """docs/MCP.md's client script, run as written from a copy of the sample project."""
+    import re
+    import shutil
+
+    docs = (ROOT / "docs" / "MCP.md").read_text(encoding="utf-8")
+    section = docs[docs.index("## A Python client") :]
+    script = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    shutil.copytree(ROOT / "tests" / "sample" / "data", tmp_path / "data")
+    (tmp_path / ".venv").symlink_to(Path(sys.executable).parent.parent)  # this test's venv, as .venv
+    (tmp_path / "client.py").write_text(script, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "client.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=clean_env({"PYTHONPATH": str(ROOT)}),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "['app_local_br', 'app_local_mx']"
+    assert lines[1] == "app_local_mx: app app, environment local, country mx"
+    assert lines[2].startswith("True error: target 'app_local_zz' is not compiled: ")

@@ -176,9 +176,9 @@ def test_validate_a_draft_with_three_mistakes_reports_all_at_once(project):
     result = tool("validate", {"catalog": json.dumps(catalog), "simulations": {"simulations/orders.json": json.dumps(THREE_MISTAKES)}})
     assert result.is_error
     assert text(result).splitlines() == [
-        "simulations/orders.json: /think_time_secs: unknown key 'think_time_secs'; did you mean 'think_time_seconds'?",
-        "simulations/orders.json: /endpoints/0/wieght: unknown key 'wieght'; did you mean 'weight'?",
-        'simulations/orders.json: /users: expected an integer, got a string: "2"',
+        "simulations/orders.json: /think_time_secs: unknown key 'think_time_secs'; did you mean 'think_time_seconds'? (line 1, column 79)",
+        "simulations/orders.json: /endpoints/0/wieght: unknown key 'wieght'; did you mean 'weight'? (line 1, column 147)",
+        'simulations/orders.json: /users: expected an integer, got a string: "2" (line 1, column 30)',
         "3 error(s), 0 warning(s) in 1 file(s)",
     ]
     assert files_of(project) == before  # nothing written into the project
@@ -208,7 +208,7 @@ def test_validate_a_draft_names_files_as_given_and_writes_nothing(project):
     alone = tool("validate", {"simulations": {"simulations/shop.json": json.dumps({**fixed, "users": "x"})}})
     assert alone.is_error
     assert text(alone).splitlines() == [
-        'simulations/shop.json: /users: expected an integer, got a string: "x"', "1 error(s), 0 warning(s) in 1 file(s)",
+        'simulations/shop.json: /users: expected an integer, got a string: "x" (line 1, column 30)', "1 error(s), 0 warning(s) in 1 file(s)",
     ]  # fmt: skip
 
 
@@ -327,3 +327,24 @@ def test_check_config_reports_what_would_stop_the_run(project, monkeypatch):
     assert tool("check_config", {"target": "shop_qa_mx"}).is_error
     bad_host = tool("check_config", {"target": "shop_local_mx", "host": "ftp://127.0.0.1"})
     assert text(bad_host) == "error: host 'ftp://127.0.0.1' is not an http:// or https:// URL (http://127.0.0.1:8765)"
+
+
+def test_a_wrong_argument_gets_the_tools_own_words(project):
+    """Not pydantic's `2 validation errors for compare_runsArguments`: which argument is wrong,
+    and what the tool takes."""
+    result = tool("compare_runs", {"runa": "x", "b": "y"})
+    assert result.is_error
+    assert text(result).splitlines() == [
+        "error: compare_runs has no argument 'runa'; did you mean 'run_a'?",
+        "error: compare_runs has no argument 'b'",
+        "error: compare_runs needs the argument 'run_a'",
+        "error: compare_runs needs the argument 'run_b'",
+        "compare_runs takes: run_a, run_b, tolerance (optional)",
+    ]
+    typed = tool("run", {"targets": "shop_local_mx", "users": "2"})
+    assert typed.is_error
+    assert text(typed).splitlines()[:2] == [
+        "error: run's argument 'targets' is array, got string",
+        "error: run's argument 'users' is integer or null, got string",
+    ]
+    assert "validation error" not in text(result) + text(typed)

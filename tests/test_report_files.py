@@ -3,6 +3,7 @@ and a report that cannot be written stops the run before any load."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -16,7 +17,25 @@ from locust_runs import (
 )
 
 
+def test_each_plain_run_writes_into_a_run_folder_of_its_own(generated, server, rundir):
+    """`locust -f` with the template's report path keeps runs as `run` does: a folder per run
+    beside the template's path, with the report and the run record; nothing is replaced."""
+    folder = rundir / "reports" / "shop_local_mx"
+    folder.mkdir(parents=True)
+    (folder / "report.html").write_text("<html>a report from before</html>")
+    runs = [run_locust(generated["shop_local_mx"], rundir, "-t", "1s", env=TOKEN) for _ in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], runs
+    made = sorted(p for p in folder.iterdir() if p.is_dir())
+    assert len(made) == 2 and (folder / "report.html").read_text() == "<html>a report from before</html>"
+    for run_folder, run in zip(made, runs):
+        assert sorted(p.name for p in run_folder.iterdir()) == ["report.html", "run.json"]
+        assert "home" in report_text(run_folder / "report.html")
+        assert json.loads((run_folder / "run.json").read_text())["target"] == "shop_local_mx"
+        assert f"This run's folder: {run_folder.relative_to(rundir)}" in run.stderr
+
+
 def test_an_earlier_report_is_kept_under_its_time(generated, server, rundir):
+    """A report path given on the command line is written as it is; one there already is kept."""
     folder = rundir / "reports" / "shop_local_mx"
     folder.mkdir(parents=True)
     earlier = folder / "report.html"
@@ -25,10 +44,10 @@ def test_an_earlier_report_is_kept_under_its_time(generated, server, rundir):
     os.utime(earlier, (written, written))
     (folder / "report.20260102-030405.html").write_text("<html>an even earlier one</html>")
 
-    run = run_locust(generated["shop_local_mx"], rundir, "-t", "1s", env=TOKEN)
+    run = run_locust(generated["shop_local_mx"], rundir, "-t", "1s", "--html", str(earlier.relative_to(rundir)), env=TOKEN)
 
     assert run.returncode == 0, run
-    assert "home" in report_text(earlier)  # the new report, where the template says
+    assert "home" in report_text(earlier)  # the new report, where the command line says
     kept = folder / "report.20260102-030405-2.html"
     assert kept.read_text() == "<html>the earlier run</html>"
     assert (folder / "report.20260102-030405.html").read_text() == "<html>an even earlier one</html>"
@@ -60,8 +79,8 @@ def test_a_report_that_cannot_be_written_stops_the_run_before_any_load(generated
 
 def test_a_worker_never_writes_the_report(generated, server, tmp_path):
     """Master and worker started in the same folder, as in the README, both with the template's
-    report path: only the master writes, and the earlier report is kept, not replaced by the
-    worker's (empty) one."""
+    report path: only the master writes (into its run folder), and the earlier report stays, not
+    replaced by the worker's (empty) one."""
     folder = tmp_path / "reports" / "shop_local_mx"
     folder.mkdir(parents=True)
     (folder / "report.html").write_text("<html>the earlier run</html>")
@@ -77,8 +96,9 @@ def test_a_worker_never_writes_the_report(generated, server, tmp_path):
         master.kill()
         worker.kill()
     assert (master_run.returncode, worker_run.returncode) == (0, 0), (master_run, worker_run)
-    reports = sorted(folder.iterdir())
-    assert len(reports) == 2, reports
-    kept, newest = reports  # report.<time>.html sorts before report.html
+    entries = sorted(folder.iterdir())
+    assert len(entries) == 2, entries
+    run_folder, kept = entries  # <UTC time>/ sorts before report.html
     assert kept.read_text() == "<html>the earlier run</html>"
-    assert "home" in report_text(newest)
+    assert sorted(p.name for p in run_folder.iterdir()) == ["report.html", "run.json"]
+    assert "home" in report_text(run_folder / "report.html")

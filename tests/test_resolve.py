@@ -149,9 +149,9 @@ def test_limits_are_checked_after_overrides(project):
     simulation["overrides"] = {"environments": {"prod": {"users": 6}}, "targets": {"qa/br": {"spawn_rate": 11, "run_time": "11m"}}}
     _, problems = resolve(project, simulation)
     assert problems == [
-        "/overrides/environments/prod/users: users 6 is above environment 'prod's max_users 5 (catalog.json /environments/prod/limits/max_users) (for target shop_prod_mx)",
-        "/overrides/targets/qa~1br/spawn_rate: spawn_rate 11 is above environment 'qa's max_spawn_rate 10 (catalog.json /environments/qa/limits/max_spawn_rate) (for target shop_qa_br)",
-        "/overrides/targets/qa~1br/run_time: run_time 11m is above environment 'qa's max_run_time 10m (catalog.json /environments/qa/limits/max_run_time) (for target shop_qa_br)",
+        "/overrides/environments/prod/users: users 6 is above the max_users of environment 'prod', 5 (catalog.json /environments/prod/limits/max_users) (for target shop_prod_mx)",
+        "/overrides/targets/qa~1br/spawn_rate: spawn_rate 11 is above the max_spawn_rate of environment 'qa', 10 (catalog.json /environments/qa/limits/max_spawn_rate) (for target shop_qa_br)",
+        "/overrides/targets/qa~1br/run_time: run_time 11m is above the max_run_time of environment 'qa', 10m (catalog.json /environments/qa/limits/max_run_time) (for target shop_qa_br)",
     ]
 
 

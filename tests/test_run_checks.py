@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 
 from locust_runs import (
+    run_folder_of,
     SECRET,
     TOKEN,
     assert_nothing_received,
@@ -85,7 +86,7 @@ def test_protected_environment_runs_with_allow_protected(generated, server, rund
     assert run.returncode == 0, run
     assert server.count() > 0
     assert "  protected   yes" in run.stderr
-    report_text(rundir / "reports" / "shop_prod_mx" / "report.html")
+    report_text(run_folder_of(rundir / "reports" / "shop_prod_mx") / "report.html")
 
 
 # -- limits ----------------------------------------------------------------------------------------
@@ -94,11 +95,11 @@ def test_protected_environment_runs_with_allow_protected(generated, server, rund
 @pytest.mark.parametrize(
     "args, env, named",
     [
-        (["-u", "6"], {}, "max_users 5"),
-        ([], {"LOCUST_USERS": "6"}, "max_users 5"),
-        (["-r", "51"], {}, "max_spawn_rate 50"),
-        (["-t", "2m"], {}, "max_run_time 1m"),
-        (["-t", "61s"], {}, "max_run_time 1m"),
+        (["-u", "6"], {}, "users 6 is above the max_users of environment local, 5"),
+        ([], {"LOCUST_USERS": "6"}, "users 6 is above the max_users of environment local, 5"),
+        (["-r", "51"], {}, "spawn_rate 51 is above the max_spawn_rate of environment local, 50"),
+        (["-t", "2m"], {}, "run_time 120s is above the max_run_time of environment local, 1m (60s)"),
+        (["-t", "61s"], {}, "run_time 61s is above the max_run_time of environment local, 1m (60s)"),
         (["-u", "-5"], {}, "users -5 must be 0 or more"),
     ],
     ids=[

@@ -10,9 +10,12 @@ are conftest.py's. Load only goes to recording servers on 127.0.0.1 that the tes
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from locust_runs import (
+    run_folder_of,
     STATUSES,
     TOKEN,
     assert_nothing_received,
@@ -51,10 +54,14 @@ def test_runs_with_baked_defaults_and_no_flag(generated, server, rundir):
     }.items():
         assert config_value(run.stderr, key) == (value, "template"), key
     # The template's report path, relative to where locust runs.
-    report = report_text(rundir / "reports" / "shop_local_mx" / "report.html")
+    report = report_text(run_folder_of(rundir / "reports" / "shop_local_mx") / "report.html")
     for name in ("home", "search", "add_to_cart", "pay"):
         assert name in report
-    assert [p.name for p in (rundir / "reports" / "shop_local_mx").iterdir()] == ["report.html"]
+    # In a run folder of its own, with its run record, as `python -m compiler run` keeps runs.
+    (folder,) = (rundir / "reports" / "shop_local_mx").iterdir()
+    assert folder == run_folder_of(rundir / "reports" / "shop_local_mx")
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "run.json"]
+    assert json.loads((folder / "run.json").read_text())["target"] == "shop_local_mx"
 
 
 # -- precedence: cli > env > config file > template ------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from locust_runs import (
+    run_folder_of,
     SEQUENCE_LENGTH,
     TOKEN,
     Locust,
@@ -38,9 +39,9 @@ def test_distributed_run_with_processes(generated, server, rundir):
     assert (
         run.stderr.count("Simulation shop_local_mx (") == 1
     )  # the master prints the configuration
-    report = report_text(rundir / "reports" / "shop_local_mx" / "report.html")
+    report = report_text(run_folder_of(rundir / "reports" / "shop_local_mx") / "report.html")
     assert "add_to_cart" in report
-    assert sorted(p.name for p in rundir.rglob("*") if p.is_file()) == ["report.html"]
+    assert sorted(p.name for p in rundir.rglob("*") if p.is_file()) == ["report.html", "run.json"]  # the master's
 
 
 def test_distributed_missing_variable_stops_before_any_load(generated, server, rundir):

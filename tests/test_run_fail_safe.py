@@ -433,7 +433,7 @@ def test_a_protected_host_is_protected_whatever_file_runs_it(generated, server, 
 
     for run in (by_flag, by_variable):
         assert run.returncode == 2, run
-        assert f"{prod_host} is a host of environment prod is protected" in run.stderr, run
+        assert f"{prod_host} is a host of environment prod, which is protected" in run.stderr, run
         assert f"host {prod_host} is not the catalog's host for shop_local_mx" in run.stderr, run
     assert_nothing_received(server)
 
@@ -443,7 +443,7 @@ def test_a_protected_host_brings_its_environments_limits(generated, server, rund
     run = run_locust(generated["shop_local_mx"], rundir, "-H", prod_host, "-u", "5", "-t", "2s",
                      "--allow-protected", env=TOKEN)  # fmt: skip
     assert run.returncode == 2, run
-    assert "users 5 is above environment prod's max_users 3" in run.stderr, run
+    assert "users 5 is above the max_users of environment prod, 3" in run.stderr, run
 
 
 def test_an_unknown_host_is_named_in_the_printout(generated, make_server, rundir):

@@ -16,6 +16,7 @@ import time
 import pytest
 
 from locust_runs import (
+    run_folder_of,
     SHOP,
     TOKEN,
     Locust,
@@ -34,10 +35,10 @@ def test_report_is_written_when_interrupted(generated, server, rundir, signum):
         run, seconds = locust.interrupt(signum)
     assert seconds < 5, run
     assert run.returncode == 0, run
-    folder = rundir / "reports" / "shop_local_mx"
+    folder = run_folder_of(rundir / "reports" / "shop_local_mx")
     report = report_text(folder / "report.html")
     assert "home" in report and "search" in report
-    assert list(folder.iterdir()) == [folder / "report.html"]  # no partial file left behind
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "run.json"]  # no partial file left behind
 
 
 SLOW_FINALIZERS = """
@@ -79,7 +80,7 @@ def test_ctrl_c_is_not_lost_in_a_finalizer(generated, server, rundir):
         run, seconds = locust.interrupt(signal.SIGINT)
     assert seconds < 5, run
     assert run.returncode == 0, run
-    assert "home" in report_text(rundir / "reports" / "shop_local_mx" / "report.html")
+    assert "home" in report_text(run_folder_of(rundir / "reports" / "shop_local_mx") / "report.html")
     assert "Traceback" not in run.output, run
 
 
@@ -118,7 +119,7 @@ def test_distributed_report_is_written_on_ctrl_c(generated, server, rundir):
         run, seconds = locust.interrupt(signal.SIGINT, group=True)
     assert seconds < 5, run
     assert run.returncode == 0 and not run.stragglers, run
-    report = report_text(rundir / "reports" / "shop_local_mx" / "report.html")
+    report = report_text(run_folder_of(rundir / "reports" / "shop_local_mx") / "report.html")
     # Every request the workers sent is in the report, their last seconds included; except a
     # request in flight when its user was stopped: the server has it, Locust never counts it.
     counted = re.search(r'"name": "Aggregated", "num_failures": \d+, "num_requests": (\d+)', report)

@@ -122,7 +122,7 @@ def test_max_run_time_holds_for_a_run_started_in_the_web_ui(server, tmp_path):
     finally:
         locust.send_signal(signal.SIGTERM)
         run = locust.wait(timeout=30)
-    assert "environment local's max_run_time 2s reached: stopping" in run.stderr, run
+    assert "the max_run_time of environment local, 2s, reached: stopping" in run.stderr, run
 
 
 def test_a_second_run_in_one_process_repeats_the_first(generated, server, rundir):

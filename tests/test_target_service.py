@@ -30,7 +30,7 @@ from compiler.problems import Problems
 from compiler.resolve.catalog import resolve_all
 from compiler.sources.targets import compatible_targets
 from compiler.sources.validate import load_inputs
-from locust_runs import run_locust
+from locust_runs import run_folder_of, run_locust
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "sample"  # the suite's frozen copy of the sample project
@@ -42,6 +42,11 @@ sys.path.insert(0, str(ROOT / "tools"))
 from quickstart import PE_COUNTRY, PRODUCT_ENDPOINT, SKU_VARS, apply as apply_quickstart  # noqa: E402
 
 COMPILED = "generated: 30 written, 0 unchanged, 0 removed"  # a new protected host: every file
+COMPILED_LINES = (  # what the README shows of compile's lines, each file's change
+    "generated/app_local_br.py: endpoints: +product; PROTECTED_HOSTS: +1",
+    "generated/app_local_pe.py: new",
+    "generated/shop_staging_mx.py: PROTECTED_HOSTS: +1",
+)
 
 
 class Service:
@@ -254,7 +259,7 @@ def test_the_demo_journey_runs_green_with_real_locust(service, tmp_path):
     }
     assert set(counts) == {"login", "home", "list_products", "add_to_cart", "pay"}, run
     assert all(requests > 0 and failures == 0 for requests, failures in counts.values()), counts
-    assert (tmp_path / "data" / "results" / "shop_local_mx" / "report.html").is_file()
+    assert (run_folder_of(tmp_path / "data" / "results" / "shop_local_mx") / "report.html").is_file()
 
 
 def test_an_unknown_path_is_still_a_404(service):
@@ -264,7 +269,7 @@ def test_an_unknown_path_is_still_a_404(service):
 
 
 def test_the_readme_shows_these_edits():
-    for text in (PE_COUNTRY, PRODUCT_ENDPOINT, SKU_VARS, COMPILED, "git status generated/"):
+    for text in (PE_COUNTRY, PRODUCT_ENDPOINT, SKU_VARS, COMPILED, *COMPILED_LINES, "git diff generated/"):
         assert text in README, text
 
 
@@ -289,7 +294,10 @@ def test_the_quickstart_runs_green_against_the_service(service, tmp_path):
     assert validated.stdout.strip() == "data/catalog.json: valid (3 simulation(s), 30 target(s))"
     compiled = compiler("compile")
     assert compiled.returncode == 0, compiled.stderr
-    assert compiled.stdout.strip() == COMPILED
+    lines = compiled.stdout.splitlines()
+    assert lines[-1] == COMPILED and len(lines) == 31, compiled.stdout
+    for line in COMPILED_LINES:  # as the README shows them
+        assert line in lines, compiled.stdout
     locustfile = work / "generated" / "app_local_pe.py"
     assert '"/product/A1"' in locustfile.read_text()
 
@@ -306,7 +314,7 @@ def test_the_quickstart_runs_green_against_the_service(service, tmp_path):
     }
     assert set(counts) == {"home", "search", "add_to_cart", "product"}, run
     assert counts["product"][0] > 0 and all(failures == 0 for _, failures in counts.values()), counts
-    assert (work / "data" / "results" / "app_local_pe" / "report.html").is_file()
+    assert (run_folder_of(work / "data" / "results" / "app_local_pe") / "report.html").is_file()
 
 
 # -- the shop journey: POST /login, GET /products, POST /cart, POST /cart/<id>/pay ---------------

@@ -23,8 +23,8 @@ def test_unknown_key_suggests_the_near_miss(project):
     catalog = copy.deepcopy(CATALOG)
     catalog["environments"]["qa"]["limits"]["max_user"] = 3
     lines = errors_of(project, catalog, simulation)
-    assert "catalog.json: /environments/qa/limits/max_user: unknown key 'max_user'; did you mean 'max_users'?" in lines
-    assert "simulations/shop.json: /usres: unknown key 'usres'; did you mean 'users'?" in lines
+    assert "catalog.json: /environments/qa/limits/max_user: unknown key 'max_user'; did you mean 'max_users'? (line 11, column 9)" in lines
+    assert "simulations/shop.json: /usres: unknown key 'usres'; did you mean 'users'? (line 26, column 3)" in lines
 
 
 def test_every_schema_error_at_once_with_pointers(project):
@@ -40,13 +40,13 @@ def test_every_schema_error_at_once_with_pointers(project):
     lines = errors_of(project, simulation=simulation)
     assert lines[:-1] == [
         "simulations/shop.json: /: missing required key 'host'",
-        "simulations/shop.json: /endpoints/0/path: a path starts with '/'; got \"no-slash\"",
-        "simulations/shop.json: /endpoints/1: a request has at most one of json, body and form",
-        "simulations/shop.json: /endpoints/1/method: method is one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS; got \"FETCH\"",
-        "simulations/shop.json: /headers/X-Bad: a header value is a string without control characters (no newlines); got \"a\\nb\"",
-        "simulations/shop.json: /run_time: expected a duration in Locust's format: 90s, 5m, 1h30m; got \"1 minute\"",
-        "simulations/shop.json: /spawn_rate: expected a number > 0, got 0",
-        "simulations/shop.json: /users: expected an integer, got a string: \"ten\"",
+        "simulations/shop.json: /endpoints/0/path: a path starts with '/'; got \"no-slash\" (line 14, column 7)",
+        "simulations/shop.json: /endpoints/1: a request has at most one of json, body and form (line 17, column 5)",
+        "simulations/shop.json: /endpoints/1/method: method is one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS; got \"FETCH\" (line 19, column 7)",
+        "simulations/shop.json: /headers/X-Bad: a header value is a string without control characters (no newlines); got \"a\\nb\" (line 9, column 5)",
+        "simulations/shop.json: /run_time: expected a duration in Locust's format: 90s, 5m, 1h30m; got \"1 minute\" (line 4, column 3)",
+        "simulations/shop.json: /spawn_rate: expected a number > 0, got 0 (line 3, column 3)",
+        "simulations/shop.json: /users: expected an integer, got a string: \"ten\" (line 2, column 3)",
     ]
     assert lines[-1] == "8 error(s), 0 warning(s) in 1 file(s)"
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = (  # (target, what it shows); each file's report is data/results/<target>/report.html
+RUNS = (  # (target, what it shows); each run goes to data/results/<target>/<UTC time>/
     ("app_local_mx", "independent requests"),
     ("shop_local_mx", "a journey: login, browse or buy; stages and thresholds"),
 )
@@ -77,16 +77,27 @@ def main(argv: list[str] | None = None) -> int:
                 command += ["-H", f"http://127.0.0.1:{port}"]  # the file's host names port 8765
             shown = " ".join(command[1:])
             print(f"\ndemo: running locust {shown} ({what}; its baked defaults otherwise)", flush=True)
+            before = set(run_folders(target))
             locust = subprocess.run(command, cwd=ROOT, env=environment, timeout=120)
-            results.append((target, locust.returncode))
+            made = [folder for folder in run_folders(target) if folder not in before]
+            results.append((target, locust.returncode, made[-1] if made else None))
     finally:
         if service.poll() is None:
             service.terminate()
         service.wait(timeout=10)
     print()
-    for target, code in results:
-        print(f"demo: {target}: locust exited {code}; HTML report: {ROOT / 'data' / 'results' / target / 'report.html'}")
-    return max((code for _, code in results), default=0)
+    subprocess.run([python, "-m", "compiler", "index"], cwd=ROOT, stdout=subprocess.DEVNULL)  # the runs listed
+    for target, code, folder in results:
+        where = f"HTML report: {folder / 'report.html'}" if folder else "no run folder (see above)"
+        print(f"demo: {target}: locust exited {code}; {where}")
+    print(f"demo: every run: {ROOT / 'data' / 'results' / 'index.html'}")
+    return max((code for _, code, _ in results), default=0)
+
+
+def run_folders(target: str) -> list[Path]:
+    """The target's run folders, oldest first (their names are UTC times)."""
+    folder = ROOT / "data" / "results" / target
+    return sorted(p for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from compiler.mcp import runs as mcp_runs
 from compiler.mcp import tools as mcp_tools
 from compiler.mcp.models import Comparison, CompileReport, ConfigCheck, Explanation, RunRecord, RunResult, TargetList, Validation
 from compiler.mcp.tools import Settings, ToolFailure
-from compiler.problems import UsageError, display_path
+from compiler.problems import UsageError, did_you_mean, display_path
 
 NAME = "simulation-compiler"
 SCHEMA_NAMES = ("catalog", "simulation", "run", "summary")
@@ -112,6 +112,50 @@ class CompilerServer(MCPServer):
             for target, run in workspace.all_runs(self.settings_.results_folder)
         ]  # fmt: skip
         return fixed + runs
+
+    async def call_tool(self, name: str, arguments: dict[str, Any], context: Context | None = None):
+        """The tool's own words for arguments it does not take, lacks, or cannot read, listing
+        what it takes, rather than the SDK's pydantic dump (`2 validation errors for
+        compare_runsArguments`); then the SDK's call."""
+        schema = self._tool_input_schema(name)
+        if schema is not None:
+            lines = argument_problems(name, schema, arguments or {})
+            if lines:
+                return _error(lines)
+        return await super().call_tool(name, arguments, context)
+
+
+def argument_problems(tool: str, schema: dict, arguments: dict[str, Any]) -> list[str]:
+    """What is wrong with a call's arguments by the tool's input schema, as error lines."""
+    known = schema.get("properties", {})
+    takes = ", ".join(f"{key}{'' if key in schema.get('required', []) else ' (optional)'}" for key in known) or "no arguments"
+    lines = []
+    for key in arguments:
+        if key not in known:
+            lines.append(f"error: {tool} has no argument {key!r}{did_you_mean(key, list(known))}")
+    lines += [f"error: {tool} needs the argument {key!r}" for key in schema.get("required", []) if key not in arguments]
+    for key, value in arguments.items():
+        expected = _types(known.get(key, {}))
+        if key in known and expected and _json_type(value) not in expected and not (
+            "number" in expected and _json_type(value) == "integer"
+        ):
+            lines.append(f"error: {tool}'s argument {key!r} is {' or '.join(sorted(expected))}, got {_json_type(value)}")
+    return lines + [f"{tool} takes: {takes}"] if lines else []
+
+
+def _types(property_schema: dict) -> set[str]:
+    options = property_schema.get("anyOf", [property_schema])
+    return {option["type"] for option in options if isinstance(option.get("type"), str)}
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
 
 
 def build_server(settings: Settings) -> CompilerServer:

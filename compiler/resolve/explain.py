@@ -118,7 +118,8 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
 
     def add_step(key: str, step: Any, pointer: str, fields: tuple[str, ...] = STEP_FIELDS) -> None:
         if isinstance(step, Pause):
-            add(f"{key}.pause", f"{step.min:g}-{step.max:g}s", pointer_join(pointer, "pause"))
+            span = f"{step.min:g}s" if step.min == step.max else f"{step.min:g}-{step.max:g}s"
+            add(f"{key}.pause", span, pointer_join(pointer, "pause"))
             return
         for field in fields:
             value = getattr(step, field)

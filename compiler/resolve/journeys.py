@@ -25,6 +25,15 @@ REFERENCE_FIELDS = ("path", "headers", "query", "json", "body", "form", "checks"
 SENT_FIELDS = {"headers", "query", "json", "body", "form"}  # ${env:NAME} too
 
 
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path`, links resolved, is within `folder`: what the compiler reads for a target
+    (a feed) stays in the catalog's folder, whatever a variable or a draft put in its name."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, ValueError):
+        return False
+
+
 def pause(value: Any) -> Pause:
     return Pause(value["min"], value["max"]) if isinstance(value, dict) else Pause(value, value)
 
@@ -202,6 +211,13 @@ def _feeds(resolution: Resolution, catalog_folder: Path, used: dict[str, dict[st
         if pointer_join(here, "file") in resolution.flagged:
             continue  # its path is wrong already
         path = catalog_folder / fields["file"]
+        if not inside(path, catalog_folder):  # after ${...}: a variable may hold '../..'
+            resolution.problem(
+                pointer_join(here, "file"),
+                f"feed file {fields['file']!r} is outside the catalog's folder; a feed is a file beside the "
+                "catalog (feeds/shoppers.csv), not read from elsewhere",
+            )
+            continue
         try:
             data = read_feed(path)
         except FeedError as error:

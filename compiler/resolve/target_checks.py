@@ -134,6 +134,6 @@ def check_limits(resolution: Resolution, limits: Limits, catalog_label: str) -> 
             shown = "" if what.startswith("the stages") else f" {shown}"
             resolution.problem(
                 pointer,
-                f"{what}{shown} is above environment '{environment}'s {limit_key} {limit} "
+                f"{what}{shown} is above the {limit_key} of environment '{environment}', {limit} "
                 f"({catalog_label} {pointer_join('', 'environments', environment, 'limits', limit_key)})",
             )

@@ -11,6 +11,7 @@ from pathlib import Path
 LATENCIES = ("p50_ms", "p95_ms", "p99_ms")
 ERROR_RATIO_SLACK = 0.01  # an error ratio may rise this much (absolute) before it is a regression
 LATENCY_FLOOR_MS = 1.0  # latencies this close are equal whatever the ratio (1 ms vs 2 ms)
+DEFAULT_TOLERANCE = 0.10  # `compare`'s, and the dashboard's regression mark
 
 
 class CompareError(Exception):
@@ -89,12 +90,47 @@ def comparison(run_a: Path, run_b: Path, tolerance: float) -> list[Row]:
     return rows
 
 
+SETTINGS = (  # (what the warning calls it, how to read it from a record)
+    ("users", lambda r: _value(r, "num_users")),
+    ("run_time", lambda r: f"{_value(r, 'run_time')}s" if isinstance(_value(r, "run_time"), (int, float)) else _value(r, "run_time")),
+    ("host", lambda r: _value(r, "host")),
+    ("processes", lambda r: r.get("workers")),
+    ("stages", lambda r: r.get("stages") or None),
+    ("pacing", lambda r: r.get("pacing") or None),
+    ("seed", lambda r: r.get("seed")),
+)
+
+
+def _value(record: dict, key: str):
+    entry = record.get("configuration", {}).get(key)
+    return entry.get("value") if isinstance(entry, dict) else entry
+
+
+def _sent(record: dict) -> int:
+    totals = [row for row in record.get("requests", []) if row.get("name") is None]
+    return int(totals[0].get("requests") or 0) if totals else 0
+
+
+def warnings(a: dict, b: dict) -> list[str]:
+    """What makes two runs unlike: other targets, other settings. A comparison of unlike runs
+    still prints, but says so first: 3 users against 10 is not a regression of the service."""
+    found = []
+    if a.get("target") != b.get("target"):
+        found.append(f"warning: the runs are of two targets, {a.get('target')} and {b.get('target')}")
+    differ = [f"{name} {get(a)} -> {get(b)}" for name, get in SETTINGS if get(a) != get(b)]
+    if differ:
+        found.append("warning: the runs' settings differ: " + "; ".join(differ) + "; their figures may differ for that alone")
+    return found
+
+
 def compare(run_a: Path, run_b: Path, tolerance: float) -> tuple[list[str], int]:
-    """The lines to print and the exit code (1 on a regression)."""
-    lines = [
-        f"compare {run_a} -> {run_b} (tolerance {tolerance:.0%})",
-        f"{'request':<32} {'rps':>16} {'p50 ms':>14} {'p95 ms':>14} {'p99 ms':>14} {'error ratio':>16}  verdict",
-    ]
+    """The lines to print and the exit code (1 on a regression). A baseline that sent nothing is
+    no baseline: CompareError."""
+    record_a, record_b = record_of(run_a), record_of(run_b)
+    if _sent(record_a) == 0:
+        raise CompareError(f"{run_a} sent no request: it is no baseline to compare with; pick a run that sent load")
+    lines = [f"compare {run_a} -> {run_b} (tolerance {tolerance:.0%})", *warnings(record_a, record_b)]
+    lines.append(f"{'request':<32} {'rps':>16} {'p50 ms':>14} {'p95 ms':>14} {'p99 ms':>14} {'error ratio':>16}  verdict")
     rows = comparison(run_a, run_b, tolerance)
     for row in rows:
         name, before, after, worse = row.request, row.before, row.after, row.regressions

@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -74,8 +76,22 @@ def locust_command(locustfile: Path, folder: Path, passthrough: list[str]) -> li
         sys.executable, "-m", "locust", "-f", str(locustfile),
         "--html", str(folder / "report.html"), "--csv", str(folder / "stats"), "--csv-full-history",
         "--run-record", str(folder / "run.json"), "--junit", str(folder / "junit.xml"),
-        "--summary-json", str(folder / "summary.json"), *passthrough,
+        "--summary-json", str(folder / "summary.json"), "--run-id", f"{folder.parent.name}/{folder.name}",
+        *master_port(passthrough), *passthrough,
     ]  # fmt: skip
+
+
+def master_port(passthrough: list[str]) -> list[str]:
+    """With --processes, the master and its forked workers on a free port of 127.0.0.1, not
+    Locust's 5557 on every interface: another run (or anything else) may hold 5557. Nothing
+    when not forking, or when the user chose a port or an interface."""
+    chosen = {"--master-bind-port", "--master-port", "--master-bind-host"}
+    if "--processes" not in passthrough or chosen & {arg.split("=")[0] for arg in passthrough}:
+        return []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
 
 
 def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str], seconds: float | None,
@@ -95,7 +111,7 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
         except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
             interrupted = True
             process.wait()
-    record = complete_record(folder, target, process.returncode, command, catalog_folder)
+    record = complete_record(folder, target, process.returncode, command, catalog_folder, interrupted)
     return Outcome(target, folder, process.returncode, record, interrupted)
 
 
@@ -103,34 +119,44 @@ def print_progress(position: str, target: str, folder: Path, started: float, sec
     """One line: the target, users, requests per second, failures and time left, from the
     history Locust writes every second."""
     first, latest = history_rows(folder / "stats_stats_history.csv")
-    if latest is None:  # Locust is still starting: no time has passed for the run yet
+    if latest is None:  # Locust is still starting (or its workers connecting): the load has not
         line = f"{position} {target}: starting, {time.monotonic() - started:.0f}s"
     else:
         elapsed = max(0.0, time.time() - float(first["Timestamp"]))  # since the load started
-        left = f"{max(0, seconds - elapsed):.0f}s left" if seconds else f"{elapsed:.0f}s"
+        remaining = seconds - elapsed if seconds else None
+        if remaining is None:
+            left = f"{elapsed:.0f}s"
+        else:
+            left = f"{remaining:.0f}s left" if remaining >= 0.5 else "ending: stopping users, writing the report"
         line = (f"{position} {target}: {latest['User Count']} users, {float(latest['Requests/s']):.1f} req/s, "
                 f"{latest['Total Failure Count']} failures of {latest['Total Request Count']}, {left}")  # fmt: skip
     print(line, file=sys.stderr, flush=True)
 
 
 def history_rows(path: Path) -> tuple[dict | None, dict | None]:
-    """The first and the last row for all requests of the history Locust writes every second."""
+    """The first row with users (the load's start: a master writes rows while its workers still
+    connect) and the last row for all requests, of the history Locust writes every second."""
     try:
         with path.open(newline="") as file:
             rows = [row for row in csv.DictReader(file) if row.get("Name") == "Aggregated"]
     except OSError:
         return None, None
-    return (rows[0], rows[-1]) if rows else (None, None)
+    loaded = [row for row in rows if row.get("User Count", "0") not in ("0", "")]
+    return (loaded[0], rows[-1]) if loaded else (None, None)
 
 
-def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path) -> dict:
-    """run.json with what only the runner knows; a record of its own when the run wrote none."""
+def complete_record(folder: Path, target: str, code: int, command: list[str], catalog_folder: Path,
+                    interrupted: bool = False) -> dict:  # fmt: skip
+    """run.json with what only the runner knows; a record of its own when the run wrote none.
+    A run Ctrl-C'd here ended `interrupted` when its record does not say how it ended."""
     path = folder / "run.json"
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {"format": 1, "target": target, "problems": reasons_in_log(folder / "locust.log"),
                   "thresholds": [], "requests": [], "failures": []}  # fmt: skip
+    if interrupted and not record.get("ended_by"):
+        record["ended_by"] = "interrupted"
     record.update(
         exit_code=code,
         passed=code == 0,
@@ -154,7 +180,24 @@ def reasons_in_log(path: Path) -> list[str]:
         if line.endswith("invalid configuration, no request sent:"):
             reasons = [item[4:] for item in itertools.takewhile(lambda l: l.startswith("  - "), lines[at + 1 :])]
             return ["invalid configuration, no request sent: " + "; ".join(reasons)] if reasons else [line]
-    return ["the run wrote no record: see locust.log"]
+    last = last_error(lines)
+    return [f"the run wrote no record: {last} (locust.log)" if last else "the run wrote no record: see locust.log"]
+
+
+LOGGED_ERROR = re.compile(r"^\[[^\]]*\] [^/\s]*/(?:ERROR|CRITICAL)/[^:]*: (.+)$")  # Locust's log format
+RAISED = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)|error|Error): .+")  # a traceback's last line, error: ...
+
+
+def last_error(lines: list[str]) -> str | None:
+    """The last error the log holds, as one clipped line: Locust's logged errors first, else the
+    last line of a traceback or an `error:` line."""
+    for pattern in (LOGGED_ERROR, RAISED):
+        for line in reversed(lines):
+            found = pattern.match(line.strip() if pattern is RAISED else line)
+            if found:
+                text = found.group(1) if pattern is LOGGED_ERROR else found.group(0)
+                return text if len(text) <= 200 else text[:197] + "..."
+    return None
 
 
 def planned_seconds(target, passthrough: list[str]) -> float | None:
@@ -170,6 +213,11 @@ def planned_seconds(target, passthrough: list[str]) -> float | None:
     return parse_timespan(target.run_time) if target.run_time else None
 
 
+def figure(value: float) -> str:
+    """A figure as the generated file prints it: four significant digits (its shown_measure)."""
+    return f"{value:.4g}"
+
+
 def summary_table(outcomes: list[Outcome]) -> str:
     lines = [f"{'target':<28} {'exit':>4} {'requests':>9} {'failures':>9} {'req/s':>8} {'p95 ms':>7}  verdict  folder"]
     for outcome in outcomes:
@@ -178,7 +226,7 @@ def summary_table(outcomes: list[Outcome]) -> str:
         p95 = totals.get("p95_ms")
         lines.append(
             f"{outcome.target:<28} {outcome.code:>4} {totals.get('requests', 0):>9} {totals.get('failures', 0):>9} "
-            f"{(totals.get('rps') or 0):>8.1f} {(p95 if p95 is not None else '-'):>7}  {verdict:<8} {outcome.folder}"
+            f"{(totals.get('rps') or 0):>8.1f} {(figure(p95) if p95 is not None else '-'):>7}  {verdict:<8} {outcome.folder}"
         )
         for problem in record.get("problems", []):
             lines.append(f"{'':<28} - {problem}")
@@ -186,13 +234,23 @@ def summary_table(outcomes: list[Outcome]) -> str:
             lines.append(f"{'':<28} - {failure['occurrences']}x {failure['name']}: {failure['message']}")
         for row in record.get("thresholds", []):
             if not row["passed"]:
-                lines.append(f"{'':<28} - threshold {row['scope']} {row['key']} {row['limit']:g}: measured {row['measured']}")
+                shown = row.get("shown") or ("no requests" if row["measured"] is None else figure(row["measured"]))
+                lines.append(f"{'':<28} - threshold {row['scope']} {row['key']} {row['limit']:g}: measured {shown}")
     return "\n".join(lines)
+
+
+def refreshed(results: Path) -> str | None:
+    """Rebuild the results dashboard; why it could not be written, else None."""
+    try:
+        refresh_index(results)
+    except OSError as error:
+        return f"{results / 'index.html'} could not be written: {error.strerror or error}"
+    return None
 
 
 def run_targets(targets, generated: Path, results: Path, passthrough: list[str], catalog_folder: Path,
                 summary_json: Path | None) -> int:  # fmt: skip
-    outcomes = []
+    outcomes, index_problem = [], None
     for number, target in enumerate(targets, 1):
         position = f"[{number}/{len(targets)}]"
         print(f"{position} {target.name}: running {generated / (target.name + '.py')}", file=sys.stderr, flush=True)
@@ -200,15 +258,19 @@ def run_targets(targets, generated: Path, results: Path, passthrough: list[str],
                           planned_seconds(target, passthrough), catalog_folder, position)  # fmt: skip
         print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
         outcomes.append(outcome)
-        refresh_index(results)
+        index_problem = refreshed(results)  # the last refresh is the page left behind
         if outcome.interrupted:
             left = [t.name for t in targets[number:]]
             if left:
                 print(f"interrupted: not run: {', '.join(left)}", file=sys.stderr, flush=True)
             break
     print(summary_table(outcomes))
-    print(f"index: {results / 'index.html'}")
+    if index_problem:
+        print(f"index: {index_problem}", file=sys.stderr, flush=True)
+    else:
+        print(f"index: {results / 'index.html'}")
     code = worst([outcome.code for outcome in outcomes] + [130 if outcomes[-1].interrupted else 0])
+    code = 1 if index_problem and code == 0 else code  # a report not written is never a green run
     if summary_json is not None:
         summary = {"exit_code": code, "runs": [{**o.record, "folder": str(o.folder)} for o in outcomes]}
         summary_json.parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from compiler.runtime.iterations import *  # noqa: F401,F403
 from compiler.runtime.arrivals import *  # noqa: F401,F403
 from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.metrics import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- checks before any load ------------------------------------------------------------------------
@@ -49,15 +50,13 @@ def host_problems(host, allow_protected):
         return [f"host {host!r} must start with http:// or https://"]
     protected_by, _limits = guard_for(host)
     if protected_by and not allow_protected:
-        whose = (
-            ""
-            if protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
-            else f"{host} is a host of "
+        own = protected_by == ENVIRONMENT and origin(host) == origin(DEFAULTS["host"])
+        what = (
+            f"environment {protected_by} is protected"
+            if own
+            else f"{host} is a host of environment {protected_by}, which is protected"
         )
-        return [
-            f"{whose}environment {protected_by} is protected: add --allow-protected "
-            "(or LOCUST_ALLOW_PROTECTED=true) to run against it"
-        ]
+        return [f"{what}: add --allow-protected (or LOCUST_ALLOW_PROTECTED=true) to run against it"]
     return []
 
 
@@ -68,7 +67,7 @@ def problems_with(options, workers=1):
         found.append(f"users {options.num_users} must be 0 or more")
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
-    whose = f"environment {protected_by or ENVIRONMENT}'s"
+    whose = f"environment {protected_by or ENVIRONMENT}"
     found += iteration_problems(options)
     if open_model(options):  # users start as the schedule needs them, up to num_users
         found += arrival_problems_before(options, workers)
@@ -85,7 +84,9 @@ def problems_with(options, workers=1):
             "",
         )
     if limits["max_users"] is not None and users > limits["max_users"]:
-        found.append(f"{where}users {users} is above {whose} max_users {limits['max_users']}")
+        found.append(
+            f"{where}users {users} is above the max_users of {whose}, {limits['max_users']}"
+        )
     elif users > MAX_USERS_PER_PROCESS * workers:
         found.append(
             f"users {users} is more than {workers} Locust process(es) can start (at most "
@@ -93,7 +94,7 @@ def problems_with(options, workers=1):
         )
     if limits["max_spawn_rate"] is not None and rate > limits["max_spawn_rate"]:
         found.append(
-            f"{where}spawn_rate {rate:g} is above {whose} max_spawn_rate {limits['max_spawn_rate']}"
+            f"{where}spawn_rate {rate:g} is above the max_spawn_rate of {whose}, {limits['max_spawn_rate']}"
         )
     if limits["max_run_time"] is not None:
         limit = parse_timespan(limits["max_run_time"])
@@ -101,14 +102,14 @@ def problems_with(options, workers=1):
             shown = f"{run_time}s" if run_time else "0 (no limit)"
             what = "the stages' duration" if STAGES and not options.smoke else "run_time"
             found.append(
-                f"{what} {shown} is above {whose} max_run_time {limits['max_run_time']} ({limit}s)"
+                f"{what} {shown} is above the max_run_time of {whose}, {limits['max_run_time']} ({limit}s)"
             )
     if options.html_file:
         found += report_problems(options.html_file)
     for flag, path in record_paths(options).items():
         if path:
             found += [problem.replace("html report", flag, 1) for problem in report_problems(path)]
-    return found
+    return found + metrics_problems(options)
 
 
 def report_problems(path):
@@ -165,7 +166,7 @@ def unsendable_headers(requests):
 def unset_variables(missing):
     return [
         f"environment variable {name} is {'set but empty' if name in os.environ else 'not set'}; "
-        "the simulation reads it as ${env:" + name + "}"
+        "the simulation reads it as ${env:" + name + "} (set it, or write it in .env or --env-file)"
         for name in sorted(missing)
     ]
 
@@ -193,17 +194,27 @@ def configuration_record(options):
 
 def describe(options):
     """The resolved configuration, each value with its source; secrets stay redacted."""
+    undecided = "set by the stages" if STAGES else "none"
     shown = {
         "host": options.host,
-        "num_users": options.num_users if options.num_users is not None else "none",
-        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else "none",
-        "run_time": f"{options.run_time}s" if options.run_time is not None else "none",
+        "num_users": options.num_users if options.num_users is not None else undecided,
+        "spawn_rate": f"{options.spawn_rate:g}" if options.spawn_rate is not None else undecided,
+        "run_time": f"{options.run_time}s" if options.run_time is not None else undecided,
         "html_file": options.html_file or "none",
         "seed": options.seed,
     }
     lines = [f"Simulation {TARGET} (app {APP}, environment {ENVIRONMENT}, country {COUNTRY})"]
+    if EDITED_BY_HAND:
+        lines.append(
+            f"  {'warning':<11} this file was edited by hand since it was generated (its body no longer "
+            "matches its compiler-digest): it runs as it is; move the change into the sources and "
+            "`make compile`"
+        )
+    width = max(
+        42, *(len(str(value)) + 1 for value in shown.values())
+    )  # a long path keeps its column
     for dest, value in shown.items():
-        lines.append(f"  {dest:<11} {value!s:<42} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
+        lines.append(f"  {dest:<11} {value!s:<{width}} {source_of(dest)} [{OPTION_FLAGS[dest]}]")
     protected_by, limits = guard_for(options.host)
     if str(options.host).rstrip("/") != DEFAULTS["host"].rstrip("/"):
         also = (
@@ -233,7 +244,11 @@ def describe(options):
         ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
-        lines.append(f"  {'think_time':<11} {THINK_TIME_SECONDS[0]:g}-{THINK_TIME_SECONDS[1]:g}s")
+        lines.append(f"  {'think_time':<11} {seconds_span(*THINK_TIME_SECONDS)}")
+    env_file, from_file = run.get("env_file", (None, []))
+    if env_file:
+        taken = ", ".join(from_file) or "none of the variables this file reads"
+        lines.append(f"  {'env_file':<11} {env_file}: {taken}")
     lines += iteration_lines(options)
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
@@ -276,9 +291,14 @@ def describe(options):
     return "\n".join(lines)
 
 
+def seconds_span(low, high):
+    """'2s' for a constant, '0.5-2s' for a uniform draw."""
+    return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
+
+
 def step_line(step):
     if isinstance(step, Pause):
-        return f"pause {step.min:g}-{step.max:g}s"
+        return f"pause {seconds_span(step.min, step.max)}"
     extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
     extras += [f"{len(step.checks)} check(s)"] if step.checks else []
     return f"{step.name} {step.method} {redact(step.path)}" + (

@@ -73,7 +73,16 @@ def add_options(parser, **_kwargs):
         include_in_web_ui=False,
     )
     add_iteration_options(parser)
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        env_var="LOCUST_ENV_FILE",
+        help="Read the ${env:...} variables this file uses from FILE (NAME=VALUE lines); default: "
+        ".env in the current folder, when there is one. Variables already set win.",
+        include_in_web_ui=False,
+    )
     add_record_options(parser)
+    add_metrics_options(parser)
     if "REPORT_HTML" in os.environ and "LOCUST_HTML" not in os.environ:
         os.environ["LOCUST_HTML"] = os.environ["REPORT_HTML"]
         run["html_file_variable"] = "REPORT_HTML"

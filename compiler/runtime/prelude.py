@@ -23,6 +23,7 @@ import traceback
 from bisect import bisect_right
 from collections import deque
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 from xml.etree import ElementTree
 

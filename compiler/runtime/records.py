@@ -89,7 +89,14 @@ def failure_messages(stats):
 
 def verdict_rows(rows):
     return [
-        {"scope": what, "key": key, "limit": limit, "measured": measured, "passed": passed}
+        {
+            "scope": what,
+            "key": key,
+            "limit": limit,
+            "measured": measured,
+            "shown": shown_measure(key, measured),
+            "passed": passed,
+        }
         for what, key, limit, measured, passed in rows
     ]
 
@@ -125,6 +132,7 @@ def run_record(environment, outcome):
         "country": COUNTRY,
         "configuration": configuration_record(options),
         "seed": options.seed,
+        "run_id": options.run_id,
         "started": run.get("started_at"),
         "ended": time.time(),
         "iterations": run["iterations"],
@@ -146,7 +154,7 @@ def junit_of(environment, outcome):
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
         name = f"{what} {key} {'>=' if key.startswith('min_') else '<='} {limit:g}"
-        value = "no requests" if measured is None else f"{measured:.4g}"
+        value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )

@@ -285,8 +285,13 @@ class Request:
         if self.expect_status:
             if status in self.expect_status:
                 return None
-            return f"status {status}, expected one of {list(self.expect_status)}"
-        return f"status {status}" if status >= 400 else None
+            message = f"status {status}, expected one of {list(self.expect_status)}"
+            return message + answer_start(response, (self.name, status))
+        return (
+            f"status {status}" + answer_start(response, (self.name, status))
+            if status >= 400
+            else None
+        )
 
     def inspect(self, answer, elapsed_ms, scope):
         """The step's checks, then its captures: the first that fails, or None."""

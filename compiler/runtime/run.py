@@ -19,6 +19,7 @@ from compiler.runtime.iterations import *  # noqa: F401,F403
 from compiler.runtime.arrivals import *  # noqa: F401,F403
 from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
+from compiler.runtime.metrics import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
@@ -34,6 +35,8 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     # read once: not the web UI's
     run["runner"], run["allow_protected"] = runner, bool(options.allow_protected)
     stop_on_signals()
+    env_file, from_file, env_problems = read_env_file(options)  # before any ${env:...} is read
+    run["env_file"] = (env_file, from_file)
     missing = set()
     tasks = tasks_of(ENDPOINTS, FLOWS, missing)
     Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
@@ -46,12 +49,20 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     requests = [
         step for task in Simulation.tasks for step in getattr(task, "steps", [task])
     ] + Simulation.on_start_steps
-    secrets = unset_variables(missing) + unsendable_headers(
-        [r for r in requests if isinstance(r, Request)]
+    secrets = (
+        env_problems
+        + unset_variables(missing)
+        + unsendable_headers([r for r in requests if isinstance(r, Request)])
     )
     environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
+        if options.locustfile == "-":
+            print(
+                f"{TARGET}: received {os.path.basename(__file__)} from the master (sha256 {DIGEST})",
+                file=sys.stderr,
+                flush=True,
+            )
         environment.events.quitting.add_listener(report_last_statistics)  # before Locust's goodbye
         if options.check_config:
             print(describe(options), flush=True)
@@ -79,6 +90,11 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         print(f"{TARGET}: configuration ok, no request sent", flush=True)
         stop_forked_workers(runner, options)
         sys.exit(0)
+    problem = into_a_run_folder(options)
+    if problem:
+        sys.stderr.write(f"{TARGET}: invalid configuration, no request sent:\n  - {problem}\n")
+        stop_forked_workers(runner, options)
+        sys.exit(2)
     if isinstance(runner, MasterRunner):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
@@ -91,6 +107,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     options.html_file = None
     hand_the_end_to_the_schedule(options)
     hold_limits(environment, runner)
+    serve_metrics(environment)
     if web_ui is not None:
         refuse_bad_starts_in_the_web_ui(environment, web_ui)
 
@@ -226,7 +243,9 @@ def stop_at_max_run_time(runner, number, max_run_time):
     """The web UI can start a run with any run time; max_run_time stops it all the same."""
     time.sleep(parse_timespan(max_run_time))  # Locust has made this a greenlet's sleep
     if run["runs"] == number and runner.state not in ("stopping", "stopped"):
-        log.warning("environment %s's max_run_time %s reached: stopping", ENVIRONMENT, max_run_time)
+        log.warning(
+            "the max_run_time of environment %s, %s, reached: stopping", ENVIRONMENT, max_run_time
+        )
         runner.stop()
 
 
@@ -307,6 +326,31 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
+
+
+def into_a_run_folder(options):
+    """A run with the template's report path goes into a folder of its own beside it, as
+    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
+    record): every run in one place, none overwritten, each one listed by the results index.
+    A report path from the command line, a variable or a config file is used as it is."""
+    if not options.html_file or source_of("html_file") != "template":
+        return None
+    base = os.path.dirname(options.html_file)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for number in itertools.count(1):
+        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            os.makedirs(folder)
+            break
+        except FileExistsError:
+            continue
+        except OSError as error:
+            return f"the run's folder {folder} could not be made: {error.strerror or error}"
+    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
+    if not options.run_record:
+        options.run_record = os.path.join(folder, "run.json")
+    log.info("This run's folder: %s (report and run record)", folder)
+    return None
 
 
 def write_report(environment, path):

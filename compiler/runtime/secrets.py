@@ -48,6 +48,61 @@ def resolve(value, missing):
     return value
 
 
+def env_names(value, found=None):
+    """The names of every ${env:NAME} a configuration value holds (steps and endpoints too)."""
+    found = set() if found is None else found
+    if isinstance(value, Env):
+        found.add(value.name)
+    elif isinstance(value, Text):
+        for part in value.parts:
+            env_names(part, found)
+    elif isinstance(value, dict):
+        for item in value.values():
+            env_names(item, found)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            env_names(item, found)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:
+            env_names(getattr(value, name), found)
+    return found
+
+
+def read_env_file(options):
+    """The ${env:...} variables this file uses, from --env-file or ./.env, into the environment
+    where they are not set already: (path, names taken, problems). Only the names this file uses
+    are taken: a .env that holds other things leaves them alone."""
+    path = options.env_file or (".env" if os.path.isfile(".env") else None)
+    if not path:
+        return None, [], []
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        return (
+            path,
+            [],
+            [f"env file {path} cannot be read: {getattr(error, 'strerror', None) or error}"],
+        )
+    wanted = env_names([HEADERS, ON_START, ENDPOINTS, FLOWS])
+    taken, problems = [], []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if not equals or not name.isidentifier():
+            problems.append(f"env file {path} line {number}: not NAME=VALUE")
+            continue
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if name in wanted and not os.environ.get(name):
+            os.environ[name] = value
+            taken.append(name)
+    return path, sorted(taken), problems
+
+
 def without_secrets(text):
     """The text with every ${env:...} value read at start, as is or URL-encoded, masked."""
     for secret in sorted(SECRETS, key=len, reverse=True):

@@ -82,16 +82,20 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
     return found
 
 
+def shown_measure(key, measured):
+    """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
+    `run`'s table): four significant digits, or "no requests"."""
+    if measured is None:
+        return "no iterations" if key in RUN_KEYS else "no requests"
+    return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
+
+
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
     width = max([12] + [len(row[1]) for row in rows])
     for what, key, limit, measured, passed in rows:
         sign = ">=" if key.startswith("min_") else "<="
-        value = (
-            "no requests"
-            if measured is None
-            else f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
-        )
+        value = shown_measure(key, measured)
         lines.append(
             f"  {what:<20} {key:<{width}} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )

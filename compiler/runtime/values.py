@@ -120,6 +120,29 @@ def at_path(document, path):
     return document
 
 
+ANSWERS_SHOWN = (
+    20  # distinct answers quoted per request and status; Locust files each message apart
+)
+ANSWERS_SEEN = {}
+
+
+def answer_start(response, where, limit=80):
+    """', answer "..."': the start of an answer's body, for a failure by status, so that
+    `status 400` says what the target said (`unknown country 'pe'`); clipped, secrets masked.
+    Past ANSWERS_SHOWN distinct answers for one request and status (an id in every answer), the
+    others are not quoted, so the failures table stays small."""
+    content = getattr(response, "content", None) or b""
+    text = " ".join(content[: limit * 4].decode("utf-8", "replace").split())
+    if not text:
+        return ""
+    quoted = shown(text, limit)
+    seen = ANSWERS_SEEN.setdefault(where, set())
+    if quoted not in seen and len(seen) >= ANSWERS_SHOWN:
+        return f", answer not quoted (more than {ANSWERS_SHOWN} different ones)"
+    seen.add(quoted)
+    return f", answer {quoted}"
+
+
 def shown(value, limit=80):
     """A value in a failure message: as JSON, clipped, secrets masked."""
     text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"

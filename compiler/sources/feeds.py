@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from compiler.problems import did_you_mean
+
 MAX_FEED_ROWS = 10_000
 MAX_FEED_BYTES = 1024 * 1024
 
@@ -63,13 +65,22 @@ class FeedError(ValueError):
 _cache: dict[tuple[str, int, int], FeedData | FeedError] = {}
 
 
+def _near(path: Path) -> str:
+    """'; did you mean 'buyers.json'?' for a file of the same folder with a near name."""
+    try:
+        names = [entry.name for entry in os.scandir(path.parent) if entry.is_file()][:1000]
+    except OSError:
+        return ""
+    return did_you_mean(path.name, names)
+
+
 def read_feed(path: Path) -> FeedData:
     """The rows of a feed file, or FeedError saying what is wrong with it."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
         _note(path, "error: not found")
-        raise FeedError("not found") from None
+        raise FeedError("not found" + _near(path)) from None
     except (OSError, ValueError) as error:
         refused = FeedError(f"cannot be opened: {getattr(error, 'strerror', None) or error}")
         _note(path, f"error: {refused}")

@@ -23,7 +23,7 @@ import os
 import re
 import stat
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,12 @@ class Document:
     path: Path  # where it was read from (the catalog: its real path, symbolic links resolved)
     label: str  # how messages name it: relative to the working folder when it is below it
     data: Any
-    digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (manifest.py)
+    digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (output/manifest.py)
+    text: str = field(default="", repr=False, compare=False)  # as read: positions for messages
+
+    def position(self, pointer: str) -> str | None:
+        """'line L, column C' of what a JSON pointer names in the file, or None (the root)."""
+        return position_of(self.text, pointer) if self.text and pointer else None
 
 
 # Where labels are relative to: the current folder, unless a caller (the MCP server validating
@@ -171,6 +176,31 @@ def _locate(text: str) -> tuple[list[tuple[str, str]], bool]:
     return found, only_duplicates
 
 
+def position_of(text: str, pointer: str) -> str | None:
+    """'line L, column C' of the key or array item a JSON pointer names in a JSON text, as
+    _locate walks it; None when the text does not hold it."""
+    wanted = [part.replace("~1", "/").replace("~0", "~") for part in pointer.split("/")[1:]]
+    stack: list[list] = []  # [key or index, {} for an object or None for an array] per container
+    for token in _TOKEN.finditer(text):
+        kind, at = token.lastgroup, token.start()
+        if kind == "key" and stack and stack[-1][1] is not None:
+            raw = token.group("string")
+            stack[-1][0] = json.loads(raw) if "\\" in raw else raw[1:-1]
+            if [str(frame[0]) for frame in stack] == wanted:
+                return _line_col(text, at)
+            continue
+        if kind in ("string", "number", "word", "open") and stack and stack[-1][1] is None:
+            if [str(frame[0]) for frame in stack] == wanted:
+                return _line_col(text, at)
+        if kind == "open":
+            stack.append([None, {}] if token.group() == "{" else [0, None])
+        elif kind == "close" and stack:
+            stack.pop()
+        elif kind == "comma" and stack and stack[-1][1] is None:
+            stack[-1][0] += 1
+    return None
+
+
 def _depth(value: Any) -> int:
     """How many containers are nested, outermost included: [] is 1, [[]] is 2."""
     depth, level = 0, [value]
@@ -287,7 +317,7 @@ def load_document(
             problems.add(label, pointer, message)
         if found and not only_duplicates:
             return None  # with duplicates only, the rest of the file is checked too: every error at once
-    return Document(path, label, data, hashlib.sha256(raw).hexdigest())
+    return Document(path, label, data, hashlib.sha256(raw).hexdigest(), text)
 
 
 _SYNTAX = {  # json's messages that end where the position would follow, or say little

@@ -151,7 +151,8 @@ def check_schema(document: Document, kind: str, problems: Problems) -> bool:
         for found in islice(_schema_messages(error), MAX_SCHEMA_PROBLEMS + 1)
     ]
     for pointer, message in messages[:MAX_SCHEMA_PROBLEMS]:
-        problems.add(document.label, pointer, message)
+        where = document.position(pointer)
+        problems.add(document.label, pointer, message + (f" ({where})" if where else ""))
     if len(errors) > MAX_SCHEMA_PROBLEMS or len(messages) > MAX_SCHEMA_PROBLEMS:
         problems.add(
             document.label,

@@ -53,7 +53,7 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         return None
     # Simulations are relative to the catalog file itself: through a symbolic link, to the file
     # it points to, so a linked catalog reads (and compiles) exactly as the file it names.
-    catalog = Document(Path(os.path.realpath(catalog.path)), catalog.label, catalog.data, catalog.digest)
+    catalog = Document(Path(os.path.realpath(catalog.path)), catalog.label, catalog.data, catalog.digest, catalog.text)
     catalog_ok = check_schema(catalog, "catalog", problems)
     check_literal_credentials(catalog.label, catalog.data, problems)
     apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}
