@@ -113,20 +113,20 @@ def test_arrivals_stages_limits_and_run_time_are_checked(project):
     assert problems == [
         "/arrivals/stages/0/duration: arrivals stage 1 lasts 0s; give it a duration (for target shop_qa_mx)",
         "/arrivals/stages: every rate of the arrivals is 0: they would start no iteration (for target shop_qa_mx)",
-        "/arrivals/max_users: arrivals max_users 60 is above environment 'qa's max_users 50 (catalog.json "
+        "/arrivals/max_users: arrivals max_users 60 is above the max_users of environment 'qa', 50 (catalog.json "
         "/environments/qa/limits/max_users) (for target shop_qa_mx)",
     ]
     simulation = open_simulation()
     simulation["arrivals"]["stages"] = [{"duration": "11m", "rate": 1}]
     _, problems = resolve(project, simulation, names={"shop_qa_mx"})
     assert problems == [
-        "/arrivals/stages: the arrivals' total duration (660s) is above environment 'qa's max_run_time 10m "
+        "/arrivals/stages: the arrivals' total duration (660s) is above the max_run_time of environment 'qa', 10m "
         "(catalog.json /environments/qa/limits/max_run_time) (for target shop_qa_mx)"
     ]
     simulation["run_time"] = "12m"  # longer than the stages, and than the limit
     _, problems = resolve(project, simulation, names={"shop_qa_mx"})
     assert problems == [
-        "/run_time: run_time 12m is above environment 'qa's max_run_time 10m (catalog.json "
+        "/run_time: run_time 12m is above the max_run_time of environment 'qa', 10m (catalog.json "
         "/environments/qa/limits/max_run_time) (for target shop_qa_mx)",
         "/run_time: run_time 12m (720s) is longer than the arrivals' stages (660s), after which no iteration is "
         "scheduled: leave run_time out (it defaults to their total) or lengthen the stages (for target shop_qa_mx)",

@@ -87,7 +87,7 @@ def arrivals_of(resolution: Resolution, limits: Limits, catalog_label: str) -> A
     if limits.max_users is not None and arrivals["max_users"] > limits.max_users:
         resolution.problem(
             "/arrivals/max_users",
-            f"arrivals max_users {arrivals['max_users']} is above environment '{environment}'s max_users "
+            f"arrivals max_users {arrivals['max_users']} is above the max_users of environment '{environment}', "
             f"{limits.max_users} {where}/max_users)",
         )
     run_time = parse_timespan(merged["run_time"]) if "run_time" in merged else None
@@ -100,7 +100,7 @@ def arrivals_of(resolution: Resolution, limits: Limits, catalog_label: str) -> A
     if limits.max_run_time is not None and run_time is None and total > parse_timespan(limits.max_run_time):
         resolution.problem(
             "/arrivals/stages",
-            f"the arrivals' total duration ({total}s) is above environment '{environment}'s max_run_time "
+            f"the arrivals' total duration ({total}s) is above the max_run_time of environment '{environment}', "
             f"{limits.max_run_time} {where}/max_run_time)",
         )
     if len(resolution.problems) > before:
