@@ -83,6 +83,7 @@ def test_arrivals_keep_the_rate_when_answers_are_slow_a_closed_model_cannot(file
     assert 8 <= arrivals["users_started"] <= 12  # 20/s x 0.4 s: about 8 busy at any time
     assert arrivals["stages"][0]["asked_per_second"] == 20 and arrivals["stages"][0]["reached_per_second"] == 20
     assert arrivals["start_lag_ms"]["p99"] < 50 and arrivals["warning"] is None
+    assert record(rundir)["ended_by"] == "run_time"  # the schedule ran out
     assert_valid("run.schema.json", record(rundir))
     assert_valid("summary.schema.json", record(rundir, "summary.json"))
     assert "rate_local_mx: arrivals: stage 1 (3s, 20 to 20/s): asked 20/s, reached 20/s (60 of 60 started, 0 dropped)" in run.stderr

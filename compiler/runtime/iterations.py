@@ -184,6 +184,19 @@ def end_the_run(how, why):
 
 
 def how_the_run_ended():
-    """How the run ended, for the printout, the record, the summary and JUnit: "iterations"
-    when every user finished its iterations, else None (it ran until it was stopped)."""
-    return run.get("ended_by")
+    """How the run ended, for the printout, the record, the summary and JUnit: iterations (every
+    user finished its iterations), interrupted (a signal stopped the run: Locust quit while it
+    still ran), aborted (a threshold's abort, or the arrivals' schedule failed), feed_exhausted
+    (stop_run), worker_lost, or run_time (its time, or the arrivals' schedule, ran out)."""
+    stopping = str(run.get("stopping_run") or "")
+    if run.get("ended_by"):
+        return run["ended_by"]
+    if run.get("interrupted") or run.get("state_at_finish") in ("spawning", "running"):
+        return "interrupted"
+    if run.get("aborted") or run.get("arrivals_failed"):
+        return "aborted"
+    if stopping.startswith("feed "):
+        return "feed_exhausted"
+    if counted_losses():  # the workers lost while the run was on (distributed.py)
+        return "worker_lost"
+    return "run_time"

@@ -179,9 +179,10 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
-    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
-        properties = ElementTree.SubElement(suite, "properties")
-        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
+    properties = ElementTree.SubElement(
+        suite, "properties"
+    )  # how the run ended, as JUnit readers show it
+    ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name

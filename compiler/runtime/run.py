@@ -263,6 +263,7 @@ def finish(environment, **_kwargs):
     if isinstance(environment.runner, WorkerRunner) or run.get("finished"):
         return
     run["finished"], run["ending"] = True, time.monotonic()
+    run["state_at_finish"] = environment.runner.state  # still running: a signal stopped it
     quit_workers(environment.runner)
     failures = []
     if run.get("html_file"):

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:7b58c6d42c397bf195c378ff70e5389faf449a6e4ceb7e6907912db6fe05baac
+# compiler-digest: sha256:2f39bd7ec42031cc51e9abe9db319d44f13da6aec2f010312aebb5dc144920d4
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1532,9 +1532,22 @@ def end_the_run(how, why):
 
 
 def how_the_run_ended():
-    """How the run ended, for the printout, the record, the summary and JUnit: "iterations"
-    when every user finished its iterations, else None (it ran until it was stopped)."""
-    return run.get("ended_by")
+    """How the run ended, for the printout, the record, the summary and JUnit: iterations (every
+    user finished its iterations), interrupted (a signal stopped the run: Locust quit while it
+    still ran), aborted (a threshold's abort, or the arrivals' schedule failed), feed_exhausted
+    (stop_run), worker_lost, or run_time (its time, or the arrivals' schedule, ran out)."""
+    stopping = str(run.get("stopping_run") or "")
+    if run.get("ended_by"):
+        return run["ended_by"]
+    if run.get("interrupted") or run.get("state_at_finish") in ("spawning", "running"):
+        return "interrupted"
+    if run.get("aborted") or run.get("arrivals_failed"):
+        return "aborted"
+    if stopping.startswith("feed "):
+        return "feed_exhausted"
+    if counted_losses():  # the workers lost while the run was on (distributed.py)
+        return "worker_lost"
+    return "run_time"
 
 
 # -- the open model: arrivals ----------------------------------------------------------------------
@@ -2804,9 +2817,10 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
-    if how_the_run_ended():  # how the run ended, as JUnit readers show a suite's properties
-        properties = ElementTree.SubElement(suite, "properties")
-        ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
+    properties = ElementTree.SubElement(
+        suite, "properties"
+    )  # how the run ended, as JUnit readers show it
+    ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name
@@ -3361,6 +3375,7 @@ def finish(environment, **_kwargs):
     if isinstance(environment.runner, WorkerRunner) or run.get("finished"):
         return
     run["finished"], run["ending"] = True, time.monotonic()
+    run["state_at_finish"] = environment.runner.state  # still running: a signal stopped it
     quit_workers(environment.runner)
     failures = []
     if run.get("html_file"):
