@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from locust_runs import Locust, compile_inputs, processes, run_locust, write_inputs
+import signal
+import time
+
+from locust_runs import Locust, assert_nothing_received, compile_inputs, processes, run_locust, write_inputs
 from test_runs import assert_valid
 
 WHERE = {"environments": ["local"], "countries": ["mx"]}
@@ -40,6 +43,8 @@ SIMULATIONS = {
              "endpoints": [{"name": "a", "path": "/a"}, {"name": "b", "path": "/b", "weight": 5}],
              "flows": [{"name": "f", "steps": [{"name": "f1", "path": "/f1"}, {"name": "f2", "path": "/f2"}]}]},
     "plain": {**BASE, "users": 2, "spawn_rate": 50, "run_time": "30s", "endpoints": ONE},
+    "staged": {**BASE, "stages": [{"duration": "2s", "users": 2, "spawn_rate": 10}], "endpoints": ONE},
+    "long": {**BASE, "arrivals": {"stages": [{"duration": "9s", "rate": 20}], "max_users": 20}, "endpoints": ONE},
     "counted": {**BASE, "iterations": 10, "arrivals": {"stages": [{"duration": "20s", "rate": 20}], "max_users": 10},
                 "endpoints": ONE, "thresholds": {"min_iterations_per_second": 5, "max_dropped_ratio": 0}},
     "gate": {**BASE, "arrivals": {"stages": [{"duration": "20s", "rate": 50}], "max_users": 10},
@@ -246,3 +251,40 @@ def test_smoke_runs_every_endpoint_and_flow_once_and_fails_on_any_failure(files,
     run = run_locust(files["gate"], rundir, *RECORDS, env={"LOCUST_SMOKE": "true"})
     assert run.returncode == 1, run
     assert [request.path for request in server.received()] == ["/a", "/b", "/f1"]  # a failed step ends its flow
+
+
+def test_a_lost_worker_leaves_its_share_to_the_others_and_fails_the_run(files, server, tmp_path):
+    """Two workers; one is killed after 2 s. Once the master sees it silent, the other takes
+    every iteration: the server gets 20/s again, not the 10/s of its old share; the run fails (a
+    worker lost)."""
+    port = processes(1)[-1]
+    master = Locust(files["long"], tmp_path / "master", "--master", "--master-bind-host", "127.0.0.1",
+                    "--master-bind-port", port, "--expect-workers", "2", *RECORDS)  # fmt: skip
+    workers = [Locust(files["long"], tmp_path / f"w{n}", "--worker", "--master-port", port) for n in (1, 2)]
+    try:
+        assert server.wait_for(40, timeout=20), "the workers sent nothing"
+        workers[1].send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        ran = master.wait(timeout=40)
+    finally:
+        master.kill()
+        for worker in workers:
+            worker.kill()
+    assert ran.returncode == 1, ran
+    assert "went silent" in ran.stderr, ran
+    assert record(tmp_path / "master")["ended_by"] == "worker_lost"
+    settled = killed + 5  # Locust marks a worker missing after about 3 s of silence
+    late = [request for request in server.received() if request.timestamp > settled]
+    seconds = max(request.timestamp for request in late) - settled
+    assert seconds > 1.5, ran
+    assert len(late) >= 18 * seconds, (len(late), seconds)  # about 20/s from the one left, not its half
+
+
+def test_what_an_open_or_counted_run_cannot_do_stops_it_before_any_load(files, server, rundir):
+    run = run_locust(files["staged"], rundir, "--iterations", "2")
+    assert run.returncode == 2, run
+    assert "--iterations needs users (N per user) or arrivals (N in all), not this file's stages" in run.stderr
+    run = run_locust(files["rate"], rundir, "-u", "500")
+    assert run.returncode == 2, run
+    assert "arrivals' max_users 500 is above the max_users of environment local, 100" in run.stderr, run
+    assert_nothing_received(server)
