@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:62a9601e65b7d95d28e09073e9fad6b46d2cce1c58093aaefce727f7897fd4c5
+# compiler-digest: sha256:5563400ad4572c6686869c8de062a7efa09b3f822dea55239693bb253de732bd
 "Load simulation app_prod_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1880,7 +1880,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

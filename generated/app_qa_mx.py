@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:11c33d72cec94a0a34b80560501616b9b27d721564a2fb5cac28fda21a70add1
+# compiler-digest: sha256:53e9e00b248b053e0ba6018932f7e6c2ea7a19701423efb18217d196a4c4ceb8
 "Load simulation app_qa_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1880,7 +1880,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

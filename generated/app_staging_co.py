@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:db71b04c1703a50aee956677f63b656a3d7b1c17c54ec5b3e581aa86fbee92e3
+# compiler-digest: sha256:1ea66e2230fdb23a585d0ff9d41f84eb3898b71403cd7b5576a229144303a676
 "Load simulation app_staging_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1872,7 +1872,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

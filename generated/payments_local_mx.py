@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:1c0fe5c7e02ddea3939ca3590289319c6a1f79b557c0ce1a5daf31c352a49ecb
+# compiler-digest: sha256:867377fc19bc75f091834d9b1101d7a95a986ee4e1883194d7d0dc09102f02b6
 "Load simulation payments_local_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1871,7 +1871,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:317702ef74b5535b7b00a730d5aa39e8bd1e1b852efde72cadd28241d80a3c43
+# compiler-digest: sha256:03d515e3bc4ec4d8805172a5d1bef734e9753f1a0459668befdb863587c2dd9e
 "Load simulation shop_qa_br, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1989,7 +1989,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:127e605198266c7c6a1de1d0c175f6551a58e4d49c5c983e536663ceee5c3513
+# compiler-digest: sha256:b00346234c244e25872ef263f616f19c6533451611297e4bf39c68baab44d288
 "Load simulation shop_staging_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1989,7 +1989,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

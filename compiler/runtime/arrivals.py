@@ -340,7 +340,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:32eb1151b63eae512d430611755b532d8e168e59b93d3c96261e67945446ccf0
+# compiler-digest: sha256:54a7beac32c6491bbe1ece4228f2ac3329c0d51607336705ea88ae1ebe59dd7c
 "Load simulation app_local_br, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1880,7 +1880,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:5ac3904b75bfa58967b3afd7c98cbc2762b2961794094a79664df22ee7cd87ec
+# compiler-digest: sha256:bc0fcf4b0e0651991e9c6c7acdc75158fff8716e24a6fb5a2cd009987d199536
 "Load simulation app_qa_co, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1880,7 +1880,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

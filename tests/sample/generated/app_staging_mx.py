@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:06d2f6b153e62489f8dfd6553bab23f03ca8e941a6d8db9338e6ddc60585c2a9
+# compiler-digest: sha256:e9542feddc6fe2adca59dfc7796b3775311378f30993fd5a242f91e0f0cc9a14
 "Load simulation app_staging_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -1880,7 +1880,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:2f39bd7ec42031cc51e9abe9db319d44f13da6aec2f010312aebb5dc144920d4
+# compiler-digest: sha256:23ca9ef6836b8eeb085413ed048812b393ff683976df815ae49517f20a888d56
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1871,7 +1871,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

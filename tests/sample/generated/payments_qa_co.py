@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:4d4c469409e7144080a49c660e117f285830a5fad15818b20ade29f939571f3f
+# compiler-digest: sha256:5662dd7e44c734df0a011b4cd06f77055387e799f9559b674e5c2b63ccc7de60
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1879,7 +1879,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

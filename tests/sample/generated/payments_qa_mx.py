@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:531f2917d20f2799ff7d720bb58612a9daec087b17e62319a9fde5209bc1f54b
+# compiler-digest: sha256:b056a87e83d428badfb981d9104a18685b9a2fe3b883a50aa778b40d7af6cd84
 "Load simulation payments_qa_mx, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -1871,7 +1871,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:1a0888ad7218092409daffb49906738d08189c46e6a966301dcce4b52b7b9ef0
+# compiler-digest: sha256:1c3e1329a17e3a810a91cda5cddeb39df002d9af7608099e34aaab3b36218821
 "Load simulation shop_local_co, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1989,7 +1989,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

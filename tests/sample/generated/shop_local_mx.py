@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:2c33c163bda5855c051d10e1ee71166609b6d9cba6f256ce099c3f0755ef752e
+# compiler-digest: sha256:b40fd881c9abed1256aa64ed656f9f31a03b365a48eb1b99d000192a1266c8c0
 "Load simulation shop_local_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1989,7 +1989,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:bf231fb782d5d6bf85472025f7bf0201e494a6a296c5ef9bb949f592c5349294
+# compiler-digest: sha256:40217c98d1555c492da26c38f82d05b875da3ed329cfcdbb2eaccc9620e184c0
 "Load simulation shop_qa_mx, generated from catalog.json and simulations/shop.json."
 
 import copy
@@ -1989,7 +1989,7 @@ def fit_run_time(options):
     if not open_model(options):
         return
     if not options.run_time or options.run_time > ARRIVALS_SECONDS:
-        run["run_time_cut"] = options.run_time or "none"
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
         options.run_time = ARRIVALS_SECONDS
     time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
 
