@@ -1,5 +1,5 @@
-"""The command line: validate, compile, list, explain, run, compare, and mcp (a server for
-agents). It parses arguments, calls the application layer (workspace.py) and prints what it
+"""The command line: validate, compile, list, explain, run, compare, import (a simulation from an
+OpenAPI document or a HAR file), and mcp (a server for agents). It parses arguments, calls the application layer (workspace.py) and prints what it
 returns; the MCP server (mcp/) calls the same functions.
 
 Exit codes: 0 ok; 1 `compile --check` found differences; 2 invalid configuration or usage.
@@ -54,6 +54,18 @@ def build_parser() -> ArgumentParser:
     run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
     run.add_argument("--processes", type=int, metavar="N", help="run each target on Locust's --processes N: a master and N forked workers (-1: one per core)")
     run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
+    importing = commands.add_parser(
+        "import", help="draft a simulation from an OpenAPI document or a HAR recording",
+        usage="python -m compiler import {openapi,har} FILE --app NAME [--host URL] [--out FILE] [--force] [--pauses] [--catalog-entry ENVIRONMENTS COUNTRIES]",
+    )  # fmt: skip
+    importing.add_argument("kind", choices=("openapi", "har"), help="what FILE is: an OpenAPI 3.0/3.1 document (JSON or YAML), or a HAR file")
+    importing.add_argument("file", metavar="FILE")
+    importing.add_argument("--app", required=True, help="the app's name: writes simulations/NAME.json beside the catalog")
+    importing.add_argument("--host", help="the host to send to (an origin, http://127.0.0.1:8765): instead of the document's server or the recording's host")
+    importing.add_argument("--out", help="the simulation file to write (default: simulations/NAME.json beside the catalog)")
+    importing.add_argument("--force", action="store_true", help="overwrite the simulation file if it exists")
+    importing.add_argument("--pauses", action="store_true", help="har: keep the recorded pauses between requests as pause steps")
+    importing.add_argument("--catalog-entry", nargs=2, metavar=("ENVIRONMENTS", "COUNTRIES"), help="also add the app to the catalog for these (comma lists: local,qa mx,co)")
     compare = commands.add_parser(
         "compare", help="compare two runs (folders, or a target's latest two); exit 1 on a regression",
         usage="python -m compiler compare RUN_A RUN_B | TARGET [--tolerance T] [--results DIR]",
@@ -130,6 +142,20 @@ def command_run(args, problems: Problems) -> int:
                          args.locust_args, problems)  # fmt: skip
 
 
+def command_import(args, problems: Problems) -> int:
+    entry = None
+    if args.catalog_entry:
+        entry = tuple([name for name in text.split(",") if name] for text in args.catalog_entry)
+        if not entry[0] or not entry[1]:
+            raise UsageError("--catalog-entry takes ENVIRONMENTS COUNTRIES, comma lists: local,qa mx,co")
+    if args.pauses and args.kind != "har":
+        raise UsageError("--pauses is for har: an OpenAPI document has no recorded pauses")
+    imported = workspace.import_source(args.kind, args.file, args.app, args.catalog, args.out, args.force, args.host,
+                                       args.pauses, entry, problems)  # fmt: skip
+    print("\n".join(imported.lines))
+    return EXIT_OK
+
+
 def command_compare(args, problems: Problems) -> int:
     run_a, run_b = workspace.runs_to_compare(workspace.results_folder(args.catalog, args.results), args.run_a, args.run_b)
     comparison = workspace.compare_runs(run_a, run_b, args.tolerance)
@@ -173,7 +199,8 @@ def command_mcp(args, problems: Problems) -> int:
 
 COMMANDS = {
     "validate": command_validate, "compile": command_compile, "list": command_list, "explain": command_explain,
-    "run": command_run, "compare": command_compare, "index": command_index, "mcp": command_mcp,
+    "run": command_run, "compare": command_compare, "index": command_index, "import": command_import,
+    "mcp": command_mcp,
 }  # fmt: skip
 
 

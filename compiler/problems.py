@@ -68,8 +68,23 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
     _seen: set[Problem] = field(default_factory=set, repr=False)  # a list lookup would be quadratic
+    # file label -> (JSON pointer -> (line, column), pointer -> how YAML 1.2 read the value there)
+    _places: dict[str, tuple[dict[str, tuple[int, int]], dict[str, str]]] = field(default_factory=dict, repr=False)
+
+    def locate(self, file: str, lines: dict[str, tuple[int, int]], notes: dict[str, str] | None = None) -> None:
+        """Where each pointer of a YAML file is: every problem of that file, whichever stage
+        finds it, ends with `(line L, column C)`, and one with a value that YAML 1.2 read as
+        text where YAML 1.1 would not says so."""
+        self._places[file] = (lines, notes or {})
 
     def add(self, file: str, pointer: str, message: str, level: str = "error") -> None:
+        if file in self._places:
+            lines, notes = self._places[file]
+            if pointer in notes and level == "error":
+                message = f"{message}; {notes[pointer]}"
+            place = position_in(lines, pointer)
+            if place is not None:
+                message = f"{message} (line {place[0]}, column {place[1]})"
         problem = Problem(file, pointer, message, level)
         if problem not in self._seen:
             self._seen.add(problem)
@@ -91,6 +106,16 @@ class Problems:
     def raise_if_errors(self) -> None:
         if self.errors:
             raise ConfigError(self.items)
+
+
+def position_in(lines: dict[str, tuple[int, int]], pointer: str) -> tuple[int, int] | None:
+    """The (line, column) of a pointer, or of the nearest value above it that the file holds;
+    None for the file as a whole."""
+    if not pointer:
+        return None
+    while pointer not in lines and pointer:
+        pointer = pointer.rpartition("/")[0]
+    return lines.get(pointer) if pointer else None
 
 
 def pointer_join(pointer: str, *keys: object) -> str:

@@ -432,3 +432,16 @@ def compare_runs(run_a: Path, run_b: Path, tolerance: float = DEFAULT_TOLERANCE)
     except CompareError as error:
         raise UsageError(str(error)) from None
     return Comparison(lines, code, rows)
+
+
+# -- import ------------------------------------------------------------------------------------------
+
+
+def import_source(kind: str, source: str, app: str, catalog: str, out: str | None, force: bool, host: str | None,
+                  pauses: bool, entry: tuple[list[str], list[str]] | None, problems: Problems):  # fmt: skip
+    """Draft a simulation from an OpenAPI document or a HAR file, validate it as a compile would
+    (the app alone, in `entry`'s environments and countries), write it: an `Imported` (the file,
+    the simulation, the lines to print); ConfigError with the input's problems, UsageError."""
+    from compiler.importers.command import import_file
+
+    return import_file(kind, source, app, catalog, out, force, host, pauses, entry, problems)

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:53e9e00b248b053e0ba6018932f7e6c2ea7a19701423efb18217d196a4c4ceb8
+# compiler-digest: sha256:c0711a9d9b4c7d8f0bc2e83f0a5a1b1deef8ae93a2c4e3112082698bae42dd19
 "Load simulation app_qa_mx, generated from catalog.json and simulations/app.json."
 
 import copy
@@ -992,6 +992,11 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         found = at_path(document, path) if document is not MISSING else MISSING
         if document is MISSING:
             return f"check {path.text}: the answer is not JSON"
+        if "type" in check:
+            got = json_type(found)
+            if got == check["type"]:
+                return None
+            return f"check {path.text}: expected {TYPE_WORDS[check['type']]}, got {TYPE_WORDS.get(got, got)}"
         if "exists" in check:
             if (found is not MISSING) == check["exists"]:
                 return None
@@ -1020,6 +1025,32 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         if expected in value
         else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
     )
+
+
+TYPE_WORDS = {
+    "array": "an array",
+    "object": "an object",
+    "string": "a string",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+    "missing": "nothing (not found)",
+}
+
+
+def json_type(value):
+    """A parsed JSON value's type, as JSON names it; "missing" for a path that found nothing."""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def parsed_json(body):

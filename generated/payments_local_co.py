@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:23ca9ef6836b8eeb085413ed048812b393ff683976df815ae49517f20a888d56
+# compiler-digest: sha256:4b1e10f6b16b63d5507bf69ca141c157b4593ca74c86d1fcca0818bfe9d8ebb5
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import copy
@@ -983,6 +983,11 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         found = at_path(document, path) if document is not MISSING else MISSING
         if document is MISSING:
             return f"check {path.text}: the answer is not JSON"
+        if "type" in check:
+            got = json_type(found)
+            if got == check["type"]:
+                return None
+            return f"check {path.text}: expected {TYPE_WORDS[check['type']]}, got {TYPE_WORDS.get(got, got)}"
         if "exists" in check:
             if (found is not MISSING) == check["exists"]:
                 return None
@@ -1011,6 +1016,32 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         if expected in value
         else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
     )
+
+
+TYPE_WORDS = {
+    "array": "an array",
+    "object": "an object",
+    "string": "a string",
+    "number": "a number",
+    "boolean": "a boolean",
+    "null": "null",
+    "missing": "nothing (not found)",
+}
+
+
+def json_type(value):
+    """A parsed JSON value's type, as JSON names it; "missing" for a path that found nothing."""
+    if value is MISSING:
+        return "missing"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def parsed_json(body):

@@ -20,7 +20,8 @@ ALLOWED = {  # part -> the parts it may import, besides itself and SHARED
     "resolve": {"sources"},
     "output": {"sources", "resolve"},
     "runs": {"sources", "resolve"},
-    "workspace": {"sources", "resolve", "output", "runs"},
+    "importers": {"sources", "resolve"},
+    "workspace": {"sources", "resolve", "output", "runs", "importers"},
     "mcp": {"workspace"},
     "cli": {"workspace", "mcp"},  # `mcp` starts the server
     "__main__": {"cli"},

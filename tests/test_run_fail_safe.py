@@ -395,7 +395,7 @@ def test_the_web_ui_listens_on_loopback_and_refuses_a_bad_host(generated, server
     assert answers["ftp://evil"]["success"] is False
     assert "must start with http:// or https://" in answers["ftp://evil"]["message"]
     assert answers[f"http://localhost:{server.port}"]["success"] is False
-    assert "environment prod is protected" in answers[f"http://localhost:{server.port}"]["message"]
+    assert "is a host of environment prod, which is protected" in answers[f"http://localhost:{server.port}"]["message"]
     assert_nothing_received(server)
 
 
@@ -501,7 +501,7 @@ def test_the_web_ui_form_cannot_set_other_options(generated, server, rundir):
         locust.send_signal(signal.SIGTERM)
         locust.wait(timeout=20)
     assert first["success"] is False and "not allow_protected" in first["message"], first
-    assert second["success"] is False and "environment prod is protected" in second["message"], second
+    assert second["success"] is False and "is a host of environment prod, which is protected" in second["message"], second
     assert_nothing_received(server)
 
 

@@ -386,6 +386,30 @@ def test_equals_tells_booleans_from_numbers(tmp_path, make_server):
     assert not re.search(r"GET +c2: check", run.output), run  # 1.0 is the number 1
 
 
+def test_a_type_check_judges_the_json_type_of_a_value(tmp_path, make_server):
+    server = make_server()
+    server.set_body(json.dumps({"items": [1], "n": 2.5, "b": False, "z": None, "s": "x"}), "GET", "/things")
+    server.set_body("[]", "GET", "/list")
+    passing = [("$", "object"), ("$.items", "array"), ("$.n", "number"), ("$.b", "boolean"), ("$.z", "null"), ("$.s", "string")]
+    failing = [("$", "array"), ("$.b", "number"), ("$.missing", "string"), ("$.items[0]", "string")]
+    checks = [{"json": path, "type": kind} for path, kind in passing + failing]
+    endpoints = [{"name": f"t{i}", "path": "/things", "checks": [check]} for i, check in enumerate(checks)]
+    endpoints.append({"name": "whole_list", "path": "/list", "checks": [{"json": "$", "type": "array"}]})
+    simulation = journey(on_start=[], headers={}, flows=[], endpoints=endpoints, users=1, run_time="2s")
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
+
+    assert run.returncode == 1, run
+    assert by_path(server)["/list"] > 0
+    for index in range(len(passing)):
+        assert not re.search(rf"GET +t{index}: check", run.output), run
+    assert not re.search(r"GET +whole_list: check", run.output), run
+    first = len(passing)
+    assert re.search(rf"GET +t{first}: check \$: expected an array, got an object", run.output), run
+    assert re.search(rf"GET +t{first + 1}: check \$\.b: expected a number, got a boolean", run.output), run
+    assert re.search(rf"GET +t{first + 2}: check \$\.missing: expected a string, got nothing \(not found\)", run.output), run
+    assert re.search(rf"GET +t{first + 3}: check \$\.items\[0\]: expected a string, got a number", run.output), run
+
+
 def test_a_percentile_threshold_is_judged_on_the_worst_time_locust_rounded(tmp_path, make_server):
     """Locust keeps 1040 ms as 1000 ms: p95 <= 1000 must not pass on it."""
     server = shop_server(make_server)

@@ -18,6 +18,7 @@ import pytest
 
 from recording_server import RecordingServer
 from locust_runs import (
+    run_folder_of,
     SECRET,
     TOKEN,
     Locust,
@@ -136,7 +137,7 @@ def test_failures_are_counted_by_name_and_the_run_ends_on_time(generated, server
     assert re.search(r"GET +with_token: +status 500", errors), run
     assert re.search(rf"GET +slow: +timed out after {TIMEOUT}s", errors), run
     assert re.search(r"GET +reset: +connection closed before an answer", errors), run
-    report = report_text(rundir / "reports" / target / "report.html")
+    report = report_text(run_folder_of(rundir / "reports" / target) / "report.html")
     assert all(name in report for name in FAILING)
     assert_no_secret_and_no_traceback(run, report)
     # The timeout holds: nothing waited for the slow answer (2 s) before failing.
@@ -170,7 +171,7 @@ def test_a_target_that_refuses_connections(generated, server, rundir, target):
         requests, failures = stats_row(run.output, name)
         assert requests > 0 and failures == requests, (name, run)
     assert re.search(r"GET +fine: +connection refused", run.output), run
-    assert_no_secret_and_no_traceback(run, report_text(rundir / f"reports/{target}/report.html"))
+    assert_no_secret_and_no_traceback(run, report_text(run_folder_of(rundir / "reports" / target) / "report.html"))
 
 
 @pytest.mark.parametrize("target", ["faulty_local_mx", "faultyreqs_local_mx"])
@@ -198,7 +199,7 @@ def test_a_run_ends_on_time_while_requests_hang(generated, server, rundir):
 
     assert time.monotonic() - started < 1 + 4, run
     assert run.returncode in (0, 1), run
-    assert_no_secret_and_no_traceback(run, report_text(rundir / "reports/faulty_local_mx/report.html"))
+    assert_no_secret_and_no_traceback(run, report_text(run_folder_of(rundir / "reports" / "faulty_local_mx") / "report.html"))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -211,7 +212,7 @@ def test_an_interrupted_run_against_a_failing_target_writes_its_report(
         run, seconds = locust.interrupt(signum)
     assert seconds < 5, run
     assert run.returncode == 1, run  # requests failed before the interruption
-    report = report_text(rundir / "reports" / "faulty_local_mx" / "report.html")
+    report = report_text(run_folder_of(rundir / "reports" / "faulty_local_mx") / "report.html")
     assert "slow" in report and "broken" in report
     assert_no_secret_and_no_traceback(run, report)
 

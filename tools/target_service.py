@@ -5,6 +5,8 @@ being the bottleneck of a demo. Run: python tools/target_service.py [--port 8765
 (`--port 0` takes a free port). It prints `target service: listening on http://127.0.0.1:PORT`
 once it answers. Every (method, path) of ROUTES answers with its status and a small JSON body,
 and so does GET /product/<anything> (the README's quickstart); anything else is a 404.
+GET /openapi.yaml answers its OpenAPI document (target_service.openapi.yaml: the routes that
+need no session), which `python -m compiler import openapi` reads (docs/IMPORT.md).
 
 It also answers the `shop` journey (data/simulations/shop.json), statelessly but for carts:
 
@@ -36,6 +38,7 @@ import secrets
 import signal
 import sys
 from collections import OrderedDict
+from pathlib import Path
 from urllib.parse import parse_qs
 
 from gevent import pywsgi, socket, spawn_later
@@ -87,8 +90,15 @@ CARTS: OrderedDict[str, dict] = OrderedDict()  # id -> {"email", "sku", "qty", "
 CART_IDS = itertools.count(1)
 
 
+OPENAPI = Path(__file__).with_name("target_service.openapi.yaml")  # this service's own document
+
+
 def app(environ, start_response):
     method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/")
+    if (method, path) == ("GET", "/openapi.yaml"):
+        document = OPENAPI.read_bytes()
+        start_response("200 OK", [("Content-Type", "application/yaml"), ("Content-Length", str(len(document)))])
+        return [document]
     length = int(environ.get("CONTENT_LENGTH") or 0)
     body = environ["wsgi.input"].read(length) if length else b""
     status, document, headers = journey(environ, method, path, body) or demo_route(method, path)

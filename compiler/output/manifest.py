@@ -6,10 +6,11 @@ records a claim: "with inputs whose digests are K, the full compile writes a fil
 have digest D". K covers everything a target's text depends on:
 
 - the compiler itself: every file of the package (code, runtime, schemas, templates), the
-  versions of Python, black and Jinja2, and this file's FORMAT;
+  versions of Python, black, Jinja2 and ruamel.yaml (which reads YAML sources), and this file's
+  FORMAT;
 - where it runs: the current folder (labels), the catalog's real path and name;
 - the catalog's parts the target reads (its environment, its country, its app), the bytes of its
-  simulation, the state of every feed file its resolution read (declared and unused ones too);
+  simulation (JSON or YAML alike: a YAML file's anchors and merge keys are in its bytes), the state of every feed file its resolution read (declared and unused ones too);
 - the hosts of the catalog's protected targets, which every file carries: for each protected
   target in order, its entry, taken from the manifest when that target's own inputs did not
   change, else resolved now.
@@ -57,7 +58,7 @@ def _sha(text: str | bytes) -> str:
 def compiler_digest() -> str:
     """The compiler's own inputs: every file of the package, the templates, and the versions of
     what renders and formats."""
-    versions = "\0".join(map(_installed_version, ("black", "jinja2")))
+    versions = "\0".join(map(_installed_version, ("black", "jinja2", "ruamel.yaml")))
     digest = hashlib.sha256(f"{FORMAT}\0{sys.version}\0{versions}\0".encode())
     files = [p for p in PACKAGE.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     files += [p for p in (PACKAGE / "templates").resolve().rglob("*") if p.is_file()]
@@ -72,7 +73,7 @@ def _installed_version(name: str) -> str:
     0.03 s): from the name of its .dist-info folder next to it, else from importlib.metadata."""
     spec = find_spec(name)
     if spec is not None and spec.origin:
-        site = Path(spec.origin).parent.parent
+        site = Path(spec.origin).parents[name.count(".") + 1]  # ruamel/yaml/__init__.py: two up
         with contextlib.suppress(OSError):
             for entry in os.listdir(site):
                 stem, _, version = entry.removesuffix(".dist-info").partition("-")

@@ -14,10 +14,11 @@ from typing import Iterator
 from compiler.problems import Problems, did_you_mean, pointer_join
 
 CAPTURE_SOURCES = ("json", "header", "regex")
-CHECK_FORMS = (("json", "exists"), ("json", "equals"), ("body_contains",), ("header", "contains"), ("max_ms",))
+CHECK_KEYS = ("json", "exists", "equals", "type", "body_contains", "header", "contains", "max_ms")
+CHECK_FORMS = (("json", "exists"), ("json", "equals"), ("json", "type"), ("body_contains",), ("header", "contains"), ("max_ms",))
 CHECK_VALUES = {"equals", "body_contains", "contains"}  # check keys whose values may hold ${capture:..}
 CHECK_FORMS_TEXT = (
-    '{"json", "exists"}, {"json", "equals"}, {"body_contains"}, {"header", "contains"} or {"max_ms"}'
+    '{"json", "exists"}, {"json", "equals"}, {"json", "type"}, {"body_contains"}, {"header", "contains"} or {"max_ms"}'
 )
 
 
@@ -34,7 +35,7 @@ def _steps_of(layer: dict, base: str) -> Iterator[tuple[str, dict]]:
 
 def check_layer(label: str, base: str, layer: dict, problems: Problems) -> None:
     """What one layer's steps must be on their own: each capture has one source (and a regex
-    compiles), each check is one of the five forms, a pause's min is not above its max."""
+    compiles), each check is one of the six forms, a pause's min is not above its max."""
     for pointer, step in _steps_of(layer, base):
         if "pause" in step:
             pause = step["pause"]
@@ -53,7 +54,7 @@ def check_layer(label: str, base: str, layer: dict, problems: Problems) -> None:
                 except re.error as error:
                     problems.add(label, pointer_join(here, "regex"), f"not a valid regular expression: {error}")
         for index, check in enumerate(step.get("checks", [])):
-            if tuple(key for key in ("json", "exists", "equals", "body_contains", "header", "contains", "max_ms") if key in check) not in CHECK_FORMS:
+            if tuple(key for key in CHECK_KEYS if key in check) not in CHECK_FORMS:
                 problems.add(
                     label,
                     pointer_join(pointer, "checks", index),

@@ -25,7 +25,7 @@ import stat
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from compiler.problems import Problems, clipped, pointer_join
 
@@ -42,9 +42,14 @@ class Document:
     data: Any
     digest: str = ""  # sha256 of the bytes read, for the manifest of a compile (output/manifest.py)
     text: str = field(default="", repr=False, compare=False)  # as read: positions for messages
+    # A YAML file's (line, column) of every JSON pointer; its problems get them from the
+    # Problems collector (`Problems.locate`), those of every stage, so `position` leaves them out.
+    lines: Mapping[str, tuple[int, int]] | None = field(default=None, repr=False, compare=False)
 
     def position(self, pointer: str) -> str | None:
         """'line L, column C' of what a JSON pointer names in the file, or None (the root)."""
+        if self.lines is not None:
+            return None
         return position_of(self.text, pointer) if self.text and pointer else None
 
 
@@ -261,27 +266,40 @@ def _read_regular_file(path: Path, limit: int) -> bytes:
         return file.read(limit)
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def is_yaml(path: Path | str) -> bool:
+    return str(path).lower().endswith(YAML_SUFFIXES)
+
+
 def load_document(
-    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found"
+    path: Path, problems: Problems, label: str | None = None, *, missing: str = "file not found", strict: bool = True,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> Document | None:
-    """Read one JSON file; on failure add a problem (`missing` when there is no such file) and return None."""
+    """Read one JSON file, or a YAML file (.yaml, .yml: yaml_load.py); on failure add a problem
+    (`missing` when there is no such file) and return None. `strict`: a YAML file's numbers that
+    YAML 1.1 and 1.2 read differently are refused (a config), or read as YAML 1.2 does (a document
+    to import). `max_bytes`: a larger file is refused."""
     label = label or label_for(path)
+    kind = "a YAML" if is_yaml(path) else "a JSON"
     try:
-        raw = _read_regular_file(path, MAX_FILE_BYTES + 1)  # one byte more than allowed is enough to refuse
+        raw = _read_regular_file(path, max_bytes + 1)  # one byte more than allowed is enough to refuse
     except FileNotFoundError:
         problems.add(label, "", missing)
         return None
     except IsADirectoryError:
-        problems.add(label, "", "is a folder, expected a JSON file")
+        problems.add(label, "", f"is a folder, expected {kind} file")
         return None
     except NotARegularFile as error:
-        problems.add(label, "", f"is not a regular file ({error.kind}), expected a JSON file")
+        problems.add(label, "", f"is not a regular file ({error.kind}), expected {kind} file")
         return None
     except OSError as error:
         problems.add(label, "", f"cannot be read: {error.strerror or error}")
         return None
-    if len(raw) > MAX_FILE_BYTES:
-        problems.add(label, "", f"is larger than {MAX_FILE_BYTES // 2**20} MiB, too large for a config file; is it the right file?")
+    if len(raw) > max_bytes:
+        what = "a config file" if max_bytes == MAX_FILE_BYTES else "a document to import"
+        problems.add(label, "", f"is larger than {max_bytes // 2**20} MiB, too large for {what}; is it the right file?")
         return None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         problems.add(label, "", "is saved as UTF-16 (it starts with a UTF-16 byte order mark); save it as UTF-8")
@@ -295,8 +313,10 @@ def load_document(
         problems.add(label, "", f"is not valid UTF-8 (byte {bom + error.start}, {where}); save it as UTF-8")
         return None
     if not text.strip(" \t\r\n"):
-        problems.add(label, "", "is empty; expected a JSON object")
+        problems.add(label, "", "is empty; expected " + ("a YAML mapping" if is_yaml(path) else "a JSON object"))
         return None
+    if is_yaml(path):
+        return _yaml_document(path, label, text, raw, problems, strict)
     hooks, too_deep, data = _Hooks(), False, None
     try:
         data = json.loads(
@@ -318,6 +338,19 @@ def load_document(
         if found and not only_duplicates:
             return None  # with duplicates only, the rest of the file is checked too: every error at once
     return Document(path, label, data, hashlib.sha256(raw).hexdigest(), text)
+
+
+def _yaml_document(path: Path, label: str, text: str, raw: bytes, problems: Problems, strict: bool) -> Document | None:
+    from compiler.sources.yaml_load import YamlRefusal, parse_yaml
+
+    try:
+        parsed = parse_yaml(text, strict=strict)
+    except YamlRefusal as refusal:
+        for pointer, message in refusal.found:
+            problems.add(label, pointer, message)
+        return None
+    problems.locate(label, parsed.lines, parsed.notes)
+    return Document(path, label, parsed.data, hashlib.sha256(raw).hexdigest(), text, parsed.lines)
 
 
 _SYNTAX = {  # json's messages that end where the position would follow, or say little

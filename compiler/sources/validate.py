@@ -9,13 +9,13 @@ overrides for targets that do not exist, duplicate endpoint names, inverted rang
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from compiler.problems import Problems, did_you_mean, pointer_join
 from compiler.sources import journeys
 from compiler.sources.credentials import check_literal_credentials
-from compiler.sources.load import Document, label_for, load_document
+from compiler.sources.load import YAML_SUFFIXES, Document, label_for, load_document
 from compiler.sources.schema import check_schema
 from compiler.sources.targets import BUILTIN_VARIABLES, TargetRef, compatible_targets, why_not_compatible
 
@@ -53,7 +53,7 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         return None
     # Simulations are relative to the catalog file itself: through a symbolic link, to the file
     # it points to, so a linked catalog reads (and compiles) exactly as the file it names.
-    catalog = Document(Path(os.path.realpath(catalog.path)), catalog.label, catalog.data, catalog.digest, catalog.text)
+    catalog = replace(catalog, path=Path(os.path.realpath(catalog.path)))
     catalog_ok = check_schema(catalog, "catalog", problems)
     check_literal_credentials(catalog.label, catalog.data, problems)
     apps = catalog.data.get("apps", {}) if isinstance(catalog.data, dict) else {}
@@ -75,8 +75,8 @@ def load_inputs(catalog_path: Path, problems: Problems) -> Inputs | None:
         if not is_file:
             known = sorted(
                 p.relative_to(catalog.path.parent).as_posix()
-                for p in catalog.path.parent.glob("**/*.json")
-                if p != catalog.path
+                for p in catalog.path.parent.glob("**/*")
+                if p != catalog.path and p.suffix.lower() in (".json", *YAML_SUFFIXES)
             )
             problems.add(
                 catalog.label,
