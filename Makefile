@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 READY := $(VENV)/.ready
 
-.PHONY: demo test compile check validate bench contracts golden clean
+.PHONY: demo test compile check validate smoke bench contracts golden clean
 
 $(READY): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ check: $(READY)
 
 golden: $(READY)  ## the suite's golden record: tests/sample/generated/ from tests/sample/data/ (review the diff)
 	cd tests/sample && ../../$(PY) -m compiler compile
+
+smoke: $(READY)  ## a deploy gate: one user runs every endpoint and flow of TARGET (names or globs) once: make smoke TARGET=shop_local_mx [ARGS='-H URL']
+	@test -n "$(TARGET)" || { echo "usage: make smoke TARGET=<target or glob> [ARGS='-H https://... (more Locust options)']"; exit 2; }
+	$(PY) -m compiler run $(TARGET) -- --smoke $(ARGS)
 
 bench: $(READY)
 	$(PY) tools/bench.py

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:0e2fc3c96460c92cd3b358419a68cb5f8c33a535b15d516fc5918abb44f33030
+# compiler-digest: sha256:4cc48df24a44b9531e38036da608901d6ba492abfd779c0e5494172b39c39d64
 "Load simulation shop_staging_br, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -25,6 +25,7 @@ import time
 import traceback
 import zlib
 from bisect import bisect_right
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
@@ -81,7 +82,8 @@ APP = "shop"
 ENVIRONMENT = "staging"
 COUNTRY = "br"
 
-# Run settings, keyed by Locust's own option names (-H, -u, -r, -t, --html) and --seed.
+# Run settings, keyed by Locust's own option names (-H, -u, -r, -t, --html) and the file's own
+# (--seed, --iterations, --task-order).
 # num_users, spawn_rate and run_time are None: the stages (STAGES, below) decide them.
 DEFAULTS = {
     "host": "https://br.staging.shop.example.test",
@@ -90,6 +92,8 @@ DEFAULTS = {
     "run_time": None,
     "html_file": "data/results/shop_staging_br/report.html",
     "seed": 11,
+    "iterations": None,
+    "task_order": "weighted",
 }
 SEED_DERIVED_FROM_TARGET = False
 
@@ -189,6 +193,10 @@ STAGES = [
     {"duration": "5m", "users": 40, "spawn_rate": 5},
     {"duration": "1m", "users": 0, "spawn_rate": 10},
 ]
+
+# The open model: task iterations started at a rate (per second, for the whole run) whatever the
+# answers' latency, by at most max_users users (DEFAULTS' num_users, -u); {} for the closed model.
+ARRIVALS = {}
 
 # Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {
@@ -362,6 +370,8 @@ OPTION_FLAGS = {
     "run_time": "-t/LOCUST_RUN_TIME",
     "html_file": "--html/LOCUST_HTML/REPORT_HTML",
     "seed": "--seed/LOCUST_SEED",
+    "iterations": "--iterations/LOCUST_ITERATIONS",
+    "task_order": "--task-order/LOCUST_TASK_ORDER",
 }
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
@@ -413,6 +423,7 @@ def add_options(parser, **_kwargs):
         help="Allow a run against a protected environment.",
         include_in_web_ui=False,
     )
+    add_iteration_options(parser)
     parser.add_argument(
         "--env-file",
         metavar="FILE",
@@ -1039,7 +1050,6 @@ class Request:
         return path + ("?" + query if query else ""), headers, payload
 
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
-        run["iterations"] += 1
         user = taskset.user
         if not self.feeds:
             return self.run(user, user.scope)
@@ -1409,7 +1419,6 @@ class FlowTask:
         )
 
     def __call__(self, taskset):
-        run["iterations"] += 1
         user = taskset.user
         rows = user.rows
         if self.feeds:
@@ -1636,10 +1645,696 @@ if STAGES:
             return None
 
 
+# -- iterations, task order and a smoke test -------------------------------------------------------
+
+# What this run does, settled when it starts (the master's options have reached the workers):
+# the open model or not, iterations per user (closed) or in all (open), the task order.
+run.update(open=False, per_user=None, in_all=None, sequential=False)
+
+
+def add_iteration_options(parser):
+    parser.add_argument(
+        "--iterations",
+        type=int,
+        env_var="LOCUST_ITERATIONS",
+        help="Task iterations per user (with arrivals: in all); the run ends when every user is done.",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--task-order",
+        choices=["weighted", "sequential"],
+        env_var="LOCUST_TASK_ORDER",
+        help="weighted: one task by weight per iteration; sequential: every task once, in order.",
+        include_in_web_ui=False,
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        env_var="LOCUST_SMOKE",
+        help="A smoke test: one user, every endpoint and flow once, in order; any failure fails.",
+        include_in_web_ui=False,
+    )
+
+
+def take_smoke_options(environment, options):
+    """--smoke: one user runs one iteration of every task in order (the closed model, no stages),
+    and the thresholds are not judged: a failed request fails the run."""
+    if options.smoke:
+        options.num_users, options.spawn_rate = 1, 1
+        options.iterations, options.task_order = 1, "sequential"
+        environment.shape_class = None
+        if STAGES and not options.run_time:  # the stages' duration still bounds the run
+            options.run_time = sum(parse_timespan(stage["duration"]) for stage in STAGES)
+
+
+def open_model(options):
+    """Whether the run starts iterations at the arrivals' rate (a smoke test is one user)."""
+    return bool(ARRIVALS) and not options.smoke
+
+
+def settle_the_run(environment):
+    """At the start of each run, in every process: what the options ask of this run."""
+    options = environment.parsed_options
+    run["open"] = open_model(options)
+    run["sequential"] = options.task_order == "sequential"
+    run["per_user"] = None if run["open"] else options.iterations
+    run["in_all"] = options.iterations if run["open"] else None
+    run["users_stopped"], run["all_spawned"] = 0, False
+    run.update(end_asked=False, ended_by=None, end_at=None, end_wall=None)
+
+
+def iteration_problems(options):
+    """What the run's options ask that it cannot do: checked before any load."""
+    found = []
+    if options.iterations is not None and options.iterations < 1:
+        found.append(f"iterations {options.iterations} must be 1 or more")
+    elif options.iterations is not None and STAGES and not options.smoke:
+        found.append(
+            "--iterations needs users (N per user) or arrivals (N in all), not this file's stages, "
+            "whose users change over the run"
+        )
+    return found
+
+
+def iteration_lines(options):
+    """The printout's lines of iterations and task order."""
+    lines = []
+    if options.smoke:
+        lines.append(
+            f"  {'smoke':<11} one user, one pass of every endpoint and flow in order; thresholds are "
+            "not judged: a failed request fails the run [--smoke/LOCUST_SMOKE]"
+        )
+    elif options.iterations is not None:
+        each = "in all" if ARRIVALS else "per user"
+        lines.append(
+            f"  {'iterations':<11} {f'{options.iterations} {each}':<42} {source_of('iterations')} "
+            "[--iterations/LOCUST_ITERATIONS] (the run ends when every user is done)"
+        )
+    if options.task_order == "sequential" and not options.smoke:
+        lines.append(
+            f"  {'task_order':<11} {options.task_order:<42} {source_of('task_order')} "
+            "[--task-order/LOCUST_TASK_ORDER]"
+        )
+    return lines
+
+
+class EveryTask:
+    """One iteration of task_order sequential: every task once, in the written order (endpoints,
+    then flows), as Locust's --tags and --exclude-tags left them."""
+
+    __name__ = "every task"
+
+    def __init__(self, tasks):
+        self.every = tasks  # not `tasks`: Locust would take it for a TaskSet
+
+    def __call__(self, taskset):
+        for task in self.every:
+            task(taskset)
+
+
+def every_task(tasks):
+    if run.get("every_task_of") is not tasks:
+        run["every_task_of"], run["every_task"] = tasks, EveryTask(tasks)
+    return run["every_task"]
+
+
+# The closed model with iterations: each user stops after its own; the run ends when every user
+# the run asked for has stopped (whatever stopped it: its iterations, a failed on_start, a feed).
+
+
+def closed_user_stopped(user):
+    runner = run.get("runner")
+    if run["per_user"] is None or runner is None or runner.state not in ("spawning", "running"):
+        return
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("simulation_user_stopped", 1)
+    else:
+        count_stopped_users(runner, 1)
+
+
+def count_stopped_users(runner, count):
+    """On the master (or the only process): users stopped so far; the end when all have."""
+    run["users_stopped"] += count
+    if run["all_spawned"] and run["users_stopped"] >= runner.target_user_count:
+        end_the_run(
+            "iterations", f"every user ({run['users_stopped']}) has finished its iterations"
+        )
+
+
+def watch_stopped_users(environment, runner):
+    """On the master (or the only process): users stopped on the workers, and the end of the
+    ramp (a user may finish before the last one is spawned)."""
+
+    def spawned(user_count, **_kwargs):
+        run["all_spawned"] = True
+        if run["per_user"] is not None:
+            count_stopped_users(runner, 0)
+
+    environment.events.spawning_complete.add_listener(spawned)
+    if isinstance(runner, MasterRunner):
+        runner.register_message(
+            "simulation_user_stopped",
+            lambda environment, msg: count_stopped_users(runner, msg.data),
+        )
+
+
+def end_the_run(how, why):
+    """End the run because it did what was asked: every user done ("iterations"), or the
+    arrivals' schedule over (None: its time). The master (or the only process) quits, as at
+    the end of Locust's run time."""
+    if run.get("end_asked") or run.get("finished"):
+        return
+    run["end_asked"], run["ended_by"] = True, how
+    run["end_at"], run["end_wall"] = time.monotonic(), time.time()  # the figures' end
+    log.info("%s: ending the run", why)
+    threading.Thread(target=run["runner"].quit, daemon=True).start()
+
+
+def how_the_run_ended():
+    """How the run ended, for the printout, the record, the summary and JUnit: iterations (every
+    user finished its iterations), interrupted (a signal stopped the run: Locust quit while it
+    still ran), aborted (a threshold's abort, or the arrivals' schedule failed), feed_exhausted
+    (stop_run), worker_lost, or run_time (its time, or the arrivals' schedule, ran out)."""
+    stopping = str(run.get("stopping_run") or "")
+    if run.get("ended_by"):
+        return run["ended_by"]
+    if run.get("interrupted") or run.get("state_at_finish") in ("spawning", "running"):
+        return "interrupted"
+    if run.get("aborted") or run.get("arrivals_failed"):
+        return "aborted"
+    if stopping.startswith("feed "):
+        return "feed_exhausted"
+    if counted_losses():  # the workers lost while the run was on (distributed.py)
+        return "worker_lost"
+    return "run_time"
+
+
+# -- the open model: arrivals ----------------------------------------------------------------------
+
+SHARE_AHEAD_SECONDS = (
+    0.5  # a new division of the schedule holds from this far ahead (its message's way)
+)
+START_LAG_WARNING_MS = 50  # a start lag p99 above this: the latencies include the generator's delay
+END_BACKSTOP_SECONDS = 5  # Locust's own run time: the schedule's end, this much later
+
+
+def plan_of(arrivals):
+    """Per stage: (start second, end second, rate at its start, rate at its end, iterations the
+    schedule starts before it on average)."""
+    plan, start, before, rate = [], 0, 0.0, arrivals.get("start_rate", 0)
+    for stage in arrivals.get("stages", ()):
+        seconds = parse_timespan(stage["duration"])
+        plan.append((start, start + seconds, rate, stage["rate"], before))
+        before += (rate + stage["rate"]) / 2 * seconds
+        start, rate = start + seconds, stage["rate"]
+    return plan
+
+
+ARRIVAL_PLAN = plan_of(ARRIVALS)
+ARRIVALS_SECONDS = ARRIVAL_PLAN[-1][1] if ARRIVAL_PLAN else 0
+ARRIVAL_ENDS = [end for _start, end, _first, _last, _before in ARRIVAL_PLAN]
+
+
+def arrival_second(expected):
+    """The second at which the schedule has started `expected` iterations on average: the inverse
+    of the integrated rate, linear ramps stage by stage; None after the last stage."""
+    for start, end, first, last, before in ARRIVAL_PLAN:
+        inside, seconds = expected - before, end - start
+        if inside < (first + last) / 2 * seconds:
+            if inside <= 0:
+                return start
+            slope = (last - first) / seconds / 2  # first * t + slope * t**2 == inside
+            return start + 2 * inside / (first + (first * first + 4 * slope * inside) ** 0.5)
+    return None
+
+
+def schedule(seed, limit):
+    """(number, second) of every iteration of the whole run, the same in every process, so that
+    workers can share it: constant, evenly spaced (the middle of each 1/rate); poisson,
+    exponential gaps drawn from the seed. `limit` iterations in all, or until the last stage."""
+    rng, poisson = random.Random(f"{seed}/arrivals"), ARRIVALS["distribution"] == "poisson"
+    expected, number = 0.0, 0
+    while limit is None or number < limit:
+        expected = expected + rng.expovariate(1.0) if poisson else number + 0.5
+        second = arrival_second(expected)
+        if second is None:
+            return
+        yield number, second
+        number += 1
+
+
+arrivals = {"shares": [], "origin": None}  # this process's: reset after each run
+
+
+def reset_arrivals():
+    arrivals.clear()
+    arrivals.update(
+        shares=[],  # (from second, index, count): take the iterations whose number % count == index
+        origin=None,  # time.monotonic() of the schedule's second 0
+        cap=None,  # the users this process may start
+        idle=deque(),  # users waiting for a ticket
+        size=0,  # users started and not stopped
+        users=0,  # users started in all
+        counts=[[0, 0, 0] for _ in ARRIVAL_PLAN],  # per stage: scheduled, started, dropped
+        lags={},  # start lag, milliseconds to 3 significant digits -> iterations
+        lag_max=0.0,
+        exhausted=False,  # every iteration of this process's share released
+        done_said=False,
+        woken=threading.Event(),  # a share arrived
+        greenlet=None,
+        workers={},  # on the master: each worker's last report
+        done_workers={},  # on the master: worker -> whether it did every iteration asked for
+        end=0,  # the schedule's last second: the run's time
+        complete=False,  # every iteration asked for (iterations) released
+    )
+
+
+reset_arrivals()
+
+
+def begin_arrivals(environment):
+    """At the start of a run: the local process releases the schedule itself; a worker once its
+    master gave it a share (which may come before the run starts on the worker: a worker's
+    figures are reset when the next run starts, not when one stops); the master once it has
+    started its workers (see hear_arrivals)."""
+    runner = environment.runner
+    if not isinstance(runner, WorkerRunner) or arrivals.get("stale"):
+        reset_arrivals()
+    if isinstance(runner, MasterRunner):
+        return
+    if not isinstance(runner, WorkerRunner):
+        arrivals.update(origin=time.monotonic(), shares=[(0, 0, 1)], cap=run["max_users"])
+        arrivals["end"] = run["arrivals_run_time"]
+    # a greenlet of the runner's own group: it goes when the runner quits
+    arrivals["greenlet"] = runner.greenlet.spawn(release_the_schedule, environment)
+
+
+def share_the_schedule(runner):
+    """On the master, at the start and whenever the counted workers change: each worker's share
+    (every n-th iteration of the schedule, from now on), its share of max_users, the run's clock."""
+    if not run["open"] or arrivals["origin"] is None or run.get("workers_quit"):
+        return
+    workers = sorted(run.get("admitted", ()), key=runner.get_worker_index)
+    elapsed = time.monotonic() - arrivals["origin"]
+    start = elapsed + SHARE_AHEAD_SECONDS if arrivals.get("shared") else 0
+    arrivals["shared"] = True
+    for index, client_id in enumerate(workers):
+        cap = run["max_users"] // len(workers) + (index < run["max_users"] % len(workers))
+        share = {
+            "from": start,
+            "index": index,
+            "count": len(workers),
+            "cap": cap,
+            "elapsed": elapsed,
+            "end": run["arrivals_run_time"],
+        }
+        runner.send_message("simulation_arrivals", share, client_id=client_id)
+    if workers and start:
+        log.info(
+            "arrivals: the schedule is divided among %s worker(s) from %.1fs on",
+            len(workers),
+            start,
+        )
+
+
+def take_share(environment, msg):
+    """On a worker: its share of the schedule, and the run's clock (the master's)."""
+    share = msg.data
+    if arrivals.get("stale"):  # the share of a new run
+        reset_arrivals()
+    if arrivals["origin"] is None:
+        arrivals["origin"] = time.monotonic() - share["elapsed"]
+    arrivals["shares"].append((share["from"], share["index"], share["count"]))
+    arrivals["cap"], arrivals["end"] = share["cap"], share["end"]
+    arrivals["woken"].set()
+
+
+def share_at(second):
+    for start, index, count in reversed(arrivals["shares"]):
+        if start <= second:
+            return index, count
+    return None, None
+
+
+def release_the_schedule(environment):
+    """The schedule of this process, released iteration by iteration at its time to a waiting
+    user; a user is started when none waits, up to the cap; else the iteration is dropped. If it
+    fails, the run stops: it would go on without its load."""
+    try:
+        release(environment)
+    except Exception as error:  # GreenletExit (the run stops) is not an Exception
+        log.error("arrivals: the schedule failed (%s): stopping the run", type(error).__name__)
+        run["arrivals_failed"] = f"the arrivals' schedule failed ({type(error).__name__})"
+        stop_the_run(run["arrivals_failed"])
+
+
+def release(environment):
+    runner = environment.runner
+    while not arrivals["shares"]:
+        arrivals["woken"].wait()  # a greenlet's wait: Locust patched threading
+    origin, idle, counts, last = arrivals["origin"], arrivals["idle"], arrivals["counts"], -1
+    for number, second in schedule(environment.parsed_options.seed, run["in_all"]):
+        if second >= arrivals["end"]:  # -t shorter than the stages
+            break
+        last = number
+        index, count = share_at(second)
+        if index is None or number % count != index:
+            continue
+        due = origin + second
+        while time.monotonic() < due:
+            time.sleep(due - time.monotonic())  # a greenlet's sleep: Locust patched time
+        stage = counts[min(bisect_right(ARRIVAL_ENDS, second), len(counts) - 1)]
+        stage[0] += 1
+        while idle and idle[0].greenlet.dead:
+            idle.popleft()
+        if idle:
+            user = idle.popleft()
+            user.ticket = (stage, due)
+            user.ticket_ready.set()
+        elif arrivals["size"] < arrivals["cap"]:
+            arrivals["size"] += 1
+            arrivals["users"] += 1
+            (user,) = runner.spawn_users({runner.user_classes[0].__name__: 1})
+            user.ticket = (stage, due)  # before it runs: its on_start, then this iteration
+        else:
+            stage[2] += 1  # every user busy, none left to start: dropped, never sent late
+    arrivals["exhausted"] = True
+    arrivals["complete"] = run["in_all"] is not None and last + 1 >= run["in_all"]
+    check_done(runner)  # every iteration asked for released: the end may be now
+    end = origin + arrivals["end"]
+    while time.monotonic() < end:
+        time.sleep(end - time.monotonic())
+    check_done(runner, at_the_end=True)
+
+
+def start_ticketed_iteration(user):
+    """A user starts the iteration its ticket is for: how late against the schedule."""
+    if user.ticket is None:
+        wait_for_ticket(user)
+    stage, due = user.ticket
+    user.ticket = None
+    stage[1] += 1
+    lag = (time.monotonic() - due) * 1000
+    bucket = float(f"{lag:.3g}")
+    arrivals["lags"][bucket] = arrivals["lags"].get(bucket, 0) + 1
+    if lag > arrivals["lag_max"]:
+        arrivals["lag_max"] = lag
+
+
+def wait_for_ticket(user):
+    """Between iterations (Locust's wait: a waiting user stops at once when the run does): among
+    the idle users until the schedule hands this one a ticket."""
+    arrivals["idle"].append(user)
+    if arrivals["exhausted"]:
+        check_done(run["runner"])
+    user.ticket_ready.wait()
+    user.ticket_ready.clear()
+    return 0
+
+
+def arrivals_user_stopped(user):
+    """A user that stopped (a failed on_start, a feed, the run's end) leaves the pool; an
+    iteration it was given but never started was not sent: it counts as dropped."""
+    if user.ticket is not None:
+        user.ticket[0][2] += 1
+        user.ticket = None
+    if user in arrivals["idle"]:
+        arrivals["idle"].remove(user)
+    arrivals["size"] -= 1
+    if arrivals["exhausted"]:
+        check_done(run["runner"])
+
+
+def check_done(runner, at_the_end=False):
+    """This process is done with its share at the schedule's end (the run's time), or before it
+    when every iteration asked for (iterations) was released and every user waits again. The run
+    ends when every process is (the master hears from each worker): ended by its iterations when
+    all were done, else by its time."""
+    if arrivals["done_said"] or not arrivals["exhausted"]:
+        return
+    finished = arrivals["complete"] and len(arrivals["idle"]) >= arrivals["size"]
+    if not (finished or at_the_end):
+        return
+    arrivals["done_said"] = True
+    if isinstance(runner, WorkerRunner):
+        runner.send_message("simulation_arrivals_done", {"iterations": finished})
+    else:
+        schedule_over(finished)
+
+
+def schedule_over(finished):
+    if finished:
+        end_the_run("iterations", f"the {run['in_all']} iterations asked for are done")
+    else:
+        end_the_run(None, f"the arrivals' schedule is over ({run['arrivals_run_time']}s)")
+
+
+def keep_the_schedules_users(runner):
+    """On a worker: Locust's spawn messages (0 users, the master's dispatch) must not stop the
+    users the schedule started."""
+    start_worker = runner.start_worker
+
+    def keep(user_classes_count, **kwargs):
+        if run["open"]:
+            user_classes_count = dict(runner.user_classes_count)
+        return start_worker(user_classes_count, **kwargs)
+
+    runner.start_worker = keep
+    runner.register_message("simulation_arrivals", take_share)
+
+
+def report_arrivals(client_id, data):
+    """A worker's figures so far, with each report of its statistics (the last one too)."""
+    if run["open"] and arrivals["origin"] is not None:
+        data["simulation_arrivals"] = {
+            key: arrivals[key] for key in ("counts", "lags", "lag_max", "users")
+        }
+
+
+def hear_arrivals(environment, runner):
+    """On the master: the workers' figures, and which workers are done with their iterations."""
+
+    def report(client_id, data):
+        if "simulation_arrivals" in data:
+            arrivals["workers"][client_id] = data["simulation_arrivals"]
+
+    def done(environment, msg):
+        arrivals["done_workers"][msg.node_id] = msg.data["iterations"]
+        if set(run.get("admitted", ())) <= set(arrivals["done_workers"]):
+            schedule_over(all(arrivals["done_workers"].values()))
+
+    def started(user_count, **_kwargs):  # the workers have their spawn messages: the clock starts
+        if run["open"] and arrivals["origin"] is None:
+            arrivals["origin"] = time.monotonic()
+            share_the_schedule(runner)
+
+    environment.events.worker_report.add_listener(report)
+    environment.events.spawning_complete.add_listener(started)
+    runner.register_message("simulation_arrivals_done", done)
+
+
+def stop_arrivals(environment, **_kwargs):
+    """The run stops: no iteration is released any more (Locust stops the users). The figures
+    stay for the last reports; the next run's start (or share) resets them."""
+    if arrivals.get("greenlet") is not None:
+        arrivals["greenlet"].kill(block=False)
+        arrivals["greenlet"] = None
+    arrivals["stale"] = True
+
+
+def fit_run_time(options):
+    """With arrivals the run ends with their last stage: a longer -t, or none, is cut to it. The
+    event loop's clock is brought up to date first: gevent reads it when Locust sets its run
+    time, and starting a file takes a moment in which the clock stands still, so the run would
+    end that much before its schedule does."""
+    if not open_model(options):
+        return
+    if not options.run_time or options.run_time > ARRIVALS_SECONDS:
+        run["run_time_cut"] = f"{options.run_time}s" if options.run_time else "none"
+        options.run_time = ARRIVALS_SECONDS
+    time.sleep(0.001)  # one turn of the event loop, which reads the clock anew
+
+
+def hand_the_end_to_the_schedule(options):
+    """After the checks and the printout: the schedule ends the run (end_with_the_schedule), and
+    Locust's own run time becomes a backstop a few seconds later."""
+    if open_model(options):
+        run["arrivals_run_time"] = options.run_time
+        options.run_time = options.run_time + END_BACKSTOP_SECONDS
+
+
+# -- what the arrivals did -------------------------------------------------------------------------
+
+
+def arrival_totals():
+    """Per stage (scheduled, started, dropped), the start lags, the longest, the users started:
+    this process's, or on the master the sum of every worker's last report."""
+    if isinstance(run.get("runner"), MasterRunner):
+        reports = list(arrivals["workers"].values())
+    else:
+        reports = [arrivals]
+    counts = [
+        [sum(report["counts"][stage][i] for report in reports) for i in range(3)]
+        for stage in range(len(ARRIVAL_PLAN))
+    ]
+    lags = {}
+    for report in reports:
+        for bucket, number in report["lags"].items():
+            lags[float(bucket)] = lags.get(float(bucket), 0) + number
+    lag_max = max((report["lag_max"] for report in reports), default=0.0)
+    return counts, lags, lag_max, sum(report["users"] for report in reports)
+
+
+def lag_percentile(lags, fraction):
+    total = sum(lags.values())
+    if not total:
+        return None
+    seen = 0
+    for bucket in sorted(lags):
+        seen += lags[bucket]
+        if seen >= fraction * total:
+            return bucket
+    return max(lags)
+
+
+def arrival_figures():
+    """What the arrivals did in the whole run: per stage the rate asked (the stages' mean over
+    the part that ran) and reached (iterations started per second), dropped iterations, start
+    lag (how late iterations started against their schedule), users started."""
+    counts, lags, lag_max, users = arrival_totals()
+    origin = arrivals["origin"]
+    end = run.get("end_at") or run.get("ending") or time.monotonic()
+    elapsed = end - origin if origin is not None else 0
+    stages = []
+    for (start, end, first, last, _), stage, (scheduled, started, dropped) in zip(
+        ARRIVAL_PLAN, ARRIVALS["stages"], counts
+    ):
+        seconds = max(0.0, min(end, elapsed) - start)
+        reached = first + (last - first) * seconds / (end - start)  # the rate where it stopped
+        stages.append(
+            {
+                "duration": stage["duration"],
+                "start_rate": first,
+                "rate": last,
+                "seconds": round(seconds, 3),
+                "asked_per_second": (first + reached) / 2 if seconds else None,
+                "reached_per_second": started / seconds if seconds else None,
+                "scheduled": scheduled,
+                "started": started,
+                "dropped": dropped,
+            }
+        )
+    scheduled, dropped = sum(c[0] for c in counts), sum(c[2] for c in counts)
+    p99 = lag_percentile(lags, 0.99)
+    late = p99 is not None and p99 > START_LAG_WARNING_MS
+    return {
+        "distribution": ARRIVALS["distribution"],
+        "max_users": run.get("max_users"),
+        "users_started": users,
+        "scheduled": scheduled,
+        "started": sum(c[1] for c in counts),
+        "dropped_iterations": dropped,
+        "dropped_ratio": dropped / scheduled if scheduled else None,
+        "max_dropped_ratio": ARRIVALS["max_dropped_ratio"],
+        "start_lag_ms": {
+            "p50": lag_percentile(lags, 0.5),
+            "p99": p99,
+            "max": round(lag_max, 3) if lags else None,
+        },
+        "warning": (
+            f"start lag p99 {p99:.3g} ms is above {START_LAG_WARNING_MS} ms: iterations started late "
+            "against their schedule, and their latencies include the generator's own delay"
+            if late
+            else None
+        ),
+        "stages": stages,
+    }
+
+
+def arrival_problems(figures):
+    """Too many iterations dropped: the run did not send the load asked for."""
+    ratio, most = figures["dropped_ratio"], figures["max_dropped_ratio"]
+    if ratio is None or ratio <= most:
+        return []
+    return [
+        f"{figures['dropped_iterations']} of {figures['scheduled']} scheduled iterations were dropped "
+        f"({ratio:.1%}, above max_dropped_ratio {most:.1%}): every one of the {figures['max_users']} "
+        "users was busy; the run did not send the load asked for: raise max_users (-u), or lower the rate"
+    ]
+
+
+def arrival_lines(figures):
+    """The end of the run's printout: per stage asked and reached, dropped, start lag."""
+    lines = []
+    for number, stage in enumerate(figures["stages"], 1):
+        if stage["seconds"] == 0:
+            lines.append(f"{TARGET}: arrivals: stage {number} ({stage['duration']}): not reached")
+            continue
+        lines.append(
+            f"{TARGET}: arrivals: stage {number} ({stage['duration']}, {stage['start_rate']:g} to "
+            f"{stage['rate']:g}/s): asked {stage['asked_per_second']:.4g}/s, reached "
+            f"{stage['reached_per_second']:.4g}/s ({stage['started']} of {stage['scheduled']} started, "
+            f"{stage['dropped']} dropped)"
+        )
+    lag = figures["start_lag_ms"]
+    shown = ", ".join(f"{key} {value:.3g} ms" for key, value in lag.items() if value is not None)
+    ratio = figures["dropped_ratio"]
+    lines.append(
+        f"{TARGET}: arrivals: {figures['dropped_iterations']} of {figures['scheduled']} iterations dropped"
+        + (
+            f" ({ratio:.2%}, at most {figures['max_dropped_ratio']:.2%})"
+            if ratio is not None
+            else ""
+        )
+        + f"; {figures['users_started']} users started (at most {figures['max_users']})"
+        + f"; start lag {shown or 'none'}"
+    )
+    if figures["warning"]:
+        lines.append(f"{TARGET}: warning: {figures['warning']}")
+    return lines
+
+
+def arrival_line(options):
+    """The printout's line of the arrivals, before the run."""
+    parts, rate = [], ARRIVALS["start_rate"]
+    for stage in ARRIVALS["stages"]:
+        if stage["rate"] == rate:
+            parts.append(f"{rate:g}/s for {stage['duration']}")
+        else:
+            parts.append(f"{rate:g} to {stage['rate']:g}/s over {stage['duration']}")
+        rate = stage["rate"]
+    return (
+        f"  {'arrivals':<11} {', then '.join(parts)} ({ARRIVALS_SECONDS}s), {ARRIVALS['distribution']}; "
+        f"up to {options.num_users} users (num_users); at most {ARRIVALS['max_dropped_ratio']:.1%} dropped"
+    )
+
+
+def arrival_problems_before(options, workers):
+    """What stops an open-model run before any load."""
+    users = options.num_users or 0
+    if users < max(workers, 1):
+        return [
+            f"max_users {users} (num_users, -u) is fewer than the {max(workers, 1)} process(es) that "
+            "share the arrivals: each needs at least one user"
+        ]
+    return []
+
+
+def run_measure(key):
+    """The thresholds of the whole run that are not in Locust's statistics."""
+    if key == "max_dropped_ratio":
+        return run["arrival_figures"]["dropped_ratio"] if run.get("arrival_figures") else None
+    seconds = (
+        (run.get("end_wall") or time.time()) - run["started_at"] if run.get("started_at") else 0
+    )
+    return run["iterations"] / seconds if seconds and run["iterations"] else None
+
+
 # -- thresholds ------------------------------------------------------------------------------------
 
 # measured <= limit
 MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")
+RUN_KEYS = ("max_dropped_ratio", "min_iterations_per_second")  # the whole run's, not requests'
 ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
 
 
@@ -1675,7 +2370,7 @@ def measure(entry, key):
     return entry.get_response_time_percentile(int(key[1:3]) / 100)
 
 
-def verdicts(stats, keys=MAXIMA + ("min_rps",)):
+def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
     """(what, key, limit, measured, passed) for every threshold among `keys`."""
     scopes = [(None, THRESHOLDS)] + sorted(THRESHOLDS.get("requests", {}).items())
     found = []
@@ -1683,7 +2378,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
         entry = entry_for(stats, name)
         for key in keys:
             if key in limits:
-                measured = measure(entry, key)
+                measured = run_measure(key) if key in RUN_KEYS else measure(entry, key)
                 limit = limits[key]
                 worst = (
                     measured + bucket_margin(measured)
@@ -1691,7 +2386,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
                     else measured
                 )
                 passed = measured is not None and (
-                    measured >= limit if key == "min_rps" else worst <= limit
+                    measured >= limit if key.startswith("min_") else worst <= limit
                 )
                 found.append((name or "all requests", key, limit, measured, passed))
     return found
@@ -1701,17 +2396,18 @@ def shown_measure(key, measured):
     """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
     `run`'s table): four significant digits, or "no requests"."""
     if measured is None:
-        return "no requests"
+        return "no iterations" if key in RUN_KEYS else "no requests"
     return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
 
 
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
+    width = max([12] + [len(row[1]) for row in rows])
     for what, key, limit, measured, passed in rows:
-        sign = ">=" if key == "min_rps" else "<="
+        sign = ">=" if key.startswith("min_") else "<="
         value = shown_measure(key, measured)
         lines.append(
-            f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
+            f"  {what:<20} {key:<{width}} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )
     return "\n".join(lines)
 
@@ -2001,7 +2697,11 @@ def problems_with(options, workers=1):
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
     whose = f"environment {protected_by or ENVIRONMENT}"
-    if STAGES:  # the stages decide: every stage within the limits, and the whole shape too
+    found += iteration_problems(options)
+    if open_model(options):  # users start as the schedule needs them, up to num_users
+        found += arrival_problems_before(options, workers)
+        users, rate, run_time, where = options.num_users or 0, 0, options.run_time, "arrivals' max_"
+    elif STAGES and not options.smoke:  # the stages decide: every stage, and the whole shape
         plan = stage_plan(options)
         users, rate, run_time = max(s[1] for s in plan), max(s[2] for s in plan), plan[-1][0]
         where = "a stage's "
@@ -2029,7 +2729,7 @@ def problems_with(options, workers=1):
         limit = parse_timespan(limits["max_run_time"])
         if not run_time or run_time > limit:  # Locust runs forever on 0
             shown = f"{run_time}s" if run_time else "0 (no limit)"
-            what = "the stages' duration" if STAGES else "run_time"
+            what = "the stages' duration" if STAGES and not options.smoke else "run_time"
             found.append(
                 f"{what} {shown} is above the max_run_time of {whose}, {limits['max_run_time']} ({limit}s)"
             )
@@ -2104,7 +2804,9 @@ def configuration_record(options):
     """The resolved run settings, each with where it came from; secrets stay redacted."""
     values = {
         "host": options.host, "num_users": options.num_users, "spawn_rate": options.spawn_rate,
-        "run_time": options.run_time, "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+        "run_time": run.get("arrivals_run_time", options.run_time),
+        "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+        "iterations": options.iterations, "task_order": options.task_order,
     }  # fmt: skip
     protected_by, limits = guard_for(options.host)
     return {
@@ -2160,7 +2862,14 @@ def describe(options):
     lines.append(
         f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
     )
-    if PACING:
+    if open_model(options):
+        lines.append(arrival_line(options))
+        if run.get("run_time_cut") is not None:
+            lines.append(
+                f"  {'':<11} the run ends with the arrivals' last stage, at {ARRIVALS_SECONDS}s "
+                f"(run_time {run['run_time_cut']} asked)"
+            )
+    elif PACING:
         ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
@@ -2169,6 +2878,7 @@ def describe(options):
     if env_file:
         taken = ", ".join(from_file) or "none of the variables this file reads"
         lines.append(f"  {'env_file':<11} {env_file}: {taken}")
+    lines += iteration_lines(options)
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
     total = sum(item.weight for item in (*ENDPOINTS, *FLOWS))
@@ -2189,7 +2899,7 @@ def describe(options):
             f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}"
             + (f", when exhausted {feed.when_exhausted}" if feed.mode == "unique" else "")
         )
-    if STAGES:
+    if STAGES and not options.smoke:
         plan = stage_plan(options)
         lines.append(
             f"  {'stages':<11} "
@@ -2199,11 +2909,10 @@ def describe(options):
     for what, limits in [("all requests", THRESHOLDS)] + sorted(
         THRESHOLDS.get("requests", {}).items()
     ):
-        for key in (*MAXIMA, "min_rps"):
+        for key in (*MAXIMA, "min_rps", *RUN_KEYS):
             if key in limits:
-                lines.append(
-                    f"  {'threshold':<11} {what} {key} {'>=' if key == 'min_rps' else '<='} {limits[key]:g}"
-                )
+                sign = ">=" if key.startswith("min_") else "<="
+                lines.append(f"  {'threshold':<11} {what} {key} {sign} {limits[key]:g}")
     if "abort" in THRESHOLDS:
         lines.append(
             f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}"
@@ -2311,12 +3020,16 @@ def verdict_rows(rows):
 
 def summary_of(environment, outcome):
     stats = environment.runner.stats
+    figures = run.get("arrival_figures")
     return {
         "format": RECORD_FORMAT,
         "target": TARGET,
         "exit_code": outcome["code"],
         "passed": outcome["code"] == 0,
         "problems": outcome["problems"],
+        "ended_by": how_the_run_ended(),
+        "dropped_iterations": figures["dropped_iterations"] if figures else None,
+        "arrivals": figures,
         "thresholds": verdict_rows(outcome["thresholds"]),
         "requests": request_statistics(stats),
         "failures": [
@@ -2357,11 +3070,14 @@ def junit_of(environment, outcome):
     cases = []
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
-        name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
+        name = f"{what} {key} {'>=' if key.startswith('min_') else '<='} {limit:g}"
         value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )
+    figures = run.get("arrival_figures")
+    if figures:
+        cases.append(arrival_case(figures))
     messages = failure_messages(environment.runner.stats)
     for entry in sorted(
         environment.runner.stats.entries.values(), key=lambda e: (e.name, e.method)
@@ -2380,6 +3096,10 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    properties = ElementTree.SubElement(
+        suite, "properties"
+    )  # how the run ended, as JUnit readers show it
+    ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name
@@ -2397,6 +3117,27 @@ def junit_of(environment, outcome):
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def arrival_case(figures):
+    """The arrivals as one test case: it fails when more than max_dropped_ratio were dropped."""
+    ratio, most = figures["dropped_ratio"], figures["max_dropped_ratio"]
+    shown = "no iteration scheduled" if ratio is None else f"{ratio:.2%}"
+    output = (
+        f"{figures['dropped_iterations']} of {figures['scheduled']} iterations dropped ({shown}); "
+        + "; ".join(
+            f"stage {number} asked {stage['asked_per_second']:.4g}/s reached {stage['reached_per_second']:.4g}/s"
+            for number, stage in enumerate(figures["stages"], 1)
+            if stage["seconds"]
+        )
+    )
+    failed = ratio is not None and ratio > most
+    return (
+        "arrivals",
+        f"dropped iterations <= {most:.2%}",
+        f"dropped {shown} of the scheduled iterations" if failed else None,
+        output,
+    )
 
 
 def write_records(environment, outcome):
@@ -2482,6 +3223,7 @@ def admit_checked_workers(runner):
             if msg.type == "quit" and client_id in admitted:
                 note_lost_worker(client_id, "quit during the run")
                 admitted.discard(client_id)
+                share_the_schedule(runner)  # the others take its share of the arrivals
             handle(client_id, msg)
         elif msg.type == "quit":
             pending.pop(client_id, None)
@@ -2506,6 +3248,7 @@ def admit_checked_workers(runner):
             admitted.add(client_id)
             run.setdefault("ever_admitted", set()).add(client_id)
             handle(client_id, ready)  # now Locust counts it
+            share_the_schedule(runner)  # a worker that joins the run takes its share
 
     def leaving(environment, msg):
         run.setdefault("leaving", {})[msg.node_id] = msg.data["reason"]
@@ -2535,6 +3278,7 @@ def admit_checked_workers(runner):
                     note_lost_worker(
                         client.id, f"went silent (no heartbeat for {HEARTBEAT_LIVENESS}s)"
                     )
+                    share_the_schedule(runner)
 
     runner.handle_message = gate
     runner.server.send_to_client = note_sent_away
@@ -2701,6 +3445,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         + unset_variables(missing)
         + unsendable_headers([r for r in requests if isinstance(r, Request)])
     )
+    environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         if options.locustfile == "-":
@@ -2715,8 +3460,13 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         receive_unique_rows(runner)
         receive_users_in_run(runner)
         environment.events.report_to_master.add_listener(report_iterations)
+        if ARRIVALS:
+            keep_the_schedules_users(runner)
+            environment.events.report_to_master.add_listener(report_arrivals)
         join_as_checked_worker(environment, runner, secrets)
         return
+    take_smoke_options(environment, options)
+    fit_run_time(options)
     workers = options.expect_workers if isinstance(runner, MasterRunner) else 1
     problems = problems_with(options, workers) + secrets
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
@@ -2740,9 +3490,13 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
+        if ARRIVALS:
+            hear_arrivals(environment, runner)
+    watch_stopped_users(environment, runner)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"] = run["html_file_asked"] = options.html_file
     options.html_file = None
+    hand_the_end_to_the_schedule(options)
     hold_limits(environment, runner)
     serve_metrics(environment)
     if web_ui is not None:
@@ -2827,6 +3581,13 @@ def hold_limits(environment, runner):
         whose = protected_by or ENVIRONMENT
         user_count = capped("users", user_count, limits["max_users"], whose)
         spawn_rate = capped("spawn_rate", spawn_rate, limits["max_spawn_rate"], whose)
+        if open_model(environment.parsed_options):  # the schedule starts the users, not Locust
+            if runner.state not in ("ready", "stopped") and not isinstance(runner, MasterRunner):
+                log.warning("the arrivals start the users: a change of users is not applied")
+                return None
+            if runner.state in ("ready", "stopped"):
+                run["max_users"] = user_count
+            user_count, spawn_rate = 0, 1  # a master still dispatches to a worker that joins
         share_users_in_run(runner, user_count)
         return start(user_count, spawn_rate, *args, **kwargs)
 
@@ -2893,6 +3654,7 @@ def finish(environment, **_kwargs):
     if isinstance(environment.runner, WorkerRunner) or run.get("finished"):
         return
     run["finished"], run["ending"] = True, time.monotonic()
+    run["state_at_finish"] = environment.runner.state  # still running: a signal stopped it
     quit_workers(environment.runner)
     failures = []
     if run.get("html_file"):
@@ -2911,8 +3673,17 @@ def finish(environment, **_kwargs):
         )
     if run.get("stopping_run"):
         sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
-    rows = verdicts(stats) if THRESHOLDS else []
-    if THRESHOLDS:
+        if run["stopping_run"].startswith("the arrivals' schedule failed"):
+            failures.append(run["stopping_run"])
+    if run["open"] and arrivals["origin"] is not None:
+        run["arrival_figures"] = arrival_figures()
+        sys.stderr.write("\n".join(arrival_lines(run["arrival_figures"])) + "\n")
+        failures += arrival_problems(run["arrival_figures"])
+    if how_the_run_ended() == "iterations":
+        sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
+    judged = THRESHOLDS and not environment.parsed_options.smoke
+    rows = verdicts(stats) if judged else []
+    if judged:
         breached = [row for row in rows if not row[4]]
         sys.stderr.write(threshold_table(rows) + "\n")
         sys.stderr.write(
@@ -2939,7 +3710,7 @@ def exit_code(environment, failures, thresholds):
     (failed requests alone do not fail such a run); without, Locust's rule (1 on failures)."""
     if failures:
         return 1
-    if THRESHOLDS:
+    if THRESHOLDS and not environment.parsed_options.smoke:
         return 3 if run.get("aborted") or any(not row[4] for row in thresholds) else 0
     if environment.process_exit_code is not None:
         return environment.process_exit_code
@@ -3044,7 +3815,15 @@ class Simulation(TaskSet):
             raise StopUser()  # the failed step's reason is in the failure table
 
     def get_next_task(self):
-        tasks = self.tasks
+        """The next iteration: with arrivals, the one this user's ticket is for; one task drawn
+        by weight, or with task_order sequential every task in order."""
+        tasks, user = self.tasks, self.user
+        if run["open"]:
+            start_ticketed_iteration(user)
+        run["iterations"] += 1
+        user.iterations += 1
+        if run["sequential"]:
+            return every_task(tasks)
         if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
             cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
             run["weighted"], run["draw"] = tasks, (
@@ -3053,18 +3832,21 @@ class Simulation(TaskSet):
                 len(tasks) - 1,
             )
         if PACING:
-            self.user.iteration_started = time.monotonic()
+            user.iteration_started = time.monotonic()
         cum_weights, total, last = run["draw"]
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
-        return tasks[bisect_right(cum_weights, self.user.rng.random() * total, 0, last)]
+        return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
     def wait_time(self):
+        user = self.user
+        if run["open"]:  # until the schedule hands this user its next ticket
+            return wait_for_ticket(user)
+        if run["per_user"] is not None and user.iterations >= run["per_user"]:
+            raise StopUser()  # its iterations are done
         if PACING:  # the next iteration starts `pace` seconds after this one started
-            return max(
-                0.0, pace_seconds(self.user) - (time.monotonic() - self.user.iteration_started)
-            )
+            return max(0.0, pace_seconds(user) - (time.monotonic() - user.iteration_started))
         return (
-            THINK_TIME_SECONDS[0] + THINK_SPAN * self.user.rng.random()
+            THINK_TIME_SECONDS[0] + THINK_SPAN * user.rng.random()
         )  # what rng.uniform(*THINK_TIME_SECONDS) draws
 
 
@@ -3085,6 +3867,9 @@ def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
+    settle_the_run(environment)
+    if run["open"]:
+        begin_arrivals(environment)
     if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
         threading.Thread(
             target=abort_on_breach,
@@ -3108,9 +3893,16 @@ class SimulatedUser(USER_CLASS):
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
+        self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
+
+    def on_stop(self):
+        if run["open"]:
+            arrivals_user_stopped(self)
+        else:
+            closed_user_stopped(self)
 
     def client_for(self, timeout):
         """The HTTP client for a step's own timeout_seconds. FastHttpUser fixes its timeouts per

@@ -127,6 +127,10 @@ STAGES = [
     {"duration": "1m", "users": 0, "spawn_rate": 10},
 ]
 
+# The open model: task iterations started at a rate (per second, for the whole run) whatever the
+# answers' latency, by at most max_users users (DEFAULTS' num_users, -u); {} for the closed model.
+ARRIVALS = {}
+
 # Pass or fail at the end of the run (exit 3 when any fails); {} for none.
 THRESHOLDS = {
     "error_ratio": 0.01,
@@ -253,7 +257,7 @@ def test_without_stages_users_spawn_rate_run_time_stay_required(project):
     simulation["overrides"] = {"environments": {"qa": {"users": 3}}}
     targets, problems = resolve(project, simulation)
     assert problems == [
-        "/: missing required key 'users' (after overrides): a simulation without stages needs users, "
+        "/: missing required key 'users' (after overrides): a simulation without stages or arrivals needs users, "
         "spawn_rate and run_time (for target shop_prod_mx)"
     ]
     assert targets["shop_qa_mx"].users == 3

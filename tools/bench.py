@@ -15,6 +15,9 @@ Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by
   and HttpUser ones with the same requests, against nginx, interleaved, plain and with a flow.
 - instructions: CPU instructions per request of the same generated and hand-written files under
   valgrind: the throughput ratio without the machine's noise.
+- arrivals: the open model's precision (rate reached / asked, start-lag p99) at 200, 1,000 and
+  2,000 iterations per second on one process, and its throughput against a hand-written
+  FastHttpUser at the same rate limit.
 - memory: peak RSS of one Locust process with 1,000 users (generated and hand-written), and of
   the compiler on the 1,000-target matrix, cold.
 - scale: cold, no-op and `--check` at 10, 100, 1,000 (and with --max-targets 5000, 5,000)
@@ -36,11 +39,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks import compiling, instructions, memory, throughput  # noqa: E402
+from benchmarks import arrivals, compiling, instructions, memory, throughput  # noqa: E402
 from benchmarks.common import PYTHON, print_summary, record, run_measured  # noqa: E402
 from benchmarks.nginx import Nginx, find_nginx, version  # noqa: E402
 
-SECTIONS = ["matrix", "demo", "render", "clients", "throughput", "instructions", "memory", "scale", "tests"]
+SECTIONS = ["matrix", "demo", "render", "clients", "throughput", "instructions", "arrivals", "memory", "scale", "tests"]
 TESTS_TIMEOUT = 3600
 
 
@@ -56,7 +59,7 @@ def bench_tests() -> float:
 
 
 def load_sections(parts: list[str], args: argparse.Namespace) -> None:
-    """throughput, instructions and memory share one nginx and one compile of their simulations."""
+    """throughput, instructions, arrivals and memory share one nginx; all but arrivals, one compile of their simulations."""
     binary = find_nginx()
     print(f"nginx: {binary} ({version(binary)})", flush=True)
     with Nginx(throughput.ANSWERS, binary) as nginx, tempfile.TemporaryDirectory(prefix="bench-load-") as folder:
@@ -65,6 +68,8 @@ def load_sections(parts: list[str], args: argparse.Namespace) -> None:
             throughput.bench_throughput(nginx.url, args.pairs, args.seconds, tuple(args.kinds), generated)
         if "instructions" in parts:
             instructions.bench_instructions(nginx.url, generated, tuple(args.kinds))
+        if "arrivals" in parts:
+            arrivals.bench_arrivals(nginx.url, args.pairs, args.seconds)
         if "memory" in parts:
             memory.bench_memory(nginx.url, generated, args.memory_runs)
 
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             compiling.bench_render(args.repeats)
         if "clients" in parts:
             throughput.bench_clients(args.repeats)
-        if {"throughput", "instructions", "memory"} & set(parts):
+        if {"throughput", "instructions", "arrivals", "memory"} & set(parts):
             load_sections(parts, args)
         if "scale" in parts:
             compiling.bench_scale(args.max_targets, matrix)

@@ -25,8 +25,8 @@ RUNTIME_DIR = Path(__file__).parent.parent / "runtime"  # real Python, inlined f
 RUNTIME_MARK = "# ---- the generated file holds what follows ----\n"
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = (
-    "model", "options", "secrets", "values", "requests", "answers", "flows", "load", "thresholds", "metrics",
-    "checks", "records", "distributed", "run", "users",
+    "model", "options", "secrets", "values", "requests", "answers", "flows", "load", "iterations", "arrivals",
+    "arrival_figures", "thresholds", "metrics", "checks", "records", "distributed", "run", "users",
 )  # fmt: skip
 LINE_LENGTH = layout.LINE_LENGTH
 # Files that start with MARK are the compiler's, whatever version wrote them: keep it stable.

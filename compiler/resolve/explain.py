@@ -66,6 +66,11 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
         ("max_answer_bytes", target.max_answer_bytes),
         ("report_html", target.report_html),
     ):
+        if target.arrivals is not None and key in ("users", "spawn_rate", "run_time") and f"/{key}" not in target.origins:
+            shown = {"users": f"(the arrivals decide, up to max_users {value})", "spawn_rate": "(the arrivals decide)",
+                     "run_time": f"(the arrivals' total duration, {value})"}[key]
+            rows.append((key, shown, "arrivals"))
+            continue
         if value is None and key in ("users", "spawn_rate", "run_time"):
             rows.append((key, "(the stages decide)", "stages"))
             continue
@@ -91,6 +96,21 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
         rows.append(("stages", "decide users, spawn rate and duration", str(target.origin_of("/stages"))))
         for index, stage in enumerate(target.stages):
             add(f"stages.{index}", f"{stage.duration} at {stage.users} users, spawn rate {stage.spawn_rate}", f"/stages/{index}")
+    if target.arrivals is not None:
+        arrivals = target.arrivals
+        rows.append(("arrivals", "decide users (up to max_users), spawn rate and duration", str(target.origin_of("/arrivals"))))
+        for index, stage in enumerate(arrivals.stages):
+            add(f"arrivals.stages.{index}", f"{stage.duration} to {stage.rate:g}/s", f"/arrivals/stages/{index}")
+        for key in ("start_rate", "max_users", "distribution", "max_dropped_ratio"):
+            pointer = f"/arrivals/{key}"
+            if pointer in target.origins:
+                add(f"arrivals.{key}", getattr(arrivals, key), pointer)
+            else:
+                why = " (the first stage's rate)" if key == "start_rate" else ""
+                rows.append((f"arrivals.{key}", getattr(arrivals, key), f"default{why}"))
+    if target.iterations is not None:
+        add("iterations", target.iterations, "/iterations")
+    add("task_order", target.task_order, "/task_order")
     add_leaves("pacing", target.pacing, "/pacing")
     add_leaves("thresholds", target.thresholds, "/thresholds")
     for feed in target.feeds:

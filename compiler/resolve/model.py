@@ -175,6 +175,23 @@ class Stage:
 
 
 @dataclass(frozen=True)
+class ArrivalStage:
+    duration: str  # as written, Locust's format
+    rate: float  # iterations per second at the end of the stage
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """The open model: iterations started at a rate whatever the answers' latency."""
+
+    stages: tuple[ArrivalStage, ...]
+    start_rate: float  # the rate the first stage ramps from (its own rate when not set)
+    max_users: int
+    distribution: str  # constant or poisson
+    max_dropped_ratio: float
+
+
+@dataclass(frozen=True)
 class ProtectedHost:
     """The host of a target in a protected environment: a run aimed at it is protected, and
     held to that environment's limits, whatever file runs it."""
@@ -192,9 +209,9 @@ class Target:
     country: str
     sources: tuple[str, ...]  # catalog and simulation, relative to the catalog's folder
     host: str
-    users: int | None  # None with stages, which decide
-    spawn_rate: float | None
-    run_time: str | None  # None with stages, which decide (-t ends a run earlier)
+    users: int | None  # None with stages, which decide; with arrivals, their max_users (-u)
+    spawn_rate: float | None  # None with stages or arrivals
+    run_time: str | None  # None with stages, which decide (-t ends a run earlier); with arrivals, theirs
     report_html: str | None
     seed: int
     seed_derived: bool
@@ -212,6 +229,9 @@ class Target:
     feeds: tuple[Feed, ...]  # the feeds the target uses, sorted by name
     pacing: Mapping[str, float]  # {} or one of iteration_seconds, iterations_per_second, total_...
     stages: tuple[Stage, ...]
+    arrivals: Arrivals | None  # None: the closed model (users)
+    iterations: int | None  # per user (closed model) or in all (arrivals); None: until run_time
+    task_order: str  # weighted or sequential
     thresholds: Mapping[str, Any]  # frozen, in the merged order
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
     # JSON pointer of a resolved string (an object key's `${...}` counts for its value) -> the

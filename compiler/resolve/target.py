@@ -18,6 +18,7 @@ from compiler.problems import pointer_join
 from compiler.resolve import journeys
 from compiler.resolve.layers import layers_of, merge
 from compiler.resolve.model import Endpoint, Limits, Origin, Stage, Target, freeze
+from compiler.resolve.open_model import arrivals_of, arrivals_seconds, check_iterations
 from compiler.resolve.resolution import Resolution
 from compiler.resolve.target_checks import check_host_and_headers, check_limits, check_verbatim, think_time_of
 from compiler.resolve.variables import expand_merged, variables_for
@@ -100,6 +101,8 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
     check_verbatim(resolution)
     think_time = think_time_of(resolution)
     check_limits(resolution, limits, inputs.catalog.label)
+    arrivals = arrivals_of(resolution, limits, inputs.catalog.label)
+    check_iterations(resolution)
     on_start, flows = journeys.on_start(resolution), journeys.flows(resolution)
     endpoints = _endpoints(resolution, bool(flows))
     feeds = journeys.check_references(resolution, inputs.catalog.path.parent)
@@ -108,6 +111,12 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         return None
     merged = resolution.merged
     staged = bool(merged.get("stages"))
+    if arrivals is not None:  # the arrivals decide: users start as needed, up to max_users (-u)
+        users, spawn_rate, run_time = arrivals.max_users, None, merged.get("run_time") or f"{arrivals_seconds(arrivals)}s"
+    elif staged:
+        users, spawn_rate, run_time = None, None, None
+    else:
+        users, spawn_rate, run_time = int(merged["users"]), merged["spawn_rate"], merged.get("run_time")
     return Target(
         name=ref.name,
         app=ref.app,
@@ -115,9 +124,9 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         country=ref.country,
         sources=(inputs.catalog.path.name, PurePosixPath(catalog["apps"][ref.app]["simulation"]).as_posix()),
         host=merged["host"],
-        users=None if staged else int(merged["users"]),
-        spawn_rate=None if staged else merged["spawn_rate"],
-        run_time=None if staged else merged.get("run_time"),
+        users=users,
+        spawn_rate=spawn_rate,
+        run_time=run_time,
         report_html=merged["report_html"],
         seed=merged["seed"],
         seed_derived=resolution.origins["/seed"].layer == "derived",
@@ -132,6 +141,9 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         feeds=feeds,
         pacing=freeze(merged.get("pacing", {})),
         stages=tuple(Stage(s["duration"], s["users"], s["spawn_rate"]) for s in merged.get("stages", ())),
+        arrivals=arrivals,
+        iterations=merged.get("iterations"),
+        task_order=merged.get("task_order", "weighted"),
         thresholds=freeze(merged.get("thresholds", {})),
         limits=limits,
         protected=bool(environment.get("protected", False)),

@@ -10,6 +10,7 @@ from typing import Any
 
 from compiler.problems import pointer_join
 from compiler.resolve.model import Limits, Text, ThinkTime, as_written
+from compiler.resolve.open_model import later_of
 from compiler.resolve.resolution import Resolution
 from compiler.sources.verbatim import header_value_problem, host_problem, path_problem, report_path_problem
 from compiler.timespan import parse_timespan
@@ -81,8 +82,7 @@ def think_time_of(resolution: Resolution) -> ThinkTime:
     think = resolution.merged["think_time_seconds"]
     if resolution.merged.get("pacing"):
         if resolution.origins["/think_time_seconds"].layer != "default":
-            order = list(resolution.origins)  # _mark re-inserts what a layer sets: the later one is last
-            later = max(("/pacing", "/think_time_seconds"), key=lambda p: max(i for i, k in enumerate(order) if k == p or k.startswith(p + "/")))
+            later = later_of(resolution, "/pacing", "/think_time_seconds")
             resolution.problem(later, "pacing replaces think_time_seconds: set one of them, not both (after overrides)")
         return ThinkTime(0, 0)
     if not isinstance(think, dict):
@@ -97,27 +97,28 @@ def think_time_of(resolution: Resolution) -> ThinkTime:
 
 def check_limits(resolution: Resolution, limits: Limits, catalog_label: str) -> None:
     """The load under the environment's limits: users, spawn_rate and run_time, or with stages,
-    every stage and their total duration (the stages decide: a run_time set too is not used)."""
+    every stage and their total duration (the stages decide: a run_time set too is not used).
+    Arrivals are checked by open_model.py (their max_users and duration); run_time here too."""
     merged, environment = resolution.merged, resolution.ref.environment
-    stages = merged.get("stages")
+    stages, closed = merged.get("stages"), "arrivals" not in merged
     total = sum(parse_timespan(stage["duration"]) for stage in stages or ())
-    if not stages:
+    if not stages and closed:
         missing = [key for key in ("users", "spawn_rate", "run_time") if key not in merged]
         if missing:
             resolution.problem(
                 "",
                 f"missing required key {', '.join(repr(k) for k in missing)} (after overrides): a simulation "
-                "without stages needs users, spawn_rate and run_time",
+                "without stages or arrivals needs users, spawn_rate and run_time",
             )
             return
     checked: list[tuple[str, str, str, Any, float]] = []  # (pointer, what, limit key, shown, value)
     if "run_time" in merged and parse_timespan(merged["run_time"]) == 0:
         resolution.problem("/run_time", "run_time must be longer than 0s (Locust would run forever)")
-    if not stages:
+    if not stages and closed:
         checked.append(("/users", "users", "max_users", merged["users"], merged["users"]))
         checked.append(("/spawn_rate", "spawn_rate", "max_spawn_rate", merged["spawn_rate"], merged["spawn_rate"]))
     else:
-        for index, stage in enumerate(stages):
+        for index, stage in enumerate(stages or ()):
             here, seconds = pointer_join("/stages", index), parse_timespan(stage["duration"])
             if seconds == 0:
                 resolution.problem(pointer_join(here, "duration"), f"stage {index + 1} lasts 0s; give it a duration")

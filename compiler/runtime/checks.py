@@ -15,6 +15,9 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.metrics import *  # noqa: F401,F403
 
@@ -65,7 +68,11 @@ def problems_with(options, workers=1):
     found += host_problems(options.host, options.allow_protected)
     protected_by, limits = guard_for(options.host)
     whose = f"environment {protected_by or ENVIRONMENT}"
-    if STAGES:  # the stages decide: every stage within the limits, and the whole shape too
+    found += iteration_problems(options)
+    if open_model(options):  # users start as the schedule needs them, up to num_users
+        found += arrival_problems_before(options, workers)
+        users, rate, run_time, where = options.num_users or 0, 0, options.run_time, "arrivals' max_"
+    elif STAGES and not options.smoke:  # the stages decide: every stage, and the whole shape
         plan = stage_plan(options)
         users, rate, run_time = max(s[1] for s in plan), max(s[2] for s in plan), plan[-1][0]
         where = "a stage's "
@@ -93,7 +100,7 @@ def problems_with(options, workers=1):
         limit = parse_timespan(limits["max_run_time"])
         if not run_time or run_time > limit:  # Locust runs forever on 0
             shown = f"{run_time}s" if run_time else "0 (no limit)"
-            what = "the stages' duration" if STAGES else "run_time"
+            what = "the stages' duration" if STAGES and not options.smoke else "run_time"
             found.append(
                 f"{what} {shown} is above the max_run_time of {whose}, {limits['max_run_time']} ({limit}s)"
             )
@@ -168,7 +175,9 @@ def configuration_record(options):
     """The resolved run settings, each with where it came from; secrets stay redacted."""
     values = {
         "host": options.host, "num_users": options.num_users, "spawn_rate": options.spawn_rate,
-        "run_time": options.run_time, "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+        "run_time": run.get("arrivals_run_time", options.run_time),
+        "html_file": run.get("html_file_asked", options.html_file), "seed": options.seed,
+        "iterations": options.iterations, "task_order": options.task_order,
     }  # fmt: skip
     protected_by, limits = guard_for(options.host)
     return {
@@ -224,7 +233,14 @@ def describe(options):
     lines.append(
         f"  {'client':<11} {USER_CLASS.__name__}, requests time out after {REQUEST_TIMEOUT_SECONDS:g}s"
     )
-    if PACING:
+    if open_model(options):
+        lines.append(arrival_line(options))
+        if run.get("run_time_cut") is not None:
+            lines.append(
+                f"  {'':<11} the run ends with the arrivals' last stage, at {ARRIVALS_SECONDS}s "
+                f"(run_time {run['run_time_cut']} asked)"
+            )
+    elif PACING:
         ((key, value),) = PACING.items()
         lines.append(f"  {'pacing':<11} {key} {value:g}")
     else:
@@ -233,6 +249,7 @@ def describe(options):
     if env_file:
         taken = ", ".join(from_file) or "none of the variables this file reads"
         lines.append(f"  {'env_file':<11} {env_file}: {taken}")
+    lines += iteration_lines(options)
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
     total = sum(item.weight for item in (*ENDPOINTS, *FLOWS))
@@ -253,7 +270,7 @@ def describe(options):
             f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}"
             + (f", when exhausted {feed.when_exhausted}" if feed.mode == "unique" else "")
         )
-    if STAGES:
+    if STAGES and not options.smoke:
         plan = stage_plan(options)
         lines.append(
             f"  {'stages':<11} "
@@ -263,11 +280,10 @@ def describe(options):
     for what, limits in [("all requests", THRESHOLDS)] + sorted(
         THRESHOLDS.get("requests", {}).items()
     ):
-        for key in (*MAXIMA, "min_rps"):
+        for key in (*MAXIMA, "min_rps", *RUN_KEYS):
             if key in limits:
-                lines.append(
-                    f"  {'threshold':<11} {what} {key} {'>=' if key == 'min_rps' else '<='} {limits[key]:g}"
-                )
+                sign = ">=" if key.startswith("min_") else "<="
+                lines.append(f"  {'threshold':<11} {what} {key} {sign} {limits[key]:g}")
     if "abort" in THRESHOLDS:
         lines.append(
             f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}"

@@ -13,6 +13,8 @@ DEFAULTS = {
     "run_time": "10s",
     "html_file": None,
     "seed": 1,
+    "iterations": None,
+    "task_order": "weighted",
 }
 SEED_DERIVED_FROM_TARGET = False
 LIMITS = {"max_users": None, "max_spawn_rate": None, "max_run_time": None}
@@ -29,4 +31,5 @@ FLOWS = []
 FEEDS = {}
 PACING = {}
 STAGES = []
+ARRIVALS = {}
 THRESHOLDS = {}

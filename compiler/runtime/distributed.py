@@ -15,6 +15,9 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
@@ -73,6 +76,7 @@ def admit_checked_workers(runner):
             if msg.type == "quit" and client_id in admitted:
                 note_lost_worker(client_id, "quit during the run")
                 admitted.discard(client_id)
+                share_the_schedule(runner)  # the others take its share of the arrivals
             handle(client_id, msg)
         elif msg.type == "quit":
             pending.pop(client_id, None)
@@ -97,6 +101,7 @@ def admit_checked_workers(runner):
             admitted.add(client_id)
             run.setdefault("ever_admitted", set()).add(client_id)
             handle(client_id, ready)  # now Locust counts it
+            share_the_schedule(runner)  # a worker that joins the run takes its share
 
     def leaving(environment, msg):
         run.setdefault("leaving", {})[msg.node_id] = msg.data["reason"]
@@ -126,6 +131,7 @@ def admit_checked_workers(runner):
                     note_lost_worker(
                         client.id, f"went silent (no heartbeat for {HEARTBEAT_LIVENESS}s)"
                     )
+                    share_the_schedule(runner)
 
     runner.handle_message = gate
     runner.server.send_to_client = note_sent_away

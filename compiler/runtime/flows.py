@@ -34,7 +34,6 @@ class FlowTask:
         )
 
     def __call__(self, taskset):
-        run["iterations"] += 1
         user = taskset.user
         rows = user.rows
         if self.feeds:

@@ -19,6 +19,8 @@ OPTION_FLAGS = {
     "run_time": "-t/LOCUST_RUN_TIME",
     "html_file": "--html/LOCUST_HTML/REPORT_HTML",
     "seed": "--seed/LOCUST_SEED",
+    "iterations": "--iterations/LOCUST_ITERATIONS",
+    "task_order": "--task-order/LOCUST_TASK_ORDER",
 }
 USER_CLASS = {"fasthttp": FastHttpUser, "requests": HttpUser}[CLIENT]
 # FastHttpUser takes its timeouts as class attributes (below); HttpUser, per request.
@@ -70,6 +72,7 @@ def add_options(parser, **_kwargs):
         help="Allow a run against a protected environment.",
         include_in_web_ui=False,
     )
+    add_iteration_options(parser)
     parser.add_argument(
         "--env-file",
         metavar="FILE",

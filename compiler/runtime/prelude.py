@@ -24,6 +24,7 @@ import time
 import traceback
 import zlib
 from bisect import bisect_right
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit

@@ -11,6 +11,9 @@ from compiler.runtime.configuration import *  # noqa: F401,F403
 from compiler.runtime.model import *  # noqa: F401,F403
 from compiler.runtime.options import *  # noqa: F401,F403
 from compiler.runtime.secrets import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 
@@ -100,12 +103,16 @@ def verdict_rows(rows):
 
 def summary_of(environment, outcome):
     stats = environment.runner.stats
+    figures = run.get("arrival_figures")
     return {
         "format": RECORD_FORMAT,
         "target": TARGET,
         "exit_code": outcome["code"],
         "passed": outcome["code"] == 0,
         "problems": outcome["problems"],
+        "ended_by": how_the_run_ended(),
+        "dropped_iterations": figures["dropped_iterations"] if figures else None,
+        "arrivals": figures,
         "thresholds": verdict_rows(outcome["thresholds"]),
         "requests": request_statistics(stats),
         "failures": [
@@ -146,11 +153,14 @@ def junit_of(environment, outcome):
     cases = []
     for row in outcome["thresholds"]:
         what, key, limit, measured, passed = row
-        name = f"{what} {key} {'>=' if key == 'min_rps' else '<='} {limit:g}"
+        name = f"{what} {key} {'>=' if key.startswith('min_') else '<='} {limit:g}"
         value = shown_measure(key, measured)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )
+    figures = run.get("arrival_figures")
+    if figures:
+        cases.append(arrival_case(figures))
     messages = failure_messages(environment.runner.stats)
     for entry in sorted(
         environment.runner.stats.entries.values(), key=lambda e: (e.name, e.method)
@@ -169,6 +179,10 @@ def junit_of(environment, outcome):
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
     )
+    properties = ElementTree.SubElement(
+        suite, "properties"
+    )  # how the run ended, as JUnit readers show it
+    ElementTree.SubElement(properties, "property", name="ended_by", value=how_the_run_ended())
     for classname, name, failure, output in cases:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.{classname}", name=name
@@ -186,6 +200,27 @@ def junit_of(environment, outcome):
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
     return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def arrival_case(figures):
+    """The arrivals as one test case: it fails when more than max_dropped_ratio were dropped."""
+    ratio, most = figures["dropped_ratio"], figures["max_dropped_ratio"]
+    shown = "no iteration scheduled" if ratio is None else f"{ratio:.2%}"
+    output = (
+        f"{figures['dropped_iterations']} of {figures['scheduled']} iterations dropped ({shown}); "
+        + "; ".join(
+            f"stage {number} asked {stage['asked_per_second']:.4g}/s reached {stage['reached_per_second']:.4g}/s"
+            for number, stage in enumerate(figures["stages"], 1)
+            if stage["seconds"]
+        )
+    )
+    failed = ratio is not None and ratio > most
+    return (
+        "arrivals",
+        f"dropped iterations <= {most:.2%}",
+        f"dropped {shown} of the scheduled iterations" if failed else None,
+        output,
+    )
 
 
 def write_records(environment, outcome):

@@ -236,7 +236,6 @@ class Request:
         return path + ("?" + query if query else ""), headers, payload
 
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
-        run["iterations"] += 1
         user = taskset.user
         if not self.feeds:
             return self.run(user, user.scope)

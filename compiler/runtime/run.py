@@ -15,6 +15,9 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.metrics import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
@@ -51,6 +54,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         + unset_variables(missing)
         + unsendable_headers([r for r in requests if isinstance(r, Request)])
     )
+    environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
         if options.locustfile == "-":
@@ -65,8 +69,13 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         receive_unique_rows(runner)
         receive_users_in_run(runner)
         environment.events.report_to_master.add_listener(report_iterations)
+        if ARRIVALS:
+            keep_the_schedules_users(runner)
+            environment.events.report_to_master.add_listener(report_arrivals)
         join_as_checked_worker(environment, runner, secrets)
         return
+    take_smoke_options(environment, options)
+    fit_run_time(options)
     workers = options.expect_workers if isinstance(runner, MasterRunner) else 1
     problems = problems_with(options, workers) + secrets
     print(describe(options), file=sys.stdout if options.check_config else sys.stderr, flush=True)
@@ -90,9 +99,13 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
+        if ARRIVALS:
+            hear_arrivals(environment, runner)
+    watch_stopped_users(environment, runner)
     # This file writes the HTML report itself, at every shutdown: Locust skips it on SIGTERM.
     run["html_file"] = run["html_file_asked"] = options.html_file
     options.html_file = None
+    hand_the_end_to_the_schedule(options)
     hold_limits(environment, runner)
     serve_metrics(environment)
     if web_ui is not None:
@@ -177,6 +190,13 @@ def hold_limits(environment, runner):
         whose = protected_by or ENVIRONMENT
         user_count = capped("users", user_count, limits["max_users"], whose)
         spawn_rate = capped("spawn_rate", spawn_rate, limits["max_spawn_rate"], whose)
+        if open_model(environment.parsed_options):  # the schedule starts the users, not Locust
+            if runner.state not in ("ready", "stopped") and not isinstance(runner, MasterRunner):
+                log.warning("the arrivals start the users: a change of users is not applied")
+                return None
+            if runner.state in ("ready", "stopped"):
+                run["max_users"] = user_count
+            user_count, spawn_rate = 0, 1  # a master still dispatches to a worker that joins
         share_users_in_run(runner, user_count)
         return start(user_count, spawn_rate, *args, **kwargs)
 
@@ -243,6 +263,7 @@ def finish(environment, **_kwargs):
     if isinstance(environment.runner, WorkerRunner) or run.get("finished"):
         return
     run["finished"], run["ending"] = True, time.monotonic()
+    run["state_at_finish"] = environment.runner.state  # still running: a signal stopped it
     quit_workers(environment.runner)
     failures = []
     if run.get("html_file"):
@@ -261,8 +282,17 @@ def finish(environment, **_kwargs):
         )
     if run.get("stopping_run"):
         sys.stderr.write(f"{TARGET}: the run was stopped early: {run['stopping_run']}\n")
-    rows = verdicts(stats) if THRESHOLDS else []
-    if THRESHOLDS:
+        if run["stopping_run"].startswith("the arrivals' schedule failed"):
+            failures.append(run["stopping_run"])
+    if run["open"] and arrivals["origin"] is not None:
+        run["arrival_figures"] = arrival_figures()
+        sys.stderr.write("\n".join(arrival_lines(run["arrival_figures"])) + "\n")
+        failures += arrival_problems(run["arrival_figures"])
+    if how_the_run_ended() == "iterations":
+        sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
+    judged = THRESHOLDS and not environment.parsed_options.smoke
+    rows = verdicts(stats) if judged else []
+    if judged:
         breached = [row for row in rows if not row[4]]
         sys.stderr.write(threshold_table(rows) + "\n")
         sys.stderr.write(
@@ -289,7 +319,7 @@ def exit_code(environment, failures, thresholds):
     (failed requests alone do not fail such a run); without, Locust's rule (1 on failures)."""
     if failures:
         return 1
-    if THRESHOLDS:
+    if THRESHOLDS and not environment.parsed_options.smoke:
         return 3 if run.get("aborted") or any(not row[4] for row in thresholds) else 0
     if environment.process_exit_code is not None:
         return environment.process_exit_code

@@ -15,12 +15,16 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- thresholds ------------------------------------------------------------------------------------
 
 # measured <= limit
 MAXIMA = ("error_ratio", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "avg_ms", "max_ms")
+RUN_KEYS = ("max_dropped_ratio", "min_iterations_per_second")  # the whole run's, not requests'
 ABORT_EVERY_SECONDS = 2  # how often `abort` judges the run once its `after` has passed
 
 
@@ -56,7 +60,7 @@ def measure(entry, key):
     return entry.get_response_time_percentile(int(key[1:3]) / 100)
 
 
-def verdicts(stats, keys=MAXIMA + ("min_rps",)):
+def verdicts(stats, keys=MAXIMA + ("min_rps",) + RUN_KEYS):
     """(what, key, limit, measured, passed) for every threshold among `keys`."""
     scopes = [(None, THRESHOLDS)] + sorted(THRESHOLDS.get("requests", {}).items())
     found = []
@@ -64,7 +68,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
         entry = entry_for(stats, name)
         for key in keys:
             if key in limits:
-                measured = measure(entry, key)
+                measured = run_measure(key) if key in RUN_KEYS else measure(entry, key)
                 limit = limits[key]
                 worst = (
                     measured + bucket_margin(measured)
@@ -72,7 +76,7 @@ def verdicts(stats, keys=MAXIMA + ("min_rps",)):
                     else measured
                 )
                 passed = measured is not None and (
-                    measured >= limit if key == "min_rps" else worst <= limit
+                    measured >= limit if key.startswith("min_") else worst <= limit
                 )
                 found.append((name or "all requests", key, limit, measured, passed))
     return found
@@ -82,17 +86,18 @@ def shown_measure(key, measured):
     """A measured value as every output shows it (the printout, JUnit, the record's `shown`,
     `run`'s table): four significant digits, or "no requests"."""
     if measured is None:
-        return "no requests"
+        return "no iterations" if key in RUN_KEYS else "no requests"
     return f"{measured:.4g}" + (f" (±{bucket_margin(measured):g})" if key[0] == "p" else "")
 
 
 def threshold_table(rows):
     lines = [f"Thresholds of {TARGET}:"]
+    width = max([12] + [len(row[1]) for row in rows])
     for what, key, limit, measured, passed in rows:
-        sign = ">=" if key == "min_rps" else "<="
+        sign = ">=" if key.startswith("min_") else "<="
         value = shown_measure(key, measured)
         lines.append(
-            f"  {what:<20} {key:<12} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
+            f"  {what:<20} {key:<{width}} {sign} {limit:<10g} measured {value:<12} {'pass' if passed else 'FAIL'}"
         )
     return "\n".join(lines)
 

@@ -16,6 +16,9 @@ from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
+from compiler.runtime.iterations import *  # noqa: F401,F403
+from compiler.runtime.arrivals import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
@@ -45,7 +48,15 @@ class Simulation(TaskSet):
             raise StopUser()  # the failed step's reason is in the failure table
 
     def get_next_task(self):
-        tasks = self.tasks
+        """The next iteration: with arrivals, the one this user's ticket is for; one task drawn
+        by weight, or with task_order sequential every task in order."""
+        tasks, user = self.tasks, self.user
+        if run["open"]:
+            start_ticketed_iteration(user)
+        run["iterations"] += 1
+        user.iterations += 1
+        if run["sequential"]:
+            return every_task(tasks)
         if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
             cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
             run["weighted"], run["draw"] = tasks, (
@@ -54,18 +65,21 @@ class Simulation(TaskSet):
                 len(tasks) - 1,
             )
         if PACING:
-            self.user.iteration_started = time.monotonic()
+            user.iteration_started = time.monotonic()
         cum_weights, total, last = run["draw"]
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
-        return tasks[bisect_right(cum_weights, self.user.rng.random() * total, 0, last)]
+        return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
     def wait_time(self):
+        user = self.user
+        if run["open"]:  # until the schedule hands this user its next ticket
+            return wait_for_ticket(user)
+        if run["per_user"] is not None and user.iterations >= run["per_user"]:
+            raise StopUser()  # its iterations are done
         if PACING:  # the next iteration starts `pace` seconds after this one started
-            return max(
-                0.0, pace_seconds(self.user) - (time.monotonic() - self.user.iteration_started)
-            )
+            return max(0.0, pace_seconds(user) - (time.monotonic() - user.iteration_started))
         return (
-            THINK_TIME_SECONDS[0] + THINK_SPAN * self.user.rng.random()
+            THINK_TIME_SECONDS[0] + THINK_SPAN * user.rng.random()
         )  # what rng.uniform(*THINK_TIME_SECONDS) draws
 
 
@@ -86,6 +100,9 @@ def count_users_from_zero(environment, **_kwargs):
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
+    settle_the_run(environment)
+    if run["open"]:
+        begin_arrivals(environment)
     if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
         threading.Thread(
             target=abort_on_breach,
@@ -109,9 +126,16 @@ class SimulatedUser(USER_CLASS):
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
+        self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
+
+    def on_stop(self):
+        if run["open"]:
+            arrivals_user_stopped(self)
+        else:
+            closed_user_stopped(self)
 
     def client_for(self, timeout):
         """The HTTP client for a step's own timeout_seconds. FastHttpUser fixes its timeouts per

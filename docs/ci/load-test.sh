@@ -1,6 +1,6 @@
 #!/bin/sh
 # The load steps of the CI job (docs/ci/load-test.yml runs them; tests/test_ci.py runs the same):
-#   sh docs/ci/load-test.sh smoke    one user for a few seconds: every endpoint answers
+#   sh docs/ci/load-test.sh smoke    a smoke test (--smoke): one user, every endpoint and flow once
 #   sh docs/ci/load-test.sh load     the gated load run: its thresholds decide (exit 3 fails)
 # Each starts the bundled target service on 127.0.0.1 (SERVICE_PORT, default 8765, the local
 # targets' host; "none" when the targets' hosts are up already), runs the target with
@@ -9,14 +9,14 @@
 # Secrets (APP_TOKEN, SHOPPER_PASSWORD, ...) come from the environment, from the CI's store.
 # Settings, from the environment: PYTHON (.venv/bin/python), CATALOG (data/catalog.json),
 # OUT (generated), RESULTS (data/results), SMOKE_TARGET (app_local_mx), SMOKE_ARGS
-# (-u 1 -t 5s), LOAD_TARGET (shop_local_mx), LOAD_ARGS (none: the target's own load shape).
+# (--smoke), LOAD_TARGET (shop_local_mx), LOAD_ARGS (none: the target's own load shape).
 set -u
 step=${1:-}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 python=${PYTHON:-$root/.venv/bin/python}
 results=${RESULTS:-data/results}
 case $step in
-  smoke) target=${SMOKE_TARGET:-app_local_mx}; args=${SMOKE_ARGS:--u 1 -t 5s} ;;
+  smoke) target=${SMOKE_TARGET:-app_local_mx}; args=${SMOKE_ARGS:---smoke} ;;
   load) target=${LOAD_TARGET:-shop_local_mx}; args=${LOAD_ARGS:-} ;;
   *) echo "usage: sh docs/ci/load-test.sh smoke|load" >&2; exit 2 ;;
 esac

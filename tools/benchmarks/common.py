@@ -56,6 +56,8 @@ def shown(value: float, unit: str) -> str:
         return f"{value:.0f} MiB"
     if unit == "x":
         return f"{value:.3f}"
+    if unit == "ms":
+        return f"{value:.3g} ms"
     return f"{value:,.0f} {unit}"
 
 
