@@ -64,7 +64,9 @@ def test_every_attempt_is_counted_when_the_target_resets_every_other_connection(
     record = json.loads((tmp_path / "run.json").read_text())
     (total,) = [row for row in record["requests"] if row["name"] is None]
     assert received > 10, run
-    assert total["requests"] == received, (total, received)  # every request the target saw, counted
+    # Every request the target saw is counted, but for the one a user had in flight when the
+    # run ended (Locust stops users at once: RUNNING.md). A hidden retry would count half.
+    assert received - PLAIN["users"] <= total["requests"] <= received, (total, received)
     assert total["failures"] >= received // 2 - 1, total  # the resets, each a failure
     assert re.search(r"GET +item: connection closed before an answer", run.output), run.output[-2000:]
 
