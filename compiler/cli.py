@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import Sequence
 
@@ -214,6 +215,8 @@ def split_locust_args(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     problems = Problems()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started with `&` by a shell: Ctrl-C or
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # kill -INT must still stop a run
     try:
         with guarded_stdout():
             ours, locust_args = split_locust_args(list(sys.argv[1:] if argv is None else argv))

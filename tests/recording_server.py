@@ -156,6 +156,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             return
         delay = self.server.fault_for(self.server.delays, self.command, url.path)
+        with self.server._lock:
+            if self.server.delay_sequence:  # the next of a list of delays, one per request
+                delay = self.server.delay_sequence.pop(0)
+                self.server.sequenced += 1
+        served_from = time.perf_counter()
         if delay:
             time.sleep(delay)
         status = self.server.status_for(self.command, url.path)
@@ -174,6 +179,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if payload:
             self.wfile.write(payload)
+        self.wfile.flush()
+        with self.server._lock:
+            self.server.served.append(time.perf_counter() - served_from)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -222,6 +230,9 @@ class RecordingServer(ThreadingHTTPServer):
         self.drips: dict[tuple[str, str], tuple[int, float]] = {}
         self.huges: dict[tuple[str, str], tuple[int, bool, bool]] = {}
         self.echoes: dict[tuple[str, str], str] = {}
+        self.delay_sequence: list[float] = []
+        self.sequenced = 0
+        self.served: list[float] = []  # seconds from taking a request to its answer's last byte
         self.answers_numbered = 0
         self._requests: list[Recorded] = []
         self._lock = threading.Lock()
@@ -275,6 +286,11 @@ class RecordingServer(ThreadingHTTPServer):
         """Answer with {"echo": the request's `header`}."""
         with self._lock:
             self.echoes[(method.upper(), path)] = header
+
+    def set_delay_sequence(self, delays: list[float]) -> None:
+        """Answer the next requests each as late as the next delay of the list."""
+        with self._lock:
+            self.delay_sequence = list(delays)
 
     def set_truncate(self, method: str = "*", path: str = "*") -> None:
         """Answer (method, path), or every request, with a 200 whose body ends too soon."""

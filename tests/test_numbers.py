@@ -153,3 +153,142 @@ def test_no_piece_of_a_long_secret_reaches_any_file_or_stream(tmp_path, hostile)
     record = json.loads(next(tmp_path.joinpath("results").rglob("run.json")).read_text())
     (failure,) = [f for f in record["failures"] if f["name"] == "item"]
     assert failure["message"].startswith('check $.echo: expected "nope", got "Bearer ***'), failure
+
+
+# -- how the run ended ------------------------------------------------------------------------------
+
+
+def run_in_background(tmp_path: Path, port: int, simulation: dict, shell: bool = False):
+    write_inputs(tmp_path, port, {"num": simulation}, {"num": LOCAL_MX})
+    command = [sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "run", "num_local_mx",
+               "--out", str(tmp_path / "generated"), "--results", str(tmp_path / "results")]  # fmt: skip
+    if shell:  # a non-interactive shell's `&`: SIGINT is ignored in the job it starts
+        import shlex
+
+        script = " ".join(map(shlex.quote, command)) + " & echo $! > pid; wait $!; echo $? > code"
+        return subprocess.Popen(["sh", "-c", script], cwd=tmp_path, env=clean_env(home=tmp_path))
+    return subprocess.Popen(command, cwd=tmp_path, env=clean_env(home=tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_load(server: RecordingServer, count: int = 5) -> None:
+    assert server.wait_for(count, timeout=60), "the run did not start"
+
+
+def test_a_run_stopped_early_is_never_recorded_as_passed(tmp_path, hostile):
+    import signal
+
+    process = run_in_background(tmp_path, hostile.port, {**PLAIN, "run_time": "30s"})
+    wait_for_load(hostile)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, out + err
+    record = json.loads(next(tmp_path.joinpath("results").rglob("run.json")).read_text())
+    assert (record["ended_by"], record["passed"], record["exit_code"]) == ("interrupted", False, 1), record
+    assert re.search(r"^num_local_mx +1 .* failed ", out, re.M), out
+    assert "the run was interrupted" in " ".join(record["problems"])
+
+
+def test_sigint_stops_a_run_started_with_an_ampersand_by_a_script(tmp_path, hostile):
+    import os
+    import signal
+    import time
+
+    shell = run_in_background(tmp_path, hostile.port, {**PLAIN, "run_time": "30s"}, shell=True)
+    wait_for_load(hostile)
+    pid = int((tmp_path / "pid").read_text())
+    started = time.monotonic()
+    os.kill(pid, signal.SIGINT)
+    shell.wait(timeout=60)
+    assert time.monotonic() - started < 20, "SIGINT was ignored: the run went on to its end"
+    assert int((tmp_path / "code").read_text()) != 0
+    record = json.loads(next(tmp_path.joinpath("results").rglob("run.json")).read_text())
+    assert (record["ended_by"], record["passed"]) == ("interrupted", False), record
+
+
+def test_a_unique_feed_that_stops_the_run_ends_it_as_feed_exhausted(tmp_path, hostile):
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "rows.csv").write_text("id\n1\n2\n3\n")
+    simulation = {**PLAIN, "users": 2, "run_time": "20s",
+                  "feeds": {"rows": {"file": "feeds/rows.csv", "mode": "unique", "when_exhausted": "stop_run"}},
+                  "endpoints": [{"name": "item", "path": "/item/${feed:rows.id}"}]}  # fmt: skip
+    write_inputs(tmp_path, hostile.port, {"num": simulation}, {"num": LOCAL_MX})
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "run", "num_local_mx",
+         "--processes", "2", "--out", str(tmp_path / "generated"), "--results", str(tmp_path / "results")],
+        cwd=tmp_path, env=clean_env(home=tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    record = json.loads(next(tmp_path.joinpath("results").rglob("run.json")).read_text())
+    assert (record["ended_by"], record["passed"]) == ("feed_exhausted", False), record
+    assert sorted(r.path for r in hostile.received()) == ["/item/1", "/item/2", "/item/3"]
+
+
+# -- records valid whatever the text -----------------------------------------------------------------
+
+
+def test_a_lone_surrogate_in_an_answer_and_a_control_character_in_the_config_keep_records_valid(tmp_path, hostile):
+    from xml.etree import ElementTree
+
+    simulation = {
+        **PLAIN, "run_time": "2s",
+        "endpoints": [{"name": "item", "path": "/item", "checks": [{"json": "$.a", "equals": "x"}]}],
+        "flows": [{"name": "f", "steps": [{"name": "other", "path": "/other", "capture": {"c": {"regex": "\u0001(z)"}}}]}],
+    }  # fmt: skip
+    hostile.set_body(b'{"a": "\\ud800"}', "GET", "/item")
+    write_inputs(tmp_path, hostile.port, {"num": simulation}, {"num": LOCAL_MX})
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "run", "num_local_mx",
+         "--out", str(tmp_path / "generated"), "--results", str(tmp_path / "results")],
+        cwd=tmp_path, env=clean_env(home=tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr  # failed requests, not a crash (70)
+    (folder,) = (tmp_path / "results" / "num_local_mx").iterdir()
+    assert not list(folder.glob("*.tmp"))
+    names = {p.name for p in folder.iterdir()}
+    assert {"run.json", "summary.json", "junit.xml", "report.html"} <= names, names
+    record = json.loads((folder / "run.json").read_text())
+    messages = [f["message"] for f in record["failures"]]
+    assert 'check $.a: expected "x", got "\\ud800"' in messages, messages
+    ElementTree.parse(folder / "junit.xml")  # valid XML 1.0
+    assert "\\u0001" in (folder / "junit.xml").read_text()
+
+
+def test_the_csvs_hold_the_final_statistics_of_the_record(tmp_path, hostile):
+    import csv
+
+    path = generated(tmp_path, hostile.port, {**PLAIN, "users": 4, "think_time_seconds": 0, "run_time": "2s"})
+    run = run_locust(path, tmp_path, "--csv", "stats", "--csv-full-history", "--run-record", "run.json")
+    assert run.returncode == 0, run
+    record = json.loads((tmp_path / "run.json").read_text())
+    (total,) = [row for row in record["requests"] if row["name"] is None]
+    rows = stats_rows(tmp_path)
+    assert int(rows["Aggregated"]["Request Count"]) == total["requests"] > 100, (rows["Aggregated"], total)
+    with (tmp_path / "stats_stats_history.csv").open(newline="") as file:
+        history = [row for row in csv.DictReader(file) if row["Name"] == "Aggregated"]
+    assert int(history[-1]["Total Request Count"]) == total["requests"]
+    assert not list(tmp_path.glob("*.final_*"))
+
+
+# -- precision ----------------------------------------------------------------------------------------
+
+
+def test_percentiles_are_within_one_percent_of_the_targets_own_timings(tmp_path, hostile):
+    """p50, p95 and p99 as recorded against the exact percentiles of the times the target took,
+    the way Locust ranks them (the time at which the share of requests is reached)."""
+    import math
+    import random
+
+    generator = random.Random(7)
+    delays = [round(generator.uniform(0.5, 2.0), 4) for _ in range(2000)]
+    hostile.set_delay_sequence(delays)
+    path = generated(tmp_path, hostile.port, {**PLAIN, "users": 5, "spawn_rate": 5, "think_time_seconds": 0})
+    run = run_locust(path, tmp_path, "-t", "20s", "--run-record", "run.json", timeout=120)
+    assert run.returncode == 0, run
+    record = json.loads((tmp_path / "run.json").read_text())
+    (total,) = [row for row in record["requests"] if row["name"] is None]
+    served = sorted(seconds * 1000 for seconds in hostile.served[: total["requests"]])
+    assert total["requests"] >= 50 and len(served) >= total["requests"], (total, len(served))
+    for key, share in (("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99)):
+        exact = served[max(0, math.ceil(share * len(served)) - 1)]
+        assert abs(total[key] - exact) <= 0.01 * exact, (key, total[key], exact)
+        assert total[key] != round(total[key], -2) or exact == round(exact, -2), (key, total[key])  # not Locust's 2 digits

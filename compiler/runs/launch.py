@@ -13,6 +13,7 @@ import csv
 import itertools
 import json
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -108,8 +109,10 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
                 if time.monotonic() - shown >= PROGRESS_SECONDS:
                     shown = time.monotonic()
                     print_progress(position, target, folder, started, seconds)
-        except KeyboardInterrupt:  # Ctrl-C reached locust too: let it write its report and records
+        except KeyboardInterrupt:  # let locust write its report and records, as it does on Ctrl-C
             interrupted = True
+            if process.poll() is None:  # a SIGINT sent to `run` alone (kill -INT) reaches locust too
+                process.send_signal(signal.SIGINT)
             process.wait()
     record = complete_record(folder, target, process.returncode, command, catalog_folder, interrupted)
     return Outcome(target, folder, process.returncode, record, interrupted)

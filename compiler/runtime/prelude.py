@@ -5,7 +5,9 @@ configuration block is written in besides plain literals. Inlined as it is
 
 # ---- the generated file holds what follows ----
 import base64
+import contextlib
 import copy
+import csv
 import ctypes
 import html
 import hashlib

@@ -199,7 +199,7 @@ def junit_of(environment, outcome):
         suite.set("failures", str(int(suite.get("failures")) + 1))
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
-    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return xml_text(ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 def arrival_case(figures):
@@ -235,6 +235,10 @@ def write_records(environment, outcome):
                 write_atomically(path, without_secrets(writers[flag]()))
             except OSError as error:
                 problems.append(f"{flag} {path} could not be written: {error.strerror or error}")
+            except (ValueError, TypeError) as error:  # a bug of ours, said, never a lost record
+                problems.append(
+                    f"{flag} {path} could not be written: {type(error).__name__}: {error}"
+                )
     return problems
 
 
@@ -242,7 +246,7 @@ def write_atomically(path, text):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(partial, "w", encoding="utf-8") as file:
+        with open(partial, "w", encoding="utf-8", errors="backslashreplace") as file:
             file.write(text)
         os.replace(partial, path)
     except OSError:

@@ -79,7 +79,11 @@ def decompressed(data, encoding, limit):
 
 class Failure(Exception):
     """Why a request failed, in plain words, the same in the failure table of one process and
-    of a master (Locust quotes the message of any other exception there)."""
+    of a master (Locust quotes the message of any other exception there); printable, so that
+    every file the run writes can hold it (printable_text)."""
+
+    def __init__(self, message):
+        super().__init__(printable_text(message))
 
     def __repr__(self):
         return str(self)

@@ -288,8 +288,11 @@ def finish(environment, **_kwargs):
         run["arrival_figures"] = arrival_figures()
         sys.stderr.write("\n".join(arrival_lines(run["arrival_figures"])) + "\n")
         failures += arrival_problems(run["arrival_figures"])
-    if how_the_run_ended() == "iterations":
+    ended = how_the_run_ended()
+    if ended == "iterations":
         sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
+    elif ended in EARLY_ENDINGS and not any(EARLY_ENDINGS[ended] in line for line in failures):
+        failures.append(EARLY_ENDINGS[ended])  # never passed: it did not run as long as asked
     judged = THRESHOLDS and not environment.parsed_options.smoke
     rows = verdicts(stats) if judged else []
     if judged:
@@ -305,6 +308,7 @@ def finish(environment, **_kwargs):
         "thresholds": rows,
         "code": exit_code(environment, failures, rows),
     }
+    failures += write_final_csvs(environment)
     failures += write_records(environment, outcome)
     if failures:
         sys.stderr.write(
@@ -312,6 +316,12 @@ def finish(environment, **_kwargs):
             + "".join(f"  - {line}\n" for line in failures)
         )
     environment.process_exit_code = exit_code(environment, failures, rows)
+
+
+EARLY_ENDINGS = {  # how a run may end before it did what was asked: exit 1, never passed
+    "interrupted": "the run was interrupted (Ctrl-C, SIGTERM, or a client that went away) before its end",
+    "feed_exhausted": "the run was stopped early: a feed with when_exhausted stop_run had no row left",
+}  # worker_lost: counted_losses() names the workers among the failures already
 
 
 def exit_code(environment, failures, thresholds):
@@ -327,6 +337,59 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
+
+
+def write_final_csvs(environment):
+    """Locust's CSV writer writes every second and closes without a last write, so its files
+    miss the run's end: the final statistics are written here, the same as the record's, each
+    file replaced whole (the history gains its last row). What could not be written."""
+    prefix = environment.parsed_options.csv_prefix
+    if not prefix:
+        return []
+    partial = f"{prefix}.{os.getpid()}.final"
+    writer = None
+    try:
+        writer = locust_stats.StatsCSVFileWriter(
+            environment,
+            locust_stats.PERCENTILES_TO_REPORT,
+            partial,
+            environment.parsed_options.stats_history_enabled,
+        )
+        for handle, columns, rows in (
+            (
+                writer.requests_csv_filehandle,
+                writer.requests_csv_columns,
+                writer._requests_data_rows,
+            ),
+            (writer.failures_csv_filehandle, writer.failures_columns, writer._failures_data_rows),
+            (
+                writer.exceptions_csv_filehandle,
+                writer.exceptions_columns,
+                writer._exceptions_data_rows,
+            ),
+        ):
+            target = csv.writer(handle)
+            target.writerow(columns)
+            rows(target)
+        history = f"{prefix}_stats_history.csv"
+        if os.path.exists(history):
+            with open(history, "a", newline="") as file:
+                writer._stats_history_data_rows(csv.writer(file), time.time())
+        writer.close_files()
+        writer = None
+        for kind in ("stats", "failures", "exceptions"):
+            os.replace(f"{partial}_{kind}.csv", f"{prefix}_{kind}.csv")
+    except OSError as error:
+        return [
+            f"the final statistics could not be written to {prefix}_*.csv: {error.strerror or error}"
+        ]
+    finally:
+        if writer is not None:
+            writer.close_files()
+        for kind in ("stats", "stats_history", "failures", "exceptions"):
+            with contextlib.suppress(OSError):
+                os.remove(f"{partial}_{kind}.csv")
+    return []
 
 
 def into_a_run_folder(options):

@@ -39,11 +39,36 @@ def entry_for(stats, name):
     return entry
 
 
+def bucket_response_time(milliseconds):
+    """Response times as Locust stores them for percentiles, to 3 significant digits (0.5% at
+    most from the real time) from 0.1 ms to 10 min, instead of Locust's 2 (347 ms is not 350):
+    Locust lets a locustfile replace its bucketing, so its tables, CSVs, web UI and the
+    distributed merge gain the precision too. Deterministic keys: workers' buckets sum exactly."""
+    if milliseconds >= 100:
+        if milliseconds < 1000:
+            return round(milliseconds)
+        if milliseconds < 10000:
+            return round(milliseconds, -1)
+        if milliseconds < 100000:
+            return round(milliseconds, -2)
+        return round(milliseconds, -3)
+    if milliseconds >= 10:
+        return round(milliseconds, 1)
+    if milliseconds >= 1:
+        return round(milliseconds, 2)
+    return round(milliseconds, 3)
+
+
+locust_stats.bucket_response_time = bucket_response_time
+
+
 def bucket_margin(milliseconds):
-    """How far Locust's stored response times may be from the real ones: it rounds them to the
-    millisecond below 100 ms, to 10 ms below 1 s, to 100 ms above, and percentiles come from
-    those. A maximum is judged on the highest real time the rounded one can stand for."""
-    return 0.5 if milliseconds < 100 else 5 if milliseconds < 1000 else 50
+    """How far a stored response time may be from the real one (half a bucket of
+    bucket_response_time): a maximum is judged on the highest real time it can stand for."""
+    for floor, half in ((100000, 500), (10000, 50), (1000, 5), (100, 0.5), (10, 0.05), (1, 0.005)):
+        if milliseconds >= floor:
+            return half
+    return 0.0005
 
 
 def measure(entry, key):

@@ -143,10 +143,23 @@ def answer_start(response, where, limit=80):
     return f", answer {quoted}"
 
 
+UNWRITABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: no UTF-8 file can hold one
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")  # not in XML 1.0
+
+
+def printable_text(text):
+    """Text every record can hold whatever the target answered: a lone surrogate as its escape."""
+    return UNWRITABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def xml_text(text):
+    """Text JUnit XML 1.0 can hold: characters it has no place for as their escapes (\\x01)."""
+    return NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def shown(value, limit=80):
     """A value in a failure message: as JSON, secrets masked, then clipped (never the other way
     round: a clip could cut a secret into a piece the masking no longer knows)."""
-    text = without_secrets(
-        json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
-    )
+    text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
+    text = without_secrets(printable_text(text))
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -2,11 +2,13 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:65ce454ccfad921f2f92d4c2700f5ca1cf82905b3253f58476f515edf7a3737b
+# compiler-digest: sha256:449b427187f5e50cf65e82b499a9776b59065214826621370b572ee57b9c1cc0
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import base64
+import contextlib
 import copy
+import csv
 import ctypes
 import html
 import hashlib
@@ -709,12 +711,25 @@ def answer_start(response, where, limit=80):
     return f", answer {quoted}"
 
 
+UNWRITABLE = re.compile("[\ud800-\udfff]")  # lone surrogates: no UTF-8 file can hold one
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")  # not in XML 1.0
+
+
+def printable_text(text):
+    """Text every record can hold whatever the target answered: a lone surrogate as its escape."""
+    return UNWRITABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def xml_text(text):
+    """Text JUnit XML 1.0 can hold: characters it has no place for as their escapes (\\x01)."""
+    return NOT_XML.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
 def shown(value, limit=80):
     """A value in a failure message: as JSON, secrets masked, then clipped (never the other way
     round: a clip could cut a secret into a piece the masking no longer knows)."""
-    text = without_secrets(
-        json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
-    )
+    text = json.dumps(value, ensure_ascii=False) if value is not MISSING else "nothing"
+    text = without_secrets(printable_text(text))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -784,7 +799,11 @@ def decompressed(data, encoding, limit):
 
 class Failure(Exception):
     """Why a request failed, in plain words, the same in the failure table of one process and
-    of a master (Locust quotes the message of any other exception there)."""
+    of a master (Locust quotes the message of any other exception there); printable, so that
+    every file the run writes can hold it (printable_text)."""
+
+    def __init__(self, message):
+        super().__init__(printable_text(message))
 
     def __repr__(self):
         return str(self)
@@ -3007,7 +3026,7 @@ def junit_of(environment, outcome):
         suite.set("failures", str(int(suite.get("failures")) + 1))
     suites = ElementTree.Element("testsuites")
     suites.append(suite)
-    return ElementTree.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+    return xml_text(ElementTree.tostring(suites, encoding="unicode", xml_declaration=True)) + "\n"
 
 
 def arrival_case(figures):
@@ -3043,6 +3062,10 @@ def write_records(environment, outcome):
                 write_atomically(path, without_secrets(writers[flag]()))
             except OSError as error:
                 problems.append(f"{flag} {path} could not be written: {error.strerror or error}")
+            except (ValueError, TypeError) as error:  # a bug of ours, said, never a lost record
+                problems.append(
+                    f"{flag} {path} could not be written: {type(error).__name__}: {error}"
+                )
     return problems
 
 
@@ -3050,7 +3073,7 @@ def write_atomically(path, text):
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(partial, "w", encoding="utf-8") as file:
+        with open(partial, "w", encoding="utf-8", errors="backslashreplace") as file:
             file.write(text)
         os.replace(partial, path)
     except OSError:
@@ -3570,8 +3593,11 @@ def finish(environment, **_kwargs):
         run["arrival_figures"] = arrival_figures()
         sys.stderr.write("\n".join(arrival_lines(run["arrival_figures"])) + "\n")
         failures += arrival_problems(run["arrival_figures"])
-    if how_the_run_ended() == "iterations":
+    ended = how_the_run_ended()
+    if ended == "iterations":
         sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
+    elif ended in EARLY_ENDINGS and not any(EARLY_ENDINGS[ended] in line for line in failures):
+        failures.append(EARLY_ENDINGS[ended])  # never passed: it did not run as long as asked
     judged = THRESHOLDS and not environment.parsed_options.smoke
     rows = verdicts(stats) if judged else []
     if judged:
@@ -3587,6 +3613,7 @@ def finish(environment, **_kwargs):
         "thresholds": rows,
         "code": exit_code(environment, failures, rows),
     }
+    failures += write_final_csvs(environment)
     failures += write_records(environment, outcome)
     if failures:
         sys.stderr.write(
@@ -3594,6 +3621,12 @@ def finish(environment, **_kwargs):
             + "".join(f"  - {line}\n" for line in failures)
         )
     environment.process_exit_code = exit_code(environment, failures, rows)
+
+
+EARLY_ENDINGS = {  # how a run may end before it did what was asked: exit 1, never passed
+    "interrupted": "the run was interrupted (Ctrl-C, SIGTERM, or a client that went away) before its end",
+    "feed_exhausted": "the run was stopped early: a feed with when_exhausted stop_run had no row left",
+}  # worker_lost: counted_losses() names the workers among the failures already
 
 
 def exit_code(environment, failures, thresholds):
@@ -3609,6 +3642,59 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
+
+
+def write_final_csvs(environment):
+    """Locust's CSV writer writes every second and closes without a last write, so its files
+    miss the run's end: the final statistics are written here, the same as the record's, each
+    file replaced whole (the history gains its last row). What could not be written."""
+    prefix = environment.parsed_options.csv_prefix
+    if not prefix:
+        return []
+    partial = f"{prefix}.{os.getpid()}.final"
+    writer = None
+    try:
+        writer = locust_stats.StatsCSVFileWriter(
+            environment,
+            locust_stats.PERCENTILES_TO_REPORT,
+            partial,
+            environment.parsed_options.stats_history_enabled,
+        )
+        for handle, columns, rows in (
+            (
+                writer.requests_csv_filehandle,
+                writer.requests_csv_columns,
+                writer._requests_data_rows,
+            ),
+            (writer.failures_csv_filehandle, writer.failures_columns, writer._failures_data_rows),
+            (
+                writer.exceptions_csv_filehandle,
+                writer.exceptions_columns,
+                writer._exceptions_data_rows,
+            ),
+        ):
+            target = csv.writer(handle)
+            target.writerow(columns)
+            rows(target)
+        history = f"{prefix}_stats_history.csv"
+        if os.path.exists(history):
+            with open(history, "a", newline="") as file:
+                writer._stats_history_data_rows(csv.writer(file), time.time())
+        writer.close_files()
+        writer = None
+        for kind in ("stats", "failures", "exceptions"):
+            os.replace(f"{partial}_{kind}.csv", f"{prefix}_{kind}.csv")
+    except OSError as error:
+        return [
+            f"the final statistics could not be written to {prefix}_*.csv: {error.strerror or error}"
+        ]
+    finally:
+        if writer is not None:
+            writer.close_files()
+        for kind in ("stats", "stats_history", "failures", "exceptions"):
+            with contextlib.suppress(OSError):
+                os.remove(f"{partial}_{kind}.csv")
+    return []
 
 
 def into_a_run_folder(options):
