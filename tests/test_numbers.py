@@ -5,6 +5,7 @@ Each against a hostile server on 127.0.0.1 that the test starts."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -292,3 +293,47 @@ def test_percentiles_are_within_one_percent_of_the_targets_own_timings(tmp_path,
         exact = served[max(0, math.ceil(share * len(served)) - 1)]
         assert abs(total[key] - exact) <= 0.01 * exact, (key, total[key], exact)
         assert total[key] != round(total[key], -2) or exact == round(exact, -2), (key, total[key])  # not Locust's 2 digits
+
+
+# -- a results folder on a full disk ------------------------------------------------------------------
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A results folder on a file system of 200 KiB, nearly full: room for a run folder and the
+    start of its log, not for the report or the records."""
+    import os
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mount)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here ({done.stderr.strip()}): needs root, as CI has")
+    try:
+        descriptor = os.open(mount / "filler", os.O_WRONLY | os.O_CREAT)
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(descriptor, b"\0" * 4096)
+        os.ftruncate(descriptor, max(0, os.fstat(descriptor).st_size - 12 * 1024))
+        os.close(descriptor)
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        os.sync()
+
+
+def test_a_full_disk_after_the_load_is_exit_1_with_the_table_and_the_summary_written_elsewhere(tmp_path, hostile, full_disk):
+    write_inputs(tmp_path, hostile.port, {"num": {**PLAIN, "run_time": "2s"}}, {"num": LOCAL_MX})
+    summary = tmp_path / "summary.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "run", "num_local_mx",
+         "--out", str(tmp_path / "generated"), "--results", str(full_disk), "--summary-json", str(summary)],
+        cwd=tmp_path, env=clean_env(home=tmp_path), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert hostile.received(), result.stderr  # the load was sent
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert re.search(r"^num_local_mx +1 ", result.stdout, re.M), result.stdout  # the table, with the run
+    assert "No space left on device" in result.stdout + result.stderr
+    data = json.loads(summary.read_text())
+    assert data["exit_code"] == 1 and data["runs"][0]["target"] == "num_local_mx"

@@ -115,7 +115,7 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
                 process.send_signal(signal.SIGINT)
             process.wait()
     record = complete_record(folder, target, process.returncode, command, catalog_folder, interrupted)
-    return Outcome(target, folder, process.returncode, record, interrupted)
+    return Outcome(target, folder, record["exit_code"], record, interrupted)
 
 
 def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
@@ -168,7 +168,13 @@ def complete_record(folder: Path, target: str, code: int, command: list[str], ca
         command=[Path(command[0]).name, *command[1:]],
         folder=folder.name,
     )
-    path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    try:
+        path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:  # a full disk: the load was sent; the record is kept here, and said
+        problem = f"{path} could not be written: {error.strerror or error}"
+        record["problems"] = [*record.get("problems", []), problem]
+        if code in (0, 3):
+            record.update(exit_code=1, passed=False)
     return record
 
 
