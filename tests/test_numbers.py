@@ -337,3 +337,33 @@ def test_a_full_disk_after_the_load_is_exit_1_with_the_table_and_the_summary_wri
     assert "No space left on device" in result.stdout + result.stderr
     data = json.loads(summary.read_text())
     assert data["exit_code"] == 1 and data["runs"][0]["target"] == "num_local_mx"
+
+
+# -- the generator's own health -----------------------------------------------------------------------
+
+
+def test_the_record_holds_the_generators_peak_cpu_and_says_when_it_was_saturated(tmp_path, hostile):
+    calm = generated(tmp_path / "calm", hostile.port, {**PLAIN, "think_time_seconds": 0.2})
+    run = run_locust(calm, tmp_path, "-t", "3s", "--run-record", "calm.json")
+    generator = json.loads((tmp_path / "calm.json").read_text())["generator"]
+    (own,) = generator["processes"]
+    assert own["process"] == "this process" and 0 < own["peak_cpu_percent"] < 90, generator
+    assert generator["saturated"] is False and "the generator's peak CPU" in run.stderr
+    busy = generated(tmp_path / "busy", hostile.port, {**PLAIN, "users": 5, "think_time_seconds": 0})
+    run = run_locust(busy, tmp_path, "-t", "4s", "--run-record", "busy.json")
+    generator = json.loads((tmp_path / "busy.json").read_text())["generator"]
+    (own,) = generator["processes"]
+    assert own["peak_cpu_percent"] > 90 and generator["saturated"] is True, generator
+    assert "warning: the load generator was saturated: this process used over 90% CPU" in run.stderr
+
+
+def test_a_master_records_its_workers_cpu(tmp_path, hostile):
+    from locust_runs import processes
+
+    path = generated(tmp_path, hostile.port, {**PLAIN, "users": 2, "think_time_seconds": 0.1})
+    run = run_locust(path, tmp_path, *processes(2), "-t", "4s", "--run-record", "run.json")
+    assert run.returncode == 0, run
+    generator = json.loads((tmp_path / "run.json").read_text())["generator"]
+    names = [p["process"] for p in generator["processes"]]
+    assert names[0] == "master" and len(names) == 3 and all(n.startswith("worker ") for n in names[1:]), generator
+    assert all(p["peak_cpu_percent"] > 0 for p in generator["processes"][1:]), generator

@@ -113,6 +113,7 @@ def summary_of(environment, outcome):
         "ended_by": how_the_run_ended(),
         "dropped_iterations": figures["dropped_iterations"] if figures else None,
         "arrivals": figures,
+        "generator": run.get("generator"),
         "thresholds": verdict_rows(outcome["thresholds"]),
         "requests": request_statistics(stats),
         "failures": [

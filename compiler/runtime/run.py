@@ -288,6 +288,18 @@ def finish(environment, **_kwargs):
         run["arrival_figures"] = arrival_figures()
         sys.stderr.write("\n".join(arrival_lines(run["arrival_figures"])) + "\n")
         failures += arrival_problems(run["arrival_figures"])
+    run["generator"] = generator_health(
+        isinstance(environment.runner, MasterRunner), run.get("arrival_figures")
+    )
+    busiest = max(run["generator"]["processes"], key=lambda p: p["peak_cpu_percent"])
+    sys.stderr.write(
+        f"{TARGET}: the generator's peak CPU: {busiest['peak_cpu_percent']:g}% ({busiest['process']})\n"
+        + "".join(
+            f"{TARGET}: warning: {line}\n"
+            for line in run["generator"]["warnings"]
+            if "start lag" not in line  # the arrivals' lines said it already
+        )
+    )
     ended = how_the_run_ended()
     if ended == "iterations":
         sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
