@@ -48,13 +48,14 @@ def build_parser() -> ArgumentParser:
     explain.add_argument("target", metavar="TARGET", help="a target name, like app_qa_mx")
     run = commands.add_parser(
         "run", help="run targets' generated files one after another, each into a run folder of its own",
-        usage="python -m compiler run TARGET|GLOB ... [--out DIR] [--results DIR] [--processes N] [--summary-json FILE] [-- LOCUST ARGS]",
+        usage="python -m compiler run TARGET|GLOB ... [--out DIR] [--results DIR] [--processes N] [--summary-json FILE] [--isolated] [-- LOCUST ARGS]",
     )  # fmt: skip
     run.add_argument("targets", nargs="+", metavar="TARGET|GLOB", help="target names or globs (app_local_*)")
     run.add_argument("--out", default="generated", help="where the generated files are (default: generated)")
     run.add_argument("--results", help="where run folders go (default: results/ beside the catalog: data/results)")
     run.add_argument("--processes", type=int, metavar="N", help="run each target on Locust's --processes N: a master and N forked workers (-1: one per core)")
     run.add_argument("--summary-json", metavar="FILE", help="also write a JSON summary of every run to FILE")
+    run.add_argument("--isolated", action="store_true", help="ignore Locust's config files and LOCUST_* variables: the run is what the file and the command line say (the MCP server's runs)")
     importing = commands.add_parser(
         "import", help="draft a simulation from an OpenAPI document or a HAR recording",
         usage="python -m compiler import {openapi,har} FILE --app NAME [--host URL] [--out FILE] [--force] [--pauses] [--catalog-entry ENVIRONMENTS COUNTRIES]",
@@ -140,7 +141,7 @@ def command_explain(args, problems: Problems) -> int:
 def command_run(args, problems: Problems) -> int:
     """Compile what is stale among the selected targets, then run them one after another."""
     return workspace.run(args.catalog, args.targets, args.out, args.results, args.processes, args.summary_json,
-                         args.locust_args, problems)  # fmt: skip
+                         args.locust_args, problems, alone=args.isolated)  # fmt: skip
 
 
 def command_import(args, problems: Problems) -> int:

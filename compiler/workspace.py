@@ -25,6 +25,7 @@ from compiler.runs import index_page, records
 from compiler.runs.compare import DEFAULT_TOLERANCE, CompareError, Row, compare, comparison
 from compiler.runs.launch import planned_seconds, run_targets
 from compiler.sources.drafts import DraftError, draft_folder
+from compiler.sources import hosts
 from compiler.sources.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.sources.validate import Inputs, load_inputs
 
@@ -32,6 +33,11 @@ DEFAULT_CATALOG = "data/catalog.json"
 GLOB_CHARACTERS = set("*?[")
 # COMPILER_FAST_PATH=0: resolve and render every target, as before the manifest (tests compare).
 FAST_PATH = os.environ.get("COMPILER_FAST_PATH", "1") != "0"
+
+
+def origin_of(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) as the generated files compare hosts (one spelling per host)."""
+    return hosts.origin(url)
 
 
 def catalog_path(option: str | None) -> str:
@@ -331,7 +337,7 @@ def results_folder(catalog: str, results: str | None) -> Path:
 
 
 def run(catalog: str, patterns: list[str], out: str, results: str | None, processes: int | None,
-        summary_json: str | None, locust_args: list[str], problems: Problems) -> int:  # fmt: skip
+        summary_json: str | None, locust_args: list[str], problems: Problems, alone: bool = False) -> int:  # fmt: skip
     """Compile what is stale among the selected targets, then run them one after another, each
     into a run folder of its own; the worst exit code of the runs."""
     if processes is not None and (processes == 0 or processes < -1):
@@ -352,7 +358,7 @@ def run(catalog: str, patterns: list[str], out: str, results: str | None, proces
     passthrough = (["--processes", str(processes)] if processes is not None else []) + locust_args
     summary = Path(summary_json) if summary_json else None
     catalog_folder = Path(catalog).resolve().parent
-    return run_targets(targets, Path(out), results_folder(catalog, results), passthrough, catalog_folder, summary)
+    return run_targets(targets, Path(out), results_folder(catalog, results), passthrough, catalog_folder, summary, alone)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:fcc26b005f40e1f3e3e3fca0d57e23139207694a60e46923df960d35d1e90be2
+# compiler-digest: sha256:6ace9949af195ac4374f6aad3d9e7abd40592f11702f425e6fc49cad9a41997d
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -11,6 +11,7 @@ import copy
 import csv
 import ctypes
 import html
+import ipaddress
 import hashlib
 import itertools
 import json
@@ -19,6 +20,7 @@ import os
 import random
 import re
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -809,15 +811,39 @@ class Failure(Exception):
 
 
 def origin(url):
-    """(scheme, host, port) of a URL, the way browsers compare origins: the host's name without
-    case or a trailing dot, the port with its scheme's default."""
-    parts = urlsplit(url)
+    """(scheme, host, port) of a URL, the way browsers compare origins: the host as
+    canonical_host writes it, the port with its scheme's default, no user name."""
+    parts = urlsplit(str(url).strip())
     scheme = parts.scheme.lower()
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower().rstrip("."), port
+    return scheme, canonical_host(parts.hostname or ""), port
+
+
+def canonical_host(name):
+    """One spelling per host, so that a guard comparing hosts cannot be walked around: no case,
+    no trailing dot; an IPv6 address compressed (an IPv4-mapped one as its IPv4); every numeric
+    IPv4 spelling clients accept (127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1) as a dotted quad;
+    an international name as IDNA. Names are not resolved: localhost is not 127.0.0.1."""
+    name = name.strip().rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        address = None
+    if address is not None:
+        mapped = getattr(address, "ipv4_mapped", None)
+        return str(mapped or address)
+    if name and re.fullmatch(r"[0-9a-fx.]+", name):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(name))
+        except OSError:
+            pass
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 def next_leg(url, location):

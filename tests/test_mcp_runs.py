@@ -288,3 +288,40 @@ def test_the_prompt_drafts_and_its_example_validates(project):
     checked = tool("validate", {"catalog": json.dumps(catalog), "simulations": {"simulations/todo.json": example}})
     assert not checked.is_error, text(checked)
     assert checked.structured_content["targets"] == 4
+
+
+def test_the_servers_runs_are_decided_by_the_call_and_the_caps_alone(project, recorder, monkeypatch):
+    """A locust.conf in the server's folder, LOCUST_* variables in its environment: neither
+    raises a run above the caps (3 users here), nor runs it on more processes."""
+    recorder.reset()
+    (project / "locust.conf").write_text("users = 40\nspawn-rate = 40\nallow-protected = true\n")
+    monkeypatch.setenv("LOCUST_USERS", "30")
+    monkeypatch.setenv("LOCUST_PROCESSES", "2")
+    try:
+        result = tool("run", {"targets": ["shop_local_mx"], "run_time": "2s"})
+        protected = tool("run", {"targets": ["shop_prod_mx"], "run_time": "2s", "allow_protected": True})
+    finally:
+        (project / "locust.conf").unlink()
+    assert not result.is_error, text(result)
+    record = json.loads((project / result.structured_content["runs"][0]["folder"] / "run.json").read_text())
+    assert record["configuration"]["num_users"]["value"] == 2 and record["workers"] == 0, record["configuration"]
+    assert len({r.client for r in recorder.received()}) <= 2  # the target's own 2 users, not 30 or 40
+    assert protected.is_error and "started without --allow-protected" in text(protected)
+
+
+def test_get_run_never_follows_a_link_out_of_the_results_folder(project, tmp_path):
+    outside = tmp_path / "outside" / "20260101T000000Z"
+    outside.mkdir(parents=True)
+    (outside / "run.json").write_text('{"target": "secret", "exit_code": 0}')
+    results = project / "data" / "results"
+    (results / "shop_qa_mx").mkdir(parents=True, exist_ok=True)
+    (results / "shop_qa_mx" / "20270101T000000Z").symlink_to(outside)  # newer than any real run
+    (results / "shop_prod_mx").symlink_to(outside.parent)
+    try:
+        for target in ("shop_qa_mx", "shop_prod_mx"):
+            result = tool("get_run", {"target": target})
+            assert result.is_error and "secret" not in text(result), text(result)
+            assert f"no run of {target}" in text(result)
+    finally:
+        (results / "shop_qa_mx" / "20270101T000000Z").unlink()
+        (results / "shop_prod_mx").unlink()

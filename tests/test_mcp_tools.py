@@ -322,7 +322,10 @@ def test_check_config_reports_what_would_stop_the_run(project, monkeypatch):
     monkeypatch.setenv("APP_TOKEN", SECRET)
     protected = tool("check_config", {"target": "shop_prod_mx"})
     assert protected.is_error and "--allow-protected" in text(protected)
-    allowed = tool("check_config", {"target": "shop_prod_mx", "allow_protected": True})
+    # The call alone cannot allow it: a server started without --allow-protected checks it as protected.
+    asked = tool("check_config", {"target": "shop_prod_mx", "allow_protected": True})
+    assert asked.is_error and "environment prod is protected" in text(asked), text(asked)
+    allowed = tool("check_config", {"target": "shop_prod_mx", "allow_protected": True}, allow_protected=True)
     assert not allowed.is_error, text(allowed)
     assert tool("check_config", {"target": "shop_qa_mx"}).is_error
     bad_host = tool("check_config", {"target": "shop_local_mx", "host": "ftp://127.0.0.1"})
@@ -348,3 +351,22 @@ def test_a_wrong_argument_gets_the_tools_own_words(project):
         "error: run's argument 'users' is integer or null, got string",
     ]
     assert "validation error" not in text(result) + text(typed)
+
+
+def test_a_drafts_variables_cannot_read_a_file_outside_the_catalogs_folder(project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("TOPSECRET_COLUMN,api_key_sk_live_123\nx,y\n")
+    catalog = json.loads((project / "data" / "catalog.json").read_text())
+    depth = "../" * (len(project.parts) + 2)
+    catalog["countries"]["mx"]["vars"] = {**catalog["countries"]["mx"].get("vars", {}), "evil": f"{depth}{outside.as_posix().lstrip('/')}/secret"}
+    shop = json.loads((project / "data" / "simulations" / "shop.json").read_text())
+    shop["feeds"] = {"f": {"file": "feeds/${evil}.csv", "mode": "random"}}
+    shop["endpoints"][0]["path"] = "/${feed:f.TOPSECRET_COLUMN}"
+    for missing in ("", "-nothing-here"):  # a file there or not: the same answer, nothing of it
+        shop["feeds"]["f"]["file"] = "feeds/${evil}" + missing + ".csv"
+        result = tool("validate", {"catalog": json.dumps(catalog), "simulations": {"simulations/shop.json": json.dumps(shop)}})
+        assert result.is_error
+        assert "is outside the catalog's folder" in text(result), text(result)
+        assert "TOPSECRET" not in text(result).replace("${feed:f.TOPSECRET_COLUMN}", "") and "sk_live" not in text(result)
+        assert "not found" not in text(result)

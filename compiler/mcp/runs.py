@@ -24,7 +24,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
-from urllib.parse import urlsplit
 
 import anyio
 from anyio.streams.buffered import BufferedByteReceiveStream
@@ -53,17 +52,6 @@ class RunPlan:
     def estimate(self) -> float:
         """How long the command should take: the load, and each run's start and end."""
         return self.seconds + OVERHEAD_SECONDS * len(self.targets)
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) as the generated files compare hosts: no case, no trailing dot."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").rstrip(".").lower(), port or {"http": 80, "https": 443}.get(scheme)
 
 
 def plan_run(
@@ -112,9 +100,9 @@ def plan_run(
         if target.protected and not allowed:
             errors.append(f"error: {target.name}: " + _protected_refusal(f"environment '{target.environment}'", allow_protected, settings))
     if host is not None and not allowed:
-        hosts = {origin(entry.host): entry.environment for target in targets for entry in target.protected_hosts}
-        if origin(host) in hosts:
-            errors.append(f"error: host {host} is the host of the protected environment '{hosts[origin(host)]}'; "
+        hosts = {workspace.origin_of(entry.host): entry.environment for target in targets for entry in target.protected_hosts}
+        if workspace.origin_of(host) in hosts:
+            errors.append(f"error: host {host} is the host of the protected environment '{hosts[workspace.origin_of(host)]}'; "
                           + _protected_refusal("it", allow_protected, settings))  # fmt: skip
     if errors:
         raise ToolFailure(errors)
@@ -122,7 +110,7 @@ def plan_run(
     locust += (["-H", host] if host is not None else []) + (["--allow-protected"] if allowed else [])
     names = [target.name for target in targets]
     command = [
-        sys.executable, "-m", "compiler", "--catalog", settings.catalog, "run", *names, "--out", settings.out,
+        sys.executable, "-m", "compiler", "--catalog", settings.catalog, "run", *names, "--isolated", "--out", settings.out,
         "--results", display_path(settings.results_folder), "--summary-json", str(summary), *(["--", *locust] if locust else []),
     ]  # fmt: skip
     return RunPlan(names, command, sum(lengths), sum(lengths) + GRACE_SECONDS * len(targets) + 60)

@@ -221,7 +221,8 @@ def check_config(settings: Settings, target: str, host: str | None, allow_protec
     bring_up_to_date(settings, [target])
     file = Path(settings.out) / f"{target}.py"
     command = [sys.executable, "-m", "locust", "-f", str(file), "--check-config"]
-    command += (["-H", host] if host else []) + (["--allow-protected"] if allow_protected else [])
+    allowed = allow_protected and settings.allow_protected  # as run decides it: the call and the server
+    command += (["-H", host] if host else []) + (["--allow-protected"] if allowed else [])
     try:
         done = subprocess.run(
             command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

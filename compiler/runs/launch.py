@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 import re
 import signal
 import socket
@@ -95,13 +96,28 @@ def master_port(passthrough: list[str]) -> list[str]:
     return ["--master-bind-host", "127.0.0.1", "--master-bind-port", port, "--master-port", port]
 
 
+def isolated(folder: Path, passthrough: list[str]) -> tuple[dict[str, str], list[str]]:
+    """(environment, extra arguments) of a run decided by the command line and the file alone,
+    as the MCP server's runs must be: no LOCUST_* variable, and Locust started in the run folder
+    with it as HOME, so that no locust.conf, pyproject.toml or ~/.locust.conf is read; the
+    secrets of ./.env still reach it, by --env-file."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("LOCUST_") and k != "REPORT_HTML"}
+    environment["HOME"] = str(folder)
+    extra = []
+    if Path(".env").is_file() and "--env-file" not in passthrough:
+        extra = ["--env-file", str(Path(".env").resolve())]
+    return environment, extra
+
+
 def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str], seconds: float | None,
-            catalog_folder: Path, position: str) -> Outcome:  # fmt: skip
-    folder = new_run_folder(results, target)
-    command = locust_command(locustfile, folder, passthrough)
+            catalog_folder: Path, position: str, alone: bool = False) -> Outcome:  # fmt: skip
+    folder = new_run_folder(results.resolve(), target)
+    environment, extra = isolated(folder, passthrough) if alone else (None, [])
+    command = locust_command(locustfile.resolve(), folder, [*extra, *passthrough])
     started, interrupted = time.monotonic(), False
     with (folder / "locust.log").open("wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=folder if alone else None, env=environment)  # fmt: skip
         try:
             shown = started
             while process.poll() is None:
@@ -258,13 +274,13 @@ def refreshed(results: Path) -> str | None:
 
 
 def run_targets(targets, generated: Path, results: Path, passthrough: list[str], catalog_folder: Path,
-                summary_json: Path | None) -> int:  # fmt: skip
+                summary_json: Path | None, alone: bool = False) -> int:  # fmt: skip
     outcomes, index_problem = [], None
     for number, target in enumerate(targets, 1):
         position = f"[{number}/{len(targets)}]"
         print(f"{position} {target.name}: running {generated / (target.name + '.py')}", file=sys.stderr, flush=True)
         outcome = run_one(generated / f"{target.name}.py", target.name, results, passthrough,
-                          planned_seconds(target, passthrough), catalog_folder, position)  # fmt: skip
+                          planned_seconds(target, passthrough), catalog_folder, position, alone)  # fmt: skip
         print(f"{position} {target.name}: exit {outcome.code}, {outcome.folder}", file=sys.stderr, flush=True)
         outcomes.append(outcome)
         index_problem = refreshed(results)  # the last refresh is the page left behind

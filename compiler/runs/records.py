@@ -34,9 +34,16 @@ def run_folder(results: Path, given: str) -> Path:
 
 
 def runs_of(results: Path, target: str) -> list[Path]:
-    """A target's run folders, newest first."""
+    """A target's run folders, newest first: real folders within the results folder only (a
+    link could lead a reader anywhere)."""
     folder = results / target
-    found = [p for p in folder.iterdir() if p.is_dir() and RUN_FOLDER.match(p.name)] if folder.is_dir() else []
+    if folder.is_symlink() or not folder.is_dir():
+        return []
+    inside = results.resolve()
+    found = [
+        p for p in folder.iterdir()
+        if RUN_FOLDER.match(p.name) and not p.is_symlink() and p.is_dir() and p.resolve().is_relative_to(inside)
+    ]  # fmt: skip
 
     def key(path: Path) -> tuple[str, int]:
         stamp, _, number = path.name.partition("-")

@@ -10,6 +10,7 @@ import copy
 import csv
 import ctypes
 import html
+import ipaddress
 import hashlib
 import itertools
 import json
@@ -18,6 +19,7 @@ import os
 import random
 import re
 import signal
+import socket
 import stat
 import sys
 import tempfile

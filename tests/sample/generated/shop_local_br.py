@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:977860566aeb883f828d2f31ab8eff615bdfb9e635d049b0cf111c973c6ae631
+# compiler-digest: sha256:5f9cd9b45a5cf0cac6e82f4500564d963f08d1fa7f20df2864d33d8fdfa83c11
 "Load simulation shop_local_br, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -11,6 +11,7 @@ import copy
 import csv
 import ctypes
 import html
+import ipaddress
 import hashlib
 import itertools
 import json
@@ -19,6 +20,7 @@ import os
 import random
 import re
 import signal
+import socket
 import stat
 import sys
 import tempfile
@@ -919,15 +921,39 @@ class Failure(Exception):
 
 
 def origin(url):
-    """(scheme, host, port) of a URL, the way browsers compare origins: the host's name without
-    case or a trailing dot, the port with its scheme's default."""
-    parts = urlsplit(url)
+    """(scheme, host, port) of a URL, the way browsers compare origins: the host as
+    canonical_host writes it, the port with its scheme's default, no user name."""
+    parts = urlsplit(str(url).strip())
     scheme = parts.scheme.lower()
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
         port = None
-    return scheme, (parts.hostname or "").lower().rstrip("."), port
+    return scheme, canonical_host(parts.hostname or ""), port
+
+
+def canonical_host(name):
+    """One spelling per host, so that a guard comparing hosts cannot be walked around: no case,
+    no trailing dot; an IPv6 address compressed (an IPv4-mapped one as its IPv4); every numeric
+    IPv4 spelling clients accept (127.1, 2130706433, 0x7f.0.0.1, 0177.0.0.1) as a dotted quad;
+    an international name as IDNA. Names are not resolved: localhost is not 127.0.0.1."""
+    name = name.strip().rstrip(".").lower()
+    try:
+        address = ipaddress.ip_address(name.split("%")[0])
+    except ValueError:
+        address = None
+    if address is not None:
+        mapped = getattr(address, "ipv4_mapped", None)
+        return str(mapped or address)
+    if name and re.fullmatch(r"[0-9a-fx.]+", name):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(name))
+        except OSError:
+            pass
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name
 
 
 def next_leg(url, location):
