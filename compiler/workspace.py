@@ -304,11 +304,13 @@ def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Probl
     return CompilePlan(folder, only, files, manifest, plan, built, refs)
 
 
-def write_compile(planned: CompilePlan, check: bool, force: bool) -> Compiled:
-    """Write (or, with `check`, compare) the planned files; UsageError when the folder cannot be used."""
+def write_compile(planned: CompilePlan, check: bool, force: bool, wait: float = 0) -> Compiled:
+    """Write (or, with `check`, compare) the planned files; UsageError when the folder cannot be
+    used. `wait`: seconds to wait for another compile writing to the folder."""
     stopped: WriteError | None = None
     try:
-        report = sync(planned.out, planned.files, planned.only, check=check, force=force, verified=planned.plan.reused)
+        report = sync(planned.out, planned.files, planned.only, check=check, force=force, verified=planned.plan.reused,
+                      wait=wait)  # fmt: skip
     except OutputError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
@@ -318,9 +320,13 @@ def write_compile(planned: CompilePlan, check: bool, force: bool) -> Compiled:
     return Compiled(planned.out, planned.files, planned.plan.reused, report, check, force, stopped)
 
 
+COMPILE_WAIT_SECONDS = 300  # a run started while another compile writes waits for it
+
+
 def bring_up_to_date(catalog: str, names: list[str], out: str, problems: Problems) -> Compiled:
-    """Compile these targets' files, as `run` does before it runs them."""
-    return write_compile(plan_compile(catalog, names, out, problems), check=False, force=False)
+    """Compile these targets' files, as `run` does before it runs them (after another compile
+    writing to the folder, if one is)."""
+    return write_compile(plan_compile(catalog, names, out, problems), check=False, force=False, wait=COMPILE_WAIT_SECONDS)
 
 
 # -- runs --------------------------------------------------------------------------------------------

@@ -200,3 +200,45 @@ def test_the_python_client_of_the_docs_runs_as_written(tmp_path):
     assert lines[0] == "['app_local_br', 'app_local_mx']"
     assert lines[1] == "app_local_mx: app app, environment local, country mx"
     assert lines[2].startswith("True error: target 'app_local_zz' is not compiled: ")
+
+
+def test_a_client_that_goes_away_mid_run_leaves_an_interrupted_record_and_no_traceback(project, recorder):
+    """The client asks for a run, reads one progress notification and goes away (its end of the
+    pipe closes): the server stops the run, whose record says interrupted, and logs no
+    traceback, no ExceptionGroup, no internal error."""
+    recorder.reset()
+    params = stdio(project)
+    server = subprocess.Popen(
+        [params.command, *params.args], cwd=params.cwd, env={**params.env}, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+
+    def send(message: dict) -> None:
+        server.stdin.write((json.dumps(message) + "\n").encode())
+        server.stdin.flush()
+
+    def receive() -> dict:
+        return json.loads(server.stdout.readline())
+
+    send({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "gone", "version": "1"}}})  # fmt: skip
+    assert receive()["id"] == 1
+    send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+    send({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "run", "arguments": {"targets": ["shop_local_mx"], "run_time": "10s"}, "_meta": {"progressToken": "p"}}})  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        message = receive()
+        if message.get("method") == "notifications/progress" and "users" in message["params"].get("message", ""):
+            break
+    server.stdin.close()  # the client goes away
+    server.stdout.close()
+    try:
+        server.wait(timeout=60)
+        errors = server.stderr.read().decode("utf-8", "replace")
+    finally:
+        server.kill()
+    assert "Traceback" not in errors and "ExceptionGroup" not in errors and "internal error" not in errors, errors
+    newest = sorted((project / "data" / "results" / "shop_local_mx").iterdir())[-1]
+    record = json.loads((newest / "run.json").read_text())
+    assert (record["ended_by"], record["passed"]) == ("interrupted", False), record

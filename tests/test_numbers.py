@@ -367,3 +367,45 @@ def test_a_master_records_its_workers_cpu(tmp_path, hostile):
     names = [p["process"] for p in generator["processes"]]
     assert names[0] == "master" and len(names) == 3 and all(n.startswith("worker ") for n in names[1:]), generator
     assert all(p["peak_cpu_percent"] > 0 for p in generator["processes"][1:]), generator
+
+
+# -- small things that changed what was sent or recorded ----------------------------------------------
+
+
+def test_a_blank_line_in_a_one_column_feed_is_an_empty_value(tmp_path, hostile):
+    (tmp_path / "feeds").mkdir()
+    (tmp_path / "feeds" / "pages.csv").write_text("page\nfirst\n\nlast\n\n")  # an empty page between, and an editor's end
+    simulation = {**PLAIN, "think_time_seconds": 0.05,
+                  "feeds": {"pages": {"file": "feeds/pages.csv", "mode": "sequential"}},
+                  "endpoints": [{"name": "item", "path": "/item", "query": {"page": "${feed:pages.page}"}}]}  # fmt: skip
+    path = generated(tmp_path, hostile.port, simulation)
+    run_locust(path, tmp_path, "-t", "2s")
+    pages = [r.query["page"][0] for r in hostile.received()][:6]
+    assert pages == ["first", "", "last", "first", "", "last"], pages
+    (tmp_path / "feeds" / "pages.csv").write_text("page,size\na,1\n\nb,2\n")
+    write_inputs(tmp_path, hostile.port, {"num": {**simulation}}, {"num": LOCAL_MX})
+    result = subprocess.run([sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "validate"],
+                            cwd=tmp_path, env=clean_env(home=tmp_path), capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2 and "line 3 is blank; a row of 2 columns with empty values is ','" in result.stderr
+
+
+def test_a_run_started_while_another_compile_writes_waits_for_it(tmp_path, hostile):
+    import fcntl
+    import os
+    import time
+
+    write_inputs(tmp_path, hostile.port, {"num": PLAIN}, {"num": LOCAL_MX})
+    (tmp_path / "generated").mkdir()
+    descriptor = os.open(tmp_path / "generated", os.O_RDONLY)
+    fcntl.flock(descriptor, fcntl.LOCK_EX)  # as a compile writing there holds it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "--catalog", str(tmp_path / "catalog.json"), "run", "num_local_mx",
+         "--out", str(tmp_path / "generated"), "--results", str(tmp_path / "results"), "--", "-t", "1s"],
+        cwd=tmp_path, env=clean_env(home=tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(2)
+    assert process.poll() is None, process.communicate()
+    os.close(descriptor)  # the other compile ends
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, out + err
+    assert "another compile is writing to this folder; waiting for it" in err

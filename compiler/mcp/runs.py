@@ -15,6 +15,7 @@ is stopped (SIGINT first, so that Locust writes its records, then SIGKILL).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -34,6 +35,7 @@ from compiler.mcp.tools import Settings, ToolFailure, check_host, tool_errors, v
 from compiler.problems import Problems, display_path
 from compiler.timespan import parse_timespan
 
+logger = logging.getLogger(__name__)
 GRACE_SECONDS = 45  # per target, beyond its planned length: Locust's start, its checks, its records
 STOP_SECONDS = 15  # after SIGINT, before SIGKILL
 OVERHEAD_SECONDS = 10  # per target, for the progress estimate: compile, start Locust, write the records
@@ -150,6 +152,7 @@ async def execute(plan: RunPlan, progress: Progress) -> tuple[int | None, list[s
     out: list[str] = []
     err: list[str] = []
     started, last = time.monotonic(), -1.0
+    stopping = {"scope": None, "client_gone": False}
 
     async def on_progress(line: str) -> None:
         nonlocal last
@@ -158,7 +161,14 @@ async def execute(plan: RunPlan, progress: Progress) -> tuple[int | None, list[s
         last = now
         # Seconds since the start, of an estimate: the planned load and each run's start and end;
         # past the estimate, the total is unknown (never less than the progress).
-        await progress(now, plan.estimate if now < plan.estimate else None, line)
+        if stopping["client_gone"]:
+            return
+        try:
+            await progress(now, plan.estimate if now < plan.estimate else None, line)
+        except Exception:  # the client went away: nobody reads the run any more; stop it (interrupted)
+            stopping["client_gone"] = True
+            logger.warning("the client went away during a run: stopping it; its record says interrupted")
+            stopping["scope"].cancel()
 
     async def on_output(line: str) -> None:
         out.append(line)
@@ -169,11 +179,12 @@ async def execute(plan: RunPlan, progress: Progress) -> tuple[int | None, list[s
     timed_out = False
     try:
         with anyio.move_on_after(plan.timeout) as scope:
+            stopping["scope"] = scope
             async with anyio.create_task_group() as group:
                 group.start_soon(_lines, process.stdout, on_output)
                 group.start_soon(_lines, process.stderr, on_progress)
                 await process.wait()
-        timed_out = scope.cancelled_caught
+        timed_out = scope.cancelled_caught and not stopping["client_gone"]
     finally:
         if process.returncode is None:  # timed out, or the call was cancelled: stop it, records kept
             with anyio.CancelScope(shield=True):

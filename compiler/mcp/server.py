@@ -366,6 +366,12 @@ def serve(settings: Settings, http: bool, port: int) -> None:
         print(f"mcp: serving on http://127.0.0.1:{port}/mcp", file=sys.stderr, flush=True)
         server.run("streamable-http", host="127.0.0.1", port=port)
     else:
-        server.run("stdio")
+        try:
+            server.run("stdio")
+        except BaseExceptionGroup as group:  # the client closed its end while the server wrote
+            _, other = group.split(lambda error: isinstance(error, (BrokenPipeError, ConnectionResetError)))
+            if other is not None:
+                raise
+            print("mcp: the client went away; the server stops", file=sys.stderr, flush=True)
 
 

@@ -143,9 +143,17 @@ def _csv(text: str) -> FeedData:
         if name in header[:index]:
             raise FeedError(f"the header row names column {name!r} twice")
     rows = []
+    while len(lines) > 1 and not lines[-1]:
+        lines.pop()  # blank lines at the end of the file: an editor's, not rows
     for number, line in enumerate(lines[1:], start=2):
-        if not line:
-            continue  # a blank line
+        if not line:  # a blank line: one empty value (a path of "/" + ""), or a mistake
+            if len(header) == 1:
+                line = [""]
+            else:
+                raise FeedError(
+                    f"line {number} is blank; a row of {len(header)} columns with empty values is "
+                    f"{',' * (len(header) - 1)!r}, or remove the line"
+                )
         if len(line) != len(header):
             raise FeedError(f"line {number} has {len(line)} fields; the header row has {len(header)}")
         rows.append(dict(zip(header, line)))
