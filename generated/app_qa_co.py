@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:bc2a7c6c4f798716e81919a91037418913df7dc45bcaa561d07b41d042efd865
+# compiler-digest: sha256:46fdcae3c7d0c5db2918f81bd25a562dddac1f2429d1f2db25a189ea9588b184
 "Load simulation app_qa_co, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -48,6 +48,7 @@ from locust.exception import (
 from locust.html import get_html_report, process_html_filename
 from locust import stats as locust_stats
 from locust.stats import StatsEntry
+from locust.rpc import Message
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 
@@ -3324,6 +3325,12 @@ def admit_checked_workers(runner):
     runner.quit = quit_after_goodbyes
     runner.register_message("simulation_hello", hello)
     runner.register_message("simulation_leaving", leaving)
+    # A worker that reported ready before this gate stood (a forked one is quick) was counted by
+    # Locust unchecked, and its hello was lost: it is taken back, and asked to say hello again.
+    for client_id in [client.id for client in runner.clients.all]:
+        del runner.clients[client_id]
+        pending[client_id] = (time.monotonic(), Message("client_ready", LOCUST_VERSION, client_id))
+        runner.send_message("simulation_say_hello", None, client_id=client_id)
     threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
 
 
@@ -3364,6 +3371,10 @@ def join_as_checked_worker(environment, runner, problems):
         "problems": problems,
         "check_config": bool(options.check_config),
     }
+    runner.register_message(
+        "simulation_say_hello",
+        lambda environment, msg: runner.send_message("simulation_hello", said),
+    )
     runner.send_message("simulation_hello", said)
     if options.check_config or problems:
         time.sleep(0.5)  # let the message leave before the process does
