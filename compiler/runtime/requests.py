@@ -45,22 +45,27 @@ def read_answer(response, limit):
     `limit` bytes once decoded, and make it the answer's content; AnswerTooLarge beyond."""
     raw = getattr(response, "_response", None)  # FastHttpUser's: geventhttpclient's answer
     fast = raw is not None
-    read = raw.read if fast else lambda size: response.raw.read(size, decode_content=False)
-    body = bytearray()
-    while block := read(READ_BLOCK):
-        body += block
-        if len(body) > limit:  # not read to its end: the connection is closed, not reused
-            raw.release() if fast else response.close()
-            raise AnswerTooLarge(limit)
-    if not fast:
-        response.raw.release_conn()
-    encoding = (response.headers.get("content-encoding") or "identity").lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        body = decompressed(bytes(body), encoding, limit)
-    if fast:
-        response._cached_content = bytes(body)
+    if fast and raw.message_complete and len(raw._body_buffer) <= limit:
+        body = raw.read()  # most answers: read whole with the headers, one call, no copy
     else:
-        response._content, response._content_consumed = bytes(body), True
+        read = raw.read if fast else lambda size: response.raw.read(size, decode_content=False)
+        parts, size = [], 0
+        while block := read(READ_BLOCK):
+            parts.append(block)
+            size += len(block)
+            if size > limit:  # not read to its end: the connection is closed, not reused
+                raw.release() if fast else response.close()
+                raise AnswerTooLarge(limit)
+        body = b"".join(parts)
+        if not fast:
+            response.raw.release_conn()
+    encoding = response.headers.get("content-encoding")
+    if encoding and encoding.lower() in ("gzip", "x-gzip", "deflate"):
+        body = decompressed(body, encoding.lower(), limit)
+    if fast:
+        response._cached_content = body
+    else:
+        response._content, response._content_consumed = body, True
 
 
 def decompressed(data, encoding, limit):
@@ -277,7 +282,10 @@ class Request:
         """Send, read, judge, capture: whether the step passed. Every outcome is counted once.
         The whole answer (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
-        deadline = GEVENT.Timeout(self.seconds)
+        # One per user and timeout, started again and again: a new Timeout each time costs.
+        deadline = user.deadlines.get(self.seconds)
+        if deadline is None:
+            deadline = user.deadlines[self.seconds] = GEVENT.Timeout(self.seconds)
         deadline.start()
         try:
             if self.dynamic:
@@ -288,7 +296,7 @@ class Request:
             client = user.client if self.timeout is None else user.client_for(self.timeout)
             response = client.request(self.method, url, **arguments)
             answer, failure = self.fetched(response, client, user.host, url, headers, payload)
-            deadline.close()
+            deadline.cancel()
             response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
             return self.judge(response, answer, failure, client, scope)
         except GEVENT.Timeout as error:
@@ -304,7 +312,7 @@ class Request:
         except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
             return self.failed(fault_of(error, self.seconds), started, "")
         finally:
-            deadline.close()
+            deadline.cancel()
 
     def failed(self, message, started, url):
         events.request.fire(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -83,14 +84,15 @@ def median(values: list[float]) -> float:
 class Finished:
     code: int
     seconds: float
-    max_rss_kib: int  # the process's own peak resident set (and that of children it waited for)
+    max_rss_kib: int  # the command's own peak resident set (and that of children it waited for)
     stdout: str
     stderr: str
 
 
 def run_measured(command: list[str], timeout: float, cwd: Path | None = None, env: dict | None = None) -> Finished:
     """Run a command to its end (killed after `timeout` seconds): exit code, wall time and peak
-    RSS of that very process, from wait4(2), not the maximum over every child this one ran."""
+    RSS of that very command, started by tools/peak_rss.py: started from this process, its
+    ru_maxrss would begin at this process's own peak (Linux keeps the mark across fork and exec)."""
     return run_measured_together([(command, cwd, env)], timeout)[0]
 
 
@@ -101,31 +103,36 @@ def run_measured_together(runs: list[tuple[list[str], Path | None, dict | None]]
     with ExitStack() as stack:
         processes, outputs = [], []
         try:
-            for command, cwd, env in runs:
+            reports = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            for index, (command, cwd, env) in enumerate(runs):
                 out, err = (stack.enter_context(tempfile.TemporaryFile()) for _ in range(2))
                 stdin = stack.enter_context(open(os.devnull, "rb"))
-                processes.append(subprocess.Popen(command, cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err))
+                launcher = [PYTHON, str(ROOT / "tools/peak_rss.py"), str(reports / str(index)), "--"]
+                processes.append(subprocess.Popen([*launcher, *command], cwd=cwd, env=env, stdin=stdin, stdout=out,
+                                                  stderr=err, start_new_session=True))  # fmt: skip
                 outputs.append((out, err))
             finished: dict[int, Finished] = {}
             while len(finished) < len(processes):
                 for index, process in enumerate(processes):
                     if index in finished:
                         continue
-                    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                    pid, status = os.waitpid(process.pid, os.WNOHANG)
                     if not pid and time.perf_counter() > started + timeout:
-                        process.kill()
-                        pid, status, usage = os.wait4(process.pid, 0)
+                        os.killpg(process.pid, signal.SIGKILL)  # the launcher and the command it runs
+                        pid, status = os.waitpid(process.pid, 0)
                     if pid:
                         process.returncode = os.waitstatus_to_exitcode(status)  # so that Popen does not wait again
+                        report = reports / str(index)
+                        peak = int(report.read_text()) if report.exists() else 0  # none when killed
                         out, err = outputs[index]
                         out.seek(0), err.seek(0)
-                        finished[index] = Finished(process.returncode, time.perf_counter() - started, usage.ru_maxrss,
+                        finished[index] = Finished(process.returncode, time.perf_counter() - started, peak,
                                                    out.read().decode(errors="replace"), err.read().decode(errors="replace"))
                 time.sleep(0.02)
             return [finished[index] for index in range(len(processes))]
         finally:
             for process in processes:
                 if process.returncode is None:
-                    process.kill()
-                    os.wait4(process.pid, 0)
+                    os.killpg(process.pid, signal.SIGKILL)
+                    os.waitpid(process.pid, 0)
                     process.returncode = -9
