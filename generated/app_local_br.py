@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:a7a844a99f4967d0ae836a8c37e847d68def1c1af860e9378067ee272e10ebef
+# compiler-digest: sha256:0273f1c334c91c85de9ab368eb01bf6633f492b0154dcffd953c035e50d5e02b
 "Load simulation app_local_br, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -163,17 +163,13 @@ THRESHOLDS = {}
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
-    "https://br.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://co.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://mx.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    **dict.fromkeys(
+        (
+            "https://br.shop.example.com",
+            "https://co.shop.example.com",
+            "https://mx.shop.example.com",
+        ),
+        ("prod", {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"}),
     ),
 }
 

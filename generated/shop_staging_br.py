@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:b113186ce34a4f6eb065dc095bd5d6829b12d1089c136fb30cb52bb687683f2a
+# compiler-digest: sha256:144413ca080cad9cfcaddd6d52200172a41d7769c1f875de62d27aef44590920
 "Load simulation shop_staging_br, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -214,17 +214,13 @@ THRESHOLDS = {
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
-    "https://br.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://co.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://mx.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    **dict.fromkeys(
+        (
+            "https://br.shop.example.com",
+            "https://co.shop.example.com",
+            "https://mx.shop.example.com",
+        ),
+        ("prod", {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"}),
     ),
 }
 

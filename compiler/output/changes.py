@@ -60,11 +60,27 @@ def describe(old: str | None, new: str) -> str:
         if name not in before or name not in after:
             parts.append(f"{'+' if name in after else '-'}{name}")
             continue
-        parts.append(_changed(name, _value(before[name]), _value(after[name])))
+        parts.append(_compared(name, before[name], after[name]))
     parts = [part for part in parts if part]
     if len(parts) > MOST_SHOWN:
         parts = parts[: MOST_SHOWN - 1] + [f"and {len(parts) - MOST_SHOWN + 1} more"]
     return "; ".join(parts)
+
+
+_COMPARED: dict[tuple[str, str, str], str] = {}  # (name, before, after) -> what changed
+_COMPARED_KEPT = 256
+
+
+def _compared(name: str, before: str, after: str) -> str:
+    """`_changed` of two statements' texts. A change common to many files (the protected hosts
+    every file carries, the same in each) is parsed once, not once a file."""
+    key = (name, before, after)
+    found = _COMPARED.get(key)
+    if found is None:
+        if len(_COMPARED) >= _COMPARED_KEPT:
+            _COMPARED.clear()
+        found = _COMPARED[key] = _changed(name, _value(before), _value(after))
+    return found
 
 
 def _value(statement: str) -> ast.expr | None:
@@ -83,10 +99,10 @@ def _changed(name: str, old: ast.expr | None, new: ast.expr | None) -> str:
     if name in NAMED_LISTS:
         return _items(NAMED_LISTS[name], _named(old), _named(new))
     if name == "PROTECTED_HOSTS":
-        before, after = _keyed(old), _keyed(new)
+        before, after = _protected(old), _protected(new)
         counts = [f"+{n}" for n in [len(after.keys() - before.keys())] if n] + [f"-{n}" for n in [len(before.keys() - after.keys())] if n]
         counts += [f"~{n}" for n in [sum(before[k] != after[k] for k in before.keys() & after.keys())] if n]
-        return f"PROTECTED_HOSTS: {' '.join(counts)}"
+        return f"PROTECTED_HOSTS: {' '.join(counts)}" if counts else ""  # else the same, grouped otherwise
     if name == "DEFAULTS":
         before, after = _keyed(old), _keyed(new)
         return "; ".join(
@@ -122,6 +138,17 @@ def _keyed(node: ast.expr) -> dict[str, str]:
     if not isinstance(node, ast.Dict):
         return {}
     return {ast.unparse(k).strip("'\""): _canonical(v) for k, v in zip(node.keys, node.values) if k is not None}
+
+
+def _protected(node: ast.expr) -> dict[str, str]:
+    """PROTECTED_HOSTS by host: its entries, and the hosts of each `**dict.fromkeys(hosts, value)`."""
+    found = _keyed(node)
+    for key, value in zip(getattr(node, "keys", []), getattr(node, "values", [])):
+        if key is None and isinstance(value, ast.Call) and ast.unparse(value.func) == "dict.fromkeys" and len(value.args) == 2:
+            hosts, shared = value.args
+            for host in getattr(hosts, "elts", []):
+                found[ast.unparse(host).strip("'\"")] = _canonical(shared)
+    return found
 
 
 def _fields(node: ast.expr) -> dict[str, str]:

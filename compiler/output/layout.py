@@ -30,8 +30,8 @@ _TOKEN = re.compile(
     r"""
       (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
     | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op>[()\[\]{},:=])
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    | (?P<op>[()\[\]{},:=]|\*\*)
     | (?P<comment>\#[^\n]*)
     | (?P<newline>\n)
     | (?P<space>[ \t]+)
@@ -51,7 +51,7 @@ class Bracket:
 
     callee: str
     opener: str
-    items: list[tuple[str, "Value"]]  # (what precedes the value: 'KEY: ', 'NAME=' or '', value)
+    items: list[tuple[str, "Value"]]  # (what precedes the value: 'KEY: ', 'NAME=', '**' or '', value)
     comma: bool  # written with a trailing comma
 
     @property
@@ -218,6 +218,13 @@ class _Reader:
             if callee and self.peek()[0] == "name" and self.peek(1) == ("op", "="):
                 prefix = self.take("name") + "="
                 self.at += 1
+            elif opener == "{" and self.peek() == ("op", "**"):  # a dict unpacked into this one
+                prefix = self.take("op", "**")
+                items.append((prefix, self.value()))
+                self.skip_newlines()
+                comma = self.peek() == ("op", ",")
+                self.at += comma
+                continue
             item = self.value()
             self.skip_newlines()
             if opener == "{" and self.peek() == ("op", ":"):
@@ -353,20 +360,20 @@ def format_block(text: str, black_format: Callable[[str], str]) -> str:
 def _chunks(text: str) -> list[str]:
     """The block's lines, with each statement's lines joined: a statement starts at the start
     of a line (the template indents what continues it, or starts it with a closing bracket)."""
-    chunks: list[str] = []
+    chunks: list[list[str]] = []  # lines, joined at the end: a statement may have thousands
     statement = False
     for line in text.split("\n"):
         if line and (line[0] in " \t)]}"):
             if not statement:
                 raise Unsupported("an indented line outside a statement")
-            chunks[-1] += "\n" + line
+            chunks[-1].append(line)
             continue
         line = line.rstrip(" \t")
         if line.startswith("#") and not _COMMENT.fullmatch(line):
             raise Unsupported("a comment black would change")
         statement = bool(line) and not line.startswith("#")
-        chunks.append(line)
-    return chunks
+        chunks.append([line])
+    return ["\n".join(lines) for lines in chunks]
 
 
 def _statement(chunk: str, black_format: Callable[[str], str]) -> str:

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:66e635324f9067487adaecc11b2363b5ae78eebe30df17ca070118588d031564
+# compiler-digest: sha256:38e836f413c4f68c9ab1da45736661ab6375dde6372f8783e59186fb85ad826b
 "Load simulation app_local_mx, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -163,17 +163,13 @@ THRESHOLDS = {}
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
-    "https://br.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://co.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://mx.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    **dict.fromkeys(
+        (
+            "https://br.shop.example.com",
+            "https://co.shop.example.com",
+            "https://mx.shop.example.com",
+        ),
+        ("prod", {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"}),
     ),
 }
 

@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:f37d6bddab8c6f40e03d6bebcaa954f296e0a803d2e14ecbb9aeda833688f93e
+# compiler-digest: sha256:6c7ed281ccfa0d51aff8fb3adc51ee5f774bb71a46279a31dbf32845dab95ad5
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -154,17 +154,13 @@ THRESHOLDS = {}
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
-    "https://br.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://co.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://mx.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    **dict.fromkeys(
+        (
+            "https://br.shop.example.com",
+            "https://co.shop.example.com",
+            "https://mx.shop.example.com",
+        ),
+        ("prod", {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"}),
     ),
 }
 

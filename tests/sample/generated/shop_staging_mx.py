@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:89917bc86f62da41773af701c137216287f7ce31948f25ab83408b9492262fa0
+# compiler-digest: sha256:b74e4870bcd60f125a54899dc962a5f95ba8413b1eb9fbec9a3197d3272ca80f
 "Load simulation shop_staging_mx, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -214,17 +214,13 @@ THRESHOLDS = {
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).
 PROTECTED_HOSTS = {
-    "https://br.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://co.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
-    ),
-    "https://mx.shop.example.com": (
-        "prod",
-        {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"},
+    **dict.fromkeys(
+        (
+            "https://br.shop.example.com",
+            "https://co.shop.example.com",
+            "https://mx.shop.example.com",
+        ),
+        ("prod", {"max_users": 20, "max_spawn_rate": 2, "max_run_time": "5m"}),
     ),
 }
 
