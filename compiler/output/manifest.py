@@ -85,13 +85,29 @@ def _installed_version(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Built:
-    """What a compile keeps of one target: its file, and what the manifest records of it."""
+class Made:
+    """What the manifest records of a target rendered: a compile keeps it, not the file's text."""
 
     name: str
-    text: str
     feeds_read: tuple[tuple[str, str], ...]
     host: str | None  # resolve.model.host_entry of a target in a protected environment
+    output: str  # the digest of its file's bytes
+
+
+@dataclass(frozen=True)
+class Built:
+    """One target rendered: its file, and what the manifest records of it."""
+
+    text: str
+    made: Made
+
+    @property
+    def name(self) -> str:
+        return self.made.name
+
+    @classmethod
+    def of(cls, name: str, text: str, feeds_read: tuple[tuple[str, str], ...], host: str | None) -> Built:
+        return cls(text, Made(name, feeds_read, host, _sha(text)))
 
 
 @dataclass
@@ -166,10 +182,11 @@ class Manifest:
     def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None) -> dict:
         return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host}
 
-    def save(self, plan: Plan, built: list[Built], refs: list[TargetRef], files: dict[str, str], in_place: list[str]) -> None:
+    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str]) -> None:
         """Record the targets whose file now holds exactly what the full compile writes
-        (`in_place`: written or unchanged), keeping the other current targets' entries."""
-        by_name = {item.name: item for item in built}
+        (`in_place`: written or unchanged, of those `made` and `plan.reused`), keeping the other
+        current targets' entries."""
+        by_name = {item.name: item for item in made}
         compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
         selected = {ref.name for ref in refs}
         records: dict[str, dict] = {
@@ -187,7 +204,7 @@ class Manifest:
             if entry is None and name in by_name:
                 entry = self._entry(compatible[name], dict(by_name[name].feeds_read), by_name[name].host)
             if entry is not None:
-                output = self.old[name]["output"] if file_name in plan.reused else _sha(files[file_name])
+                output = self.old[name]["output"] if file_name in plan.reused else by_name[name].output
                 records[name] = {**entry, "hosts": plan.hosts, "output": output}
         if records != self.old:
             _write_manifest(self.out / NAME, records)
