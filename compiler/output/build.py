@@ -28,7 +28,7 @@ from compiler.output.manifest import Built
 from compiler.output.render import render_target
 from compiler.problems import Problems
 from compiler.resolve.catalog import is_protected, protected_hosts, report_found
-from compiler.resolve.model import Target, host_entry
+from compiler.resolve.model import ProtectedHost, Target
 from compiler.resolve.target import resolve_target
 from compiler.sources.targets import TargetRef
 from compiler.sources.validate import Inputs
@@ -48,16 +48,20 @@ def build(inputs: Inputs, refs: list[TargetRef], problems: Problems, known: dict
     return list(build_stream(inputs, refs, problems, known))
 
 
-def build_stream(inputs: Inputs, refs: list[TargetRef], problems: Problems, known: dict[str, Resolved]) -> Iterator[Built]:
+def build_stream(
+    inputs: Inputs, refs: list[TargetRef], problems: Problems, known: dict[str, Resolved],
+    protected: dict[str, ProtectedHost] | None = None,
+) -> Iterator[Built]:
     """`build`, one file at a time as they are rendered: after the last, the problems are
-    reported and errors raise (so a consumer must not put any file in place before the end)."""
+    reported and errors raise (so a consumer must not put any file in place before the end).
+    `protected`: the hosts of protected targets not resolved, as the manifest recorded them."""
     order = {ref.name: index for index, ref in enumerate(refs)}
     refs = sorted((ref for ref in refs if inputs.can_resolve(ref)), key=lambda ref: ref.name)
     early = dict(known)
     for ref in refs:
         if is_protected(inputs, ref) and ref.name not in early:
             early[ref.name] = resolve_target(inputs, ref)
-    hosts = protected_hosts(inputs, {name: target for name, (target, _) in early.items() if target is not None})
+    hosts = protected_hosts(inputs, {name: target for name, (target, _) in early.items() if target is not None}, protected)
     global _job
     _job = (inputs, hosts, early)
     found: list[tuple[str, list[tuple[str, str, str]]]] = []
@@ -104,8 +108,7 @@ def _build_chunk(refs: list[TargetRef]) -> list[tuple[str, list[tuple[str, str, 
         built = None
         if target is not None:
             target = replace(target, protected_hosts=hosts)
-            host = host_entry(target) if target.protected else None
-            built = Built.of(ref.name, render_target(target), tuple(target.feeds_read), host)
+            built = Built.of(render_target(target), target)
         results.append((ref.name, found, built))
     return results
 

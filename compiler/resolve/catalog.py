@@ -52,9 +52,12 @@ def is_protected(inputs: Inputs, ref: TargetRef) -> bool:
     return bool(inputs.catalog.data["environments"].get(ref.environment, {}).get("protected", False))
 
 
-def protected_hosts(inputs: Inputs, resolved: dict[str, Target]) -> tuple[ProtectedHost, ...]:
+def protected_hosts(
+    inputs: Inputs, resolved: dict[str, Target], known: dict[str, ProtectedHost] | None = None
+) -> tuple[ProtectedHost, ...]:
     """The hosts of every compatible target in a protected environment, in a stable order,
-    each once; targets not resolved yet are resolved here (their problems are their own run's).
+    each once; targets neither resolved nor `known` (name -> its ProtectedHost, which the
+    manifest recorded) are resolved here (their problems are their own run's).
 
     Hosts that are one origin once canonical (sources/hosts.py, as the runtime compares them)
     are one entry: the environment the runtime would have named first (the first in the order
@@ -66,9 +69,11 @@ def protected_hosts(inputs: Inputs, resolved: dict[str, Target]) -> tuple[Protec
     for ref in compatible_targets(catalog):
         if not is_protected(inputs, ref):
             continue
-        target = resolved.get(ref.name) or (resolve_target(inputs, ref)[0] if inputs.can_resolve(ref) else None)
-        if target is not None:
-            entry = ProtectedHost(target.host, target.environment, target.limits)
+        entry = (known or {}).get(ref.name) if ref.name not in resolved else None
+        if entry is None:
+            target = resolved.get(ref.name) or (resolve_target(inputs, ref)[0] if inputs.can_resolve(ref) else None)
+            entry = None if target is None else ProtectedHost(target.host, target.environment, target.limits)
+        if entry is not None:
             found.setdefault((as_written(entry.host), entry.environment), entry)
     merged: dict[tuple, ProtectedHost] = {}
     for key in sorted(found):
