@@ -357,23 +357,26 @@ def format_block(text: str, black_format: Callable[[str], str]) -> str:
     return "\n".join(out) + "\n"
 
 
+_CHUNK_END = re.compile(r"\n(?![ \t)\]}])")  # a line break the next line of which does not continue
+
+
 def _chunks(text: str) -> list[str]:
     """The block's lines, with each statement's lines joined: a statement starts at the start
-    of a line (the template indents what continues it, or starts it with a closing bracket)."""
-    chunks: list[list[str]] = []  # lines, joined at the end: a statement may have thousands
-    statement = False
-    for line in text.split("\n"):
-        if line and (line[0] in " \t)]}"):
-            if not statement:
-                raise Unsupported("an indented line outside a statement")
-            chunks[-1].append(line)
-            continue
-        line = line.rstrip(" \t")
-        if line.startswith("#") and not _COMMENT.fullmatch(line):
+    of a line (the template indents what continues it, or starts it with a closing bracket).
+    Split where a line does not continue the one before, so that a statement of thousands of
+    lines (the protected hosts) costs one search, not a step per line."""
+    chunks: list[str] = []
+    for chunk in _CHUNK_END.split(text):
+        first, newline, rest = chunk.partition("\n")
+        if first and first[0] in " \t)]}":  # only the block's first line can be one
+            raise Unsupported("an indented line outside a statement")
+        first = first.rstrip(" \t")
+        if first.startswith("#") and not _COMMENT.fullmatch(first):
             raise Unsupported("a comment black would change")
-        statement = bool(line) and not line.startswith("#")
-        chunks.append([line])
-    return ["\n".join(lines) for lines in chunks]
+        if newline and (not first or first.startswith("#")):
+            raise Unsupported("an indented line outside a statement")
+        chunks.append(first + newline + rest)
+    return chunks
 
 
 def _statement(chunk: str, black_format: Callable[[str], str]) -> str:

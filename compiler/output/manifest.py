@@ -38,7 +38,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from compiler.output.render import RUNTIME_PARTS, static_part
+from compiler.output.render import runtime_bytes, runtime_text
 from compiler.resolve.model import Limits, ProtectedHost, Target, host_entry
 from compiler.resolve.target import resolve_target
 from compiler.sources.feeds import read_state
@@ -62,22 +62,24 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-@cache
-def _runtime_bytes() -> bytes:
-    """The runtime every generated file ends with (render.render_target), as bytes."""
-    return "\n\n".join(map(static_part, RUNTIME_PARTS)).encode("utf-8")
-
-
 def file_digest(data: bytes) -> str:
     """What the manifest records of a file's bytes. Every file ends with the same runtime (about
     two thirds of it): that part is compared with the runtime byte for byte, and only what comes
     before it is hashed, so that a no-op over thousands of files hashes a third of their bytes.
     The bytes are as verified as by a digest of the whole (a file that does not end with the
     runtime is hashed whole, under another prefix)."""
-    runtime = _runtime_bytes()
+    runtime = runtime_bytes()
     if len(data) > len(runtime) and data.endswith(runtime):
         return "head:" + hashlib.sha256(memoryview(data)[: len(data) - len(runtime)]).hexdigest()
     return "whole:" + hashlib.sha256(data).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """file_digest of a text's UTF-8 bytes, without encoding the runtime it ends with."""
+    runtime = runtime_text()
+    if len(text) > len(runtime) and text.endswith(runtime):
+        return "head:" + hashlib.sha256(text[: len(text) - len(runtime)].encode("utf-8")).hexdigest()
+    return file_digest(text.encode("utf-8"))
 
 
 @cache
@@ -135,7 +137,7 @@ class Built:
     @classmethod
     def of(cls, text: str, target: Target) -> Built:
         host, protected = (host_entry(target), protected_entry(target)) if target.protected else (None, None)
-        return cls(text, Made(target.name, tuple(target.feeds_read), host, file_digest(text.encode("utf-8")), protected))
+        return cls(text, Made(target.name, tuple(target.feeds_read), host, text_digest(text), protected))
 
 
 def protected_entry(target: Target) -> dict | None:

@@ -163,9 +163,21 @@ def render_target(target: Target) -> str:
     """The complete generated file of one target."""
     docstring = _docstring(describe(target))
     configuration = layout.format_block(_environment().get_template("target.py.j2").render(t=target), format_code)
-    prelude, runtime = static_part("prelude"), "\n\n".join(map(static_part, RUNTIME_PARTS))
-    body = docstring + "\n" + prelude + "\n\n" + configuration + "\n\n" + runtime
-    return with_header(body)
+    head = docstring + "\n" + static_part("prelude") + "\n\n" + configuration + "\n\n"
+    body_digest = hashlib.sha256(head.encode("utf-8"))  # digest(head + runtime), the runtime encoded once
+    body_digest.update(runtime_bytes())
+    return HEADER + DIGEST_PREFIX + body_digest.hexdigest() + "\n" + head + runtime_text()
+
+
+@cache
+def runtime_text() -> str:
+    """What every generated file ends with: the parts of the runtime, in order."""
+    return "\n\n".join(map(static_part, RUNTIME_PARTS))
+
+
+@cache
+def runtime_bytes() -> bytes:
+    return runtime_text().encode("utf-8")
 
 
 def _docstring(text: str) -> str:
