@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from compiler.output.build import build_stream
-from compiler.output.compiled import KEPT_EDITED, KEPT_LEFTOVER, Compiled  # noqa: F401 (the faces read them here)
+from compiler.output.compiled import Compiled
 from compiler.output.manifest import Made, Manifest, Plan
 from compiler.output.write import OutputError, WriteError, sync
 from compiler.problems import EXIT_OK, ConfigError, Problems, UsageError, did_you_mean, display_path
@@ -26,8 +26,8 @@ from compiler.resolve.model import Target
 from compiler.runs import index_page, records
 from compiler.runs.compare import DEFAULT_TOLERANCE, CompareError, Row, compare, comparison
 from compiler.runs.launch import planned_seconds, run_targets
-from compiler.sources.drafts import DraftError, draft_folder
 from compiler.sources import hosts
+from compiler.sources.drafts import DraftError, draft_folder
 from compiler.sources.targets import TargetRef, compatible_targets, select, why_not_compatible
 from compiler.sources.validate import Inputs, load_inputs
 

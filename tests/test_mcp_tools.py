@@ -20,6 +20,7 @@ import pytest
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, TARGETS, drive, make_project, server_env, text
 
 from compiler import cli, workspace
+from compiler.output.compiled import KEPT_EDITED
 from compiler.mcp.server import build_server
 from compiler.mcp.tools import Settings
 from recording_server import RecordingServer
@@ -277,7 +278,7 @@ def test_compile_keeps_a_file_edited_by_hand_unless_forced(project):
     kept = tool("compile")
     assert kept.is_error
     assert text(kept).splitlines() == [
-        "generated/shop_local_mx.py: " + workspace.KEPT_EDITED,
+        "generated/shop_local_mx.py: " + KEPT_EDITED,
         "generated: 0 written, 2 unchanged, 0 removed, 1 kept (edited by hand)",
     ]
     assert "# changed by hand" in edited.read_text()

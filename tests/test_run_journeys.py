@@ -411,14 +411,15 @@ def test_a_type_check_judges_the_json_type_of_a_value(tmp_path, make_server):
 
 
 def test_a_percentile_threshold_is_judged_on_the_worst_time_locust_rounded(tmp_path, make_server):
-    """Locust keeps 1040 ms as 1000 ms: p95 <= 1000 must not pass on it."""
+    """Locust's own buckets kept 1040 ms as 1000 ms, which passed p95 <= 1000; the file's keep
+    three digits (1040 or 1050 with the answer's overhead), and fail it."""
     server = shop_server(make_server)
     server.set_delay(1.04, "GET", "/")
     simulation = journey(on_start=[], headers={}, flows=[], users=1, run_time="3s", thresholds={"p95_ms": 1000})
     run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run")
 
     assert run.returncode == 3, run
-    assert re.search(r"p95_ms +<= 1000 +measured 1000 \(±50\) +FAIL", run.stderr), run
+    assert re.search(r"p95_ms +<= 1000 +measured 10[45]0 \(±5\) +FAIL", run.stderr), run
 
 
 def test_a_step_timeout_is_named_in_its_failure(tmp_path, make_server):

@@ -1,5 +1,6 @@
-"""What a compile did (or, with --check, found), and the lines the command line prints: the
-application layer's answer (workspace.write_compile), which the faces read."""
+"""What a compile did (or, with --check, found), and the lines the command line prints of it:
+per file what changed, what was kept, the counts. The MCP server returns the same lines.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ RUNTIME_MARK = "# ---- the generated file holds what follows ----\n"
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = (
     "model", "options", "secrets", "values", "requests", "answers", "flows", "load", "iterations", "arrivals",
-    "arrival_figures", "thresholds", "metrics", "health", "checks", "records", "distributed", "run", "users",
+    "arrival_figures", "thresholds", "metrics", "health", "checks", "records", "distributed", "run_files", "run", "users",
 )  # fmt: skip
 LINE_LENGTH = layout.LINE_LENGTH
 # Files that start with MARK are the compiler's, whatever version wrote them: keep it stable.

@@ -193,7 +193,11 @@ def history_series(folder: Path, record: dict, totals: dict) -> dict | None:
         points.append((at, number_in(row.get("User Count")), count, number_in(row.get("Total Failure Count")) or 0, p50, p95))
     started, ended = number(record.get("started")), number(record.get("ended"))
     final = (number(totals.get("requests")), number(totals.get("failures")) or 0)
-    if ended is not None and final[0] is not None and (not points or (ended > points[-1][0] and final[0] >= points[-1][2])):
+    if points and ended is not None and final[0] == points[-1][2] and ended >= points[-1][0]:
+        # the history's last row holds the final counts (the file writes it at the end, at a whole
+        # second): it is the run's end
+        points[-1] = (ended, *points[-1][1:])
+    elif ended is not None and final[0] is not None and (not points or (ended > points[-1][0] and final[0] >= points[-1][2])):
         last_users = points[-1][1] if points else None
         points.append((ended, last_users, final[0], final[1], None, None))
     if not points:

@@ -111,13 +111,14 @@ def isolated(folder: Path, passthrough: list[str]) -> tuple[dict[str, str], list
 
 def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str], seconds: float | None,
             catalog_folder: Path, position: str, alone: bool = False) -> Outcome:  # fmt: skip
-    folder = new_run_folder(results.resolve(), target)
-    environment, extra = isolated(folder, passthrough) if alone else (None, [])
-    command = locust_command(locustfile.resolve(), folder, [*extra, *passthrough])
+    folder = new_run_folder(results, target)  # as the user named it, in messages
+    environment, extra = isolated(folder.resolve(), passthrough) if alone else (None, [])
+    where = (locustfile.resolve(), folder.resolve()) if alone else (locustfile, folder)  # alone: from the run folder
+    command = locust_command(*where, [*extra, *passthrough])
     started, interrupted = time.monotonic(), False
     with (folder / "locust.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=folder if alone else None, env=environment)  # fmt: skip
+                                   cwd=folder.resolve() if alone else None, env=environment)  # fmt: skip
         try:
             shown = started
             while process.poll() is None:

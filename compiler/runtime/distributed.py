@@ -144,6 +144,12 @@ def admit_checked_workers(runner):
     runner.quit = quit_after_goodbyes
     runner.register_message("simulation_hello", hello)
     runner.register_message("simulation_leaving", leaving)
+    # A worker that reported ready before this gate stood (a forked one is quick) was counted by
+    # Locust unchecked, and its hello was lost: it is taken back, and asked to say hello again.
+    for client_id in [client.id for client in runner.clients.all]:
+        del runner.clients[client_id]
+        pending[client_id] = (time.monotonic(), Message("client_ready", LOCUST_VERSION, client_id))
+        runner.send_message("simulation_say_hello", None, client_id=client_id)
     threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
 
 
@@ -184,6 +190,10 @@ def join_as_checked_worker(environment, runner, problems):
         "problems": problems,
         "check_config": bool(options.check_config),
     }
+    runner.register_message(
+        "simulation_say_hello",
+        lambda environment, msg: runner.send_message("simulation_hello", said),
+    )
     runner.send_message("simulation_hello", said)
     if options.check_config or problems:
         time.sleep(0.5)  # let the message leave before the process does

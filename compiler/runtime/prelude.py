@@ -47,6 +47,7 @@ from locust.exception import (
 from locust.html import get_html_report, process_html_filename
 from locust import stats as locust_stats
 from locust.stats import StatsEntry
+from locust.rpc import Message
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 

@@ -23,6 +23,7 @@ from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
+from compiler.runtime.run_files import *  # noqa: F401,F403
 from compiler.runtime.run import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----

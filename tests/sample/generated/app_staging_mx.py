@@ -2,7 +2,7 @@
 # change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]
 # [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:ae54af2658c443788611540884f8084f7c07c29f8eca6569ab6868afc9be9972
+# compiler-digest: sha256:f2bcea3c7f758a87a41aeef066dc9ac8fc0d93e2b9b911f39b7aa69939c7cc5f
 "Load simulation app_staging_mx, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -48,6 +48,7 @@ from locust.exception import (
 from locust.html import get_html_report, process_html_filename
 from locust import stats as locust_stats
 from locust.stats import StatsEntry
+from locust.rpc import Message
 from locust.runners import HEARTBEAT_LIVENESS, MasterRunner, WorkerRunner
 from locust.util.timespan import parse_timespan
 
@@ -3320,6 +3321,12 @@ def admit_checked_workers(runner):
     runner.quit = quit_after_goodbyes
     runner.register_message("simulation_hello", hello)
     runner.register_message("simulation_leaving", leaving)
+    # A worker that reported ready before this gate stood (a forked one is quick) was counted by
+    # Locust unchecked, and its hello was lost: it is taken back, and asked to say hello again.
+    for client_id in [client.id for client in runner.clients.all]:
+        del runner.clients[client_id]
+        pending[client_id] = (time.monotonic(), Message("client_ready", LOCUST_VERSION, client_id))
+        runner.send_message("simulation_say_hello", None, client_id=client_id)
     threading.Thread(target=watch, daemon=True).start()  # a greenlet: Locust patched threading
 
 
@@ -3360,6 +3367,10 @@ def join_as_checked_worker(environment, runner, problems):
         "problems": problems,
         "check_config": bool(options.check_config),
     }
+    runner.register_message(
+        "simulation_say_hello",
+        lambda environment, msg: runner.send_message("simulation_hello", said),
+    )
     runner.send_message("simulation_hello", said)
     if options.check_config or problems:
         time.sleep(0.5)  # let the message leave before the process does
@@ -3443,6 +3454,135 @@ def quit_workers(runner, wait=3):
                 )
             )
             log.error("worker %s did not send its last statistics before the end", client_id)
+
+
+# -- the run's files ------------------------------------------------------------------------------
+
+
+def write_final_csvs(environment):
+    """Locust's CSV writer writes every second and closes without a last write, so its files
+    miss the run's end: the final statistics are written here, the same as the record's, each
+    file replaced whole (the history gains its last row). What could not be written."""
+    prefix = environment.parsed_options.csv_prefix
+    if not prefix:
+        return []
+    partial = f"{prefix}.{os.getpid()}.final"
+    writer = None
+    try:
+        writer = locust_stats.StatsCSVFileWriter(
+            environment,
+            locust_stats.PERCENTILES_TO_REPORT,
+            partial,
+            environment.parsed_options.stats_history_enabled,
+        )
+        for handle, columns, rows in (
+            (
+                writer.requests_csv_filehandle,
+                writer.requests_csv_columns,
+                writer._requests_data_rows,
+            ),
+            (writer.failures_csv_filehandle, writer.failures_columns, writer._failures_data_rows),
+            (
+                writer.exceptions_csv_filehandle,
+                writer.exceptions_columns,
+                writer._exceptions_data_rows,
+            ),
+        ):
+            target = csv.writer(handle)
+            target.writerow(columns)
+            rows(target)
+        history = f"{prefix}_stats_history.csv"
+        if os.path.exists(history):
+            with open(history, "a", newline="") as file:
+                writer._stats_history_data_rows(csv.writer(file), time.time())
+        writer.close_files()
+        writer = None
+        for kind in ("stats", "failures", "exceptions"):
+            os.replace(f"{partial}_{kind}.csv", f"{prefix}_{kind}.csv")
+    except OSError as error:
+        return [
+            f"the final statistics could not be written to {prefix}_*.csv: {error.strerror or error}"
+        ]
+    finally:
+        if writer is not None:
+            writer.close_files()
+        for kind in ("stats", "stats_history", "failures", "exceptions"):
+            with contextlib.suppress(OSError):
+                os.remove(f"{partial}_{kind}.csv")
+    return []
+
+
+def into_a_run_folder(options):
+    """A run with the template's report path goes into a folder of its own beside it, as
+    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
+    record): every run in one place, none overwritten, each one listed by the results index.
+    A report path from the command line, a variable or a config file is used as it is."""
+    if not options.html_file or source_of("html_file") != "template":
+        return None
+    base = os.path.dirname(options.html_file)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    for number in itertools.count(1):
+        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
+        try:
+            os.makedirs(folder)
+            break
+        except FileExistsError:
+            continue
+        except OSError as error:
+            return f"the run's folder {folder} could not be made: {error.strerror or error}"
+    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
+    if not options.run_record:
+        options.run_record = os.path.join(folder, "run.json")
+    log.info("This run's folder: %s (report and run record)", folder)
+    return None
+
+
+def write_report(environment, path):
+    """Write the HTML report atomically, also when the run was interrupted; what went wrong,
+    if anything. An earlier report at the same path is kept under a name with its time."""
+    options = copy.copy(environment.parsed_options)
+    options.html_file = path
+    process_html_filename(options)
+    path = options.html_file
+    partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
+    try:
+        problems = report_problems(path)
+        if problems:
+            return problems
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(partial, "w", encoding="utf-8") as report:
+            report.write(without_secrets(get_html_report(environment, show_download_link=False)))
+        if os.path.lexists(path):
+            log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
+        os.replace(partial, path)
+    except OSError as error:
+        if os.path.exists(partial):
+            os.remove(partial)
+        return [f"the HTML report could not be written to {path}: {error.strerror or error}"]
+    finally:
+        run.pop("writing", None)
+    log.info("HTML report written to %s", path)
+    return []
+
+
+def keep_earlier(path):
+    """Give the earlier report a second name, from the time it was written (report.html ->
+    report.20261124-013005.html), never one in use; the report's own name is replaced next."""
+    stem, extension = os.path.splitext(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
+    for number in itertools.count(1):
+        kept = (
+            f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
+        )
+        try:
+            os.link(path, kept)  # fails if the name is taken, even by a run writing right now
+            return kept
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here: a rename, checked first
+            if not os.path.lexists(kept):
+                os.rename(path, kept)
+                return kept
 
 
 # -- the run: prepare, hold the limits, report and judge -----------------------------------------
@@ -3769,132 +3909,6 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
-
-
-def write_final_csvs(environment):
-    """Locust's CSV writer writes every second and closes without a last write, so its files
-    miss the run's end: the final statistics are written here, the same as the record's, each
-    file replaced whole (the history gains its last row). What could not be written."""
-    prefix = environment.parsed_options.csv_prefix
-    if not prefix:
-        return []
-    partial = f"{prefix}.{os.getpid()}.final"
-    writer = None
-    try:
-        writer = locust_stats.StatsCSVFileWriter(
-            environment,
-            locust_stats.PERCENTILES_TO_REPORT,
-            partial,
-            environment.parsed_options.stats_history_enabled,
-        )
-        for handle, columns, rows in (
-            (
-                writer.requests_csv_filehandle,
-                writer.requests_csv_columns,
-                writer._requests_data_rows,
-            ),
-            (writer.failures_csv_filehandle, writer.failures_columns, writer._failures_data_rows),
-            (
-                writer.exceptions_csv_filehandle,
-                writer.exceptions_columns,
-                writer._exceptions_data_rows,
-            ),
-        ):
-            target = csv.writer(handle)
-            target.writerow(columns)
-            rows(target)
-        history = f"{prefix}_stats_history.csv"
-        if os.path.exists(history):
-            with open(history, "a", newline="") as file:
-                writer._stats_history_data_rows(csv.writer(file), time.time())
-        writer.close_files()
-        writer = None
-        for kind in ("stats", "failures", "exceptions"):
-            os.replace(f"{partial}_{kind}.csv", f"{prefix}_{kind}.csv")
-    except OSError as error:
-        return [
-            f"the final statistics could not be written to {prefix}_*.csv: {error.strerror or error}"
-        ]
-    finally:
-        if writer is not None:
-            writer.close_files()
-        for kind in ("stats", "stats_history", "failures", "exceptions"):
-            with contextlib.suppress(OSError):
-                os.remove(f"{partial}_{kind}.csv")
-    return []
-
-
-def into_a_run_folder(options):
-    """A run with the template's report path goes into a folder of its own beside it, as
-    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
-    record): every run in one place, none overwritten, each one listed by the results index.
-    A report path from the command line, a variable or a config file is used as it is."""
-    if not options.html_file or source_of("html_file") != "template":
-        return None
-    base = os.path.dirname(options.html_file)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for number in itertools.count(1):
-        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
-        try:
-            os.makedirs(folder)
-            break
-        except FileExistsError:
-            continue
-        except OSError as error:
-            return f"the run's folder {folder} could not be made: {error.strerror or error}"
-    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
-    if not options.run_record:
-        options.run_record = os.path.join(folder, "run.json")
-    log.info("This run's folder: %s (report and run record)", folder)
-    return None
-
-
-def write_report(environment, path):
-    """Write the HTML report atomically, also when the run was interrupted; what went wrong,
-    if anything. An earlier report at the same path is kept under a name with its time."""
-    options = copy.copy(environment.parsed_options)
-    options.html_file = path
-    process_html_filename(options)
-    path = options.html_file
-    partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
-    try:
-        problems = report_problems(path)
-        if problems:
-            return problems
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(partial, "w", encoding="utf-8") as report:
-            report.write(without_secrets(get_html_report(environment, show_download_link=False)))
-        if os.path.lexists(path):
-            log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
-        os.replace(partial, path)
-    except OSError as error:
-        if os.path.exists(partial):
-            os.remove(partial)
-        return [f"the HTML report could not be written to {path}: {error.strerror or error}"]
-    finally:
-        run.pop("writing", None)
-    log.info("HTML report written to %s", path)
-    return []
-
-
-def keep_earlier(path):
-    """Give the earlier report a second name, from the time it was written (report.html ->
-    report.20261124-013005.html), never one in use; the report's own name is replaced next."""
-    stem, extension = os.path.splitext(path)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
-    for number in itertools.count(1):
-        kept = (
-            f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
-        )
-        try:
-            os.link(path, kept)  # fails if the name is taken, even by a run writing right now
-            return kept
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links here: a rename, checked first
-            if not os.path.lexists(kept):
-                os.rename(path, kept)
-                return kept
 
 
 # -- the simulated users ---------------------------------------------------------------------------
