@@ -108,8 +108,12 @@ def command_validate(args, problems: Problems) -> int:
 
 def command_compile(args, problems: Problems) -> int:
     planned = workspace.plan_compile(args.catalog, args.only, args.out, problems)
+    try:  # the targets are resolved as they are written: their warnings come with the rest
+        compiled = workspace.write_compile(planned, check=args.check, force=args.force)
+    except UsageError:
+        print_problems(problems)
+        raise
     print_problems(problems)
-    compiled = workspace.write_compile(planned, check=args.check, force=args.force)
     for stream, line in compiled.messages():
         print(line, file=sys.stdout if stream == "stdout" else sys.stderr)
     return compiled.code

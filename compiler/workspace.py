@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
-from compiler.output.build import build
+from compiler.output.build import build_stream
 from compiler.output.compiled import Compiled
-from compiler.output.manifest import Built, Manifest, Plan
+from compiler.output.manifest import Made, Manifest, Plan
 from compiler.output.write import OutputError, WriteError, sync
 from compiler.problems import EXIT_OK, ConfigError, Problems, UsageError, did_you_mean, display_path
 from compiler.resolve.catalog import resolve_all
@@ -194,19 +195,31 @@ def resolve_selected(catalog: str, patterns: list[str], problems: Problems) -> t
 
 @dataclass
 class CompilePlan:
-    """The files a compile would write, before anything is written."""
+    """What a compile will resolve and render, and what it takes as it is (the fast path)."""
 
     out: Path
     only: list[str] | None
-    files: dict[str, str]
+    inputs: Inputs
+    problems: Problems
     manifest: Manifest | None
     plan: Plan
-    built: list[Built]  # the targets resolved and rendered (the others took the fast path)
     refs: list[TargetRef]
+    made: list[Made] = field(default_factory=list)  # the targets rendered so far
+
+    def files(self) -> Iterator[tuple[str, str]]:
+        """(name.py, text) of the targets to render, one at a time as they are rendered, in the
+        order of their names; their problems, and the error they make, after the last."""
+        if not self.plan.todo:
+            return
+        for built in build_stream(self.inputs, self.plan.todo, self.problems, self.plan.resolved, self.plan.protected):
+            self.made.append(built.made)
+            yield f"{built.name}.py", built.text
 
 
 def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Problems) -> CompilePlan:
-    """Load, select, and resolve and render what changed: ConfigError or UsageError, or the files."""
+    """Load, select, and plan what to render: ConfigError or UsageError, or the plan. The targets
+    are resolved and rendered as `write_compile` writes them (problems found then are reported
+    into `problems`, errors raise from it)."""
     if not out:  # an unset variable in `--out "$DIR"` would write to the current folder
         raise UsageError("--out is empty; name the output folder (default: generated)")
     inputs = load(catalog, problems)
@@ -216,25 +229,30 @@ def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Probl
     # output/manifest.py); the others are resolved and rendered. Every file is then judged by `sync`.
     manifest = Manifest(inputs, folder) if FAST_PATH and not problems.errors else None
     plan = manifest.plan(refs) if manifest else Plan(todo=refs)
-    built = build(inputs, plan.todo, problems, plan.resolved) if plan.todo else problems.raise_if_errors() or []
-    files = {f"{item.name}.py": item.text for item in built}  # and plan.reused, as they are
-    return CompilePlan(folder, only, files, manifest, plan, built, refs)
+    planned = CompilePlan(folder, only, inputs, problems, manifest, plan, refs)
+    if problems.errors:  # the targets' own problems too, all at once, before anything is written
+        for _file in planned.files():
+            pass
+    problems.raise_if_errors()
+    return planned
 
 
 def write_compile(planned: CompilePlan, check: bool, force: bool, wait: float = 0) -> Compiled:
-    """Write (or, with `check`, compare) the planned files; UsageError when the folder cannot be
-    used. `wait`: seconds to wait for another compile writing to the folder."""
+    """Render, and write (or, with `check`, compare) the planned files; UsageError when the
+    folder cannot be used, ConfigError when a target has errors (nothing written then). `wait`:
+    seconds to wait for another compile writing to the folder."""
     stopped: WriteError | None = None
     try:
-        report = sync(planned.out, planned.files, planned.only, check=check, force=force, verified=planned.plan.reused,
+        report = sync(planned.out, planned.files(), planned.only, check=check, force=force, verified=planned.plan.reused,
                       wait=wait)  # fmt: skip
     except OutputError as error:
         raise UsageError(str(error)) from None
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
     if planned.manifest is not None and not check and stopped is None:
-        planned.manifest.save(planned.plan, planned.built, planned.refs, planned.files, report.written + report.unchanged)
-    return Compiled(planned.out, planned.files, planned.plan.reused, report, check, force, stopped)
+        planned.manifest.save(planned.plan, planned.made, planned.refs, report.written + report.unchanged)
+    rendered = [f"{made.name}.py" for made in planned.made]
+    return Compiled(planned.out, rendered, planned.plan.reused, report, check, force, stopped)
 
 
 COMPILE_WAIT_SECONDS = 300  # a run started while another compile writes waits for it

@@ -1,4 +1,4 @@
-"""`make bench`: the figures of issue 9, measured side by side in one run; medians and ratios.
+"""`make bench`: the figures of issues 9 and 19, measured side by side in one run; medians and ratios.
 
 Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by default):
 
@@ -6,6 +6,9 @@ Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by
   x 10 countries, 12 endpoints each, a flow with a JSON capture and a check in some apps):
   cold, no-op, one simulation edited, one country's vars edited, `--check` unchanged and with
   one stale file; wall clock of `python -m compiler` as a user runs it.
+- large: the compile command on 10,000 targets (20 apps x 25 environments, 5 of them protected,
+  x 20 countries, 8 endpoints each): cold and its peak RSS, no-op, `--check` unchanged, one
+  simulation edited (500 targets), with the targets of issue 19; the output's bytes per file.
 - demo: the demo catalog (data/), cold and no-op.
 - render: rendering with the parts shared by every file formatted once, against black over
   each whole file.
@@ -20,8 +23,9 @@ Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by
   FastHttpUser at the same rate limit.
 - memory: peak RSS of one Locust process with 1,000 users (generated and hand-written), and of
   the compiler on the 1,000-target matrix, cold.
-- scale: cold, no-op and `--check` at 10, 100, 1,000 (and with --max-targets 5000, 5,000)
-  targets, and at 100 targets with 12 and 48 endpoints per simulation.
+- scale: cold, no-op, `--check` and the bytes per file at 10, 100, 1,000, 5,000 and 10,000
+  targets (`--max-targets` stops earlier; the 10,000 row is the large section's when it ran),
+  and at 100 targets with 12 and 48 endpoints per simulation.
 - tests: how long the test suite (`make test`) takes.
 
 Everything runs on 127.0.0.1, in temporary folders, bounded in time; nginx and valgrind come
@@ -43,7 +47,7 @@ from benchmarks import arrivals, compiling, instructions, memory, throughput  # 
 from benchmarks.common import PYTHON, print_summary, record, run_measured  # noqa: E402
 from benchmarks.nginx import Nginx, find_nginx, version  # noqa: E402
 
-SECTIONS = ["matrix", "demo", "render", "clients", "throughput", "instructions", "arrivals", "memory", "scale", "tests"]
+SECTIONS = ["matrix", "large", "demo", "render", "clients", "throughput", "instructions", "arrivals", "memory", "scale", "tests"]
 TESTS_TIMEOUT = 3600
 
 
@@ -83,15 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
     parser.add_argument("--kinds", choices=["plain", "flow"], nargs="+", default=["plain", "flow"], help="throughput and instructions: which simulations")
     parser.add_argument("--memory-runs", type=int, default=3, help="interleaved rounds of the 1,000-user runs")
-    parser.add_argument("--max-targets", type=int, default=1000, choices=sorted(compiling.SCALE_SHAPES),
-                        help="the largest row of the scale table (5000 takes tens of minutes before the direct emitter)")
+    parser.add_argument("--max-targets", type=int, default=10000, choices=sorted(compiling.SCALE_SHAPES),
+                        help="the largest row of the scale table")
     args = parser.parse_args(argv)
     parts = [part for part in (args.only or SECTIONS) if part not in args.skip]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (nginx, temporary folders) on SIGTERM too
-    matrix = None
+    matrix = large = None
     try:
         if "matrix" in parts:
             matrix = compiling.bench_matrix(args.repeats)
+        if "large" in parts:
+            large = compiling.bench_large(args.repeats)
         if "demo" in parts:
             compiling.bench_demo(args.repeats)
         if "render" in parts:
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         if {"throughput", "instructions", "arrivals", "memory"} & set(parts):
             load_sections(parts, args)
         if "scale" in parts:
-            compiling.bench_scale(args.max_targets, matrix)
+            compiling.bench_scale(args.max_targets, matrix, large)
         if "tests" in parts:
             bench_tests()
     except KeyboardInterrupt:

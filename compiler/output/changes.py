@@ -28,23 +28,25 @@ MOST_SHOWN = 6  # values named on a file's line; the diff has the rest
 RECORDS = {"Step", "Endpoint", "Flow", "Feed"}  # an earlier version's calls, compared by their fields
 
 
+_TOP_LEVEL = re.compile(r"\n(?![ )\]}])")  # the end of a line the next of which does not continue it
+
+
 def statements(text: str) -> dict[str, str]:
-    """The configuration block's assignments: name -> its text (comments left out)."""
+    """The configuration block's assignments: name -> its text (comments left out). A statement
+    runs from its line to the next line that does not continue it (indented, or a closing
+    bracket); only those lines are looked at, not the thousands a long statement may have."""
     begin = CONFIGURATION_START.search(text)
     if begin is None:
         return {}
     end = RUNTIME_START.search(text, begin.start())
-    found: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text[begin.start() : end.start() if end else len(text)].split("\n"):
-        match = STATEMENT.match(line)
+    block = text[begin.start() : end.start() if end else len(text)]
+    starts = [0] + [match.end() for match in _TOP_LEVEL.finditer(block)] + [len(block) + 1]
+    found: dict[str, str] = {}
+    for start, stop in zip(starts, starts[1:]):
+        match = STATEMENT.match(block, start)
         if match:
-            current = found[match.group(1)] = [line]
-        elif current is not None and line[:1] in (" ", ")", "]", "}"):
-            current.append(line)
-        else:
-            current = None
-    return {name: "\n".join(lines) for name, lines in found.items()}
+            found[match.group(1)] = block[start : stop - 1]
+    return found
 
 
 def describe(old: str | None, new: str) -> str:
@@ -60,11 +62,73 @@ def describe(old: str | None, new: str) -> str:
         if name not in before or name not in after:
             parts.append(f"{'+' if name in after else '-'}{name}")
             continue
-        parts.append(_changed(name, _value(before[name]), _value(after[name])))
+        parts.append(_compared(name, before[name], after[name]))
     parts = [part for part in parts if part]
     if len(parts) > MOST_SHOWN:
         parts = parts[: MOST_SHOWN - 1] + [f"and {len(parts) - MOST_SHOWN + 1} more"]
     return "; ".join(parts)
+
+
+_COMPARED: dict[tuple[str, str, str], str] = {}  # (name, before, after) -> what changed
+_COMPARED_KEPT = 256
+
+
+def _compared(name: str, before: str, after: str) -> str:
+    """`_changed` of two statements' texts. A change common to many files (the protected hosts
+    every file carries, the same in each) is parsed once, not once a file."""
+    key = (name, before, after)
+    found = _COMPARED.get(key)
+    if found is None:
+        if len(_COMPARED) >= _COMPARED_KEPT:
+            _COMPARED.clear()
+        old, new = _value(before), _value(after)
+        if name in NAMED_LISTS and old is not None and new is not None:  # most edits: compared item by item
+            found = _named_items(NAMED_LISTS[name], _named_texts(old, before), _named_texts(new, after))
+        else:
+            found = _changed(name, old, new)
+        _COMPARED[key] = found
+    return found
+
+
+def _named_texts(node: ast.expr, statement: str) -> dict[str, tuple[str, ast.expr]]:
+    """The items of ENDPOINTS, FLOWS or ON_START by name (a pause by its place): (its text in
+    `statement`, its node). Items of the same text are the same without parsing them further."""
+    data = statement.encode("utf-8")  # the nodes' columns count UTF-8 bytes
+    starts = [0]
+    for line in data.split(b"\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    items = {}
+    for index, element in enumerate(getattr(node, "elts", [])):
+        begin = starts[element.lineno - 1] + element.col_offset
+        end = starts[element.end_lineno - 1] + element.end_col_offset  # type: ignore[operator]
+        name = _name_of(element)
+        items[name if name is not None else f"#{index + 1}"] = (data[begin:end].decode("utf-8"), element)
+    return items
+
+
+def _name_of(element: ast.expr) -> str | None:
+    if isinstance(element, ast.Dict):
+        pairs = zip(element.keys, element.values)
+        found = [v for k, v in pairs if isinstance(k, ast.Constant) and k.value == "name"]
+    elif isinstance(element, ast.Call):
+        found = [keyword.value for keyword in element.keywords if keyword.arg == "name"]
+    else:
+        found = []
+    return found[0].value if found and isinstance(found[0], ast.Constant) and isinstance(found[0].value, str) else None
+
+
+def _named_items(label: str, before: dict[str, tuple[str, ast.expr]], after: dict[str, tuple[str, ast.expr]]) -> str:
+    """`_items` of two lists' items: the same text, or the same fields (another version's form)."""
+
+    def same(key: str) -> bool:
+        (old_text, old_node), (new_text, new_node) = before[key], after[key]
+        return old_text == new_text or _canonical(old_node) == _canonical(new_node)
+
+    marks = [f"+{k}" for k in after if k not in before] + [f"-{k}" for k in before if k not in after]
+    marks += [f"~{k}" for k in after if k in before and not same(k)]
+    if not marks:
+        return f"{label}: reordered" if list(before) != list(after) else ""
+    return f"{label}: {' '.join(marks)}"
 
 
 def _value(statement: str) -> ast.expr | None:
@@ -83,10 +147,10 @@ def _changed(name: str, old: ast.expr | None, new: ast.expr | None) -> str:
     if name in NAMED_LISTS:
         return _items(NAMED_LISTS[name], _named(old), _named(new))
     if name == "PROTECTED_HOSTS":
-        before, after = _keyed(old), _keyed(new)
+        before, after = _protected(old), _protected(new)
         counts = [f"+{n}" for n in [len(after.keys() - before.keys())] if n] + [f"-{n}" for n in [len(before.keys() - after.keys())] if n]
         counts += [f"~{n}" for n in [sum(before[k] != after[k] for k in before.keys() & after.keys())] if n]
-        return f"PROTECTED_HOSTS: {' '.join(counts)}"
+        return f"PROTECTED_HOSTS: {' '.join(counts)}" if counts else ""  # else the same, grouped otherwise
     if name == "DEFAULTS":
         before, after = _keyed(old), _keyed(new)
         return "; ".join(
@@ -122,6 +186,17 @@ def _keyed(node: ast.expr) -> dict[str, str]:
     if not isinstance(node, ast.Dict):
         return {}
     return {ast.unparse(k).strip("'\""): _canonical(v) for k, v in zip(node.keys, node.values) if k is not None}
+
+
+def _protected(node: ast.expr) -> dict[str, str]:
+    """PROTECTED_HOSTS by host: its entries, and the hosts of each `**dict.fromkeys(hosts, value)`."""
+    found = _keyed(node)
+    for key, value in zip(getattr(node, "keys", []), getattr(node, "values", [])):
+        if key is None and isinstance(value, ast.Call) and ast.unparse(value.func) == "dict.fromkeys" and len(value.args) == 2:
+            hosts, shared = value.args
+            for host in getattr(hosts, "elts", []):
+                found[ast.unparse(host).strip("'\"")] = _canonical(shared)
+    return found
 
 
 def _fields(node: ast.expr) -> dict[str, str]:

@@ -25,7 +25,7 @@ class Compiled:
     """What a compile did (or, with `check`, found), and the lines the command line prints."""
 
     out: Path
-    files: dict[str, str]  # name.py -> text, of the targets resolved and rendered
+    files: list[str]  # name.py of the targets resolved and rendered
     verified: set[str]  # name.py of the others: their files hold what a full compile writes
     report: Report
     check: bool

@@ -30,8 +30,8 @@ _TOKEN = re.compile(
     r"""
       (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
     | (?P<number>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?![\w.])
-    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-    | (?P<op>[()\[\]{},:=])
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)
+    | (?P<op>[()\[\]{},:=]|\*\*)
     | (?P<comment>\#[^\n]*)
     | (?P<newline>\n)
     | (?P<space>[ \t]+)
@@ -51,7 +51,7 @@ class Bracket:
 
     callee: str
     opener: str
-    items: list[tuple[str, "Value"]]  # (what precedes the value: 'KEY: ', 'NAME=' or '', value)
+    items: list[tuple[str, "Value"]]  # (what precedes the value: 'KEY: ', 'NAME=', '**' or '', value)
     comma: bool  # written with a trailing comma
 
     @property
@@ -218,6 +218,13 @@ class _Reader:
             if callee and self.peek()[0] == "name" and self.peek(1) == ("op", "="):
                 prefix = self.take("name") + "="
                 self.at += 1
+            elif opener == "{" and self.peek() == ("op", "**"):  # a dict unpacked into this one
+                prefix = self.take("op", "**")
+                items.append((prefix, self.value()))
+                self.skip_newlines()
+                comma = self.peek() == ("op", ",")
+                self.at += comma
+                continue
             item = self.value()
             self.skip_newlines()
             if opener == "{" and self.peek() == ("op", ":"):
@@ -350,22 +357,25 @@ def format_block(text: str, black_format: Callable[[str], str]) -> str:
     return "\n".join(out) + "\n"
 
 
+_CHUNK_END = re.compile(r"\n(?![ \t)\]}])")  # a line break the next line of which does not continue
+
+
 def _chunks(text: str) -> list[str]:
     """The block's lines, with each statement's lines joined: a statement starts at the start
-    of a line (the template indents what continues it, or starts it with a closing bracket)."""
+    of a line (the template indents what continues it, or starts it with a closing bracket).
+    Split where a line does not continue the one before, so that a statement of thousands of
+    lines (the protected hosts) costs one search, not a step per line."""
     chunks: list[str] = []
-    statement = False
-    for line in text.split("\n"):
-        if line and (line[0] in " \t)]}"):
-            if not statement:
-                raise Unsupported("an indented line outside a statement")
-            chunks[-1] += "\n" + line
-            continue
-        line = line.rstrip(" \t")
-        if line.startswith("#") and not _COMMENT.fullmatch(line):
+    for chunk in _CHUNK_END.split(text):
+        first, newline, rest = chunk.partition("\n")
+        if first and first[0] in " \t)]}":  # only the block's first line can be one
+            raise Unsupported("an indented line outside a statement")
+        first = first.rstrip(" \t")
+        if first.startswith("#") and not _COMMENT.fullmatch(first):
             raise Unsupported("a comment black would change")
-        statement = bool(line) and not line.startswith("#")
-        chunks.append(line)
+        if newline and (not first or first.startswith("#")):
+            raise Unsupported("an indented line outside a statement")
+        chunks.append(first + newline + rest)
     return chunks
 
 

@@ -31,13 +31,15 @@ import json
 import os
 import stat
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from compiler.resolve.model import host_entry
+from compiler.output.render import runtime_bytes, runtime_text
+from compiler.resolve.model import Limits, ProtectedHost, Target, host_entry
 from compiler.resolve.target import resolve_target
 from compiler.sources.feeds import read_state
 from compiler.sources.load import label_base
@@ -45,13 +47,39 @@ from compiler.sources.targets import TargetRef, compatible_targets
 from compiler.sources.validate import Inputs
 
 NAME = ".compiler-manifest.json"
-FORMAT = 1
+FORMAT = 2  # 2: protected targets' entries hold their ProtectedHost
 PACKAGE = Path(__file__).parent.parent
+VERIFIERS = 4  # files read and hashed at once (the threads end before a build forks)
+VERIFIED_AT_ONCE = 50  # files handed to a thread at a time
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _sha(text: str | bytes) -> str:
     return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def file_digest(data: bytes) -> str:
+    """What the manifest records of a file's bytes. Every file ends with the same runtime (about
+    two thirds of it): that part is compared with the runtime byte for byte, and only what comes
+    before it is hashed, so that a no-op over thousands of files hashes a third of their bytes.
+    The bytes are as verified as by a digest of the whole (a file that does not end with the
+    runtime is hashed whole, under another prefix)."""
+    runtime = runtime_bytes()
+    if len(data) > len(runtime) and data.endswith(runtime):
+        return "head:" + hashlib.sha256(memoryview(data)[: len(data) - len(runtime)]).hexdigest()
+    return "whole:" + hashlib.sha256(data).hexdigest()
+
+
+def text_digest(text: str) -> str:
+    """file_digest of a text's UTF-8 bytes, without encoding the runtime it ends with."""
+    runtime = runtime_text()
+    if len(text) > len(runtime) and text.endswith(runtime):
+        return "head:" + hashlib.sha256(text[: len(text) - len(runtime)].encode("utf-8")).hexdigest()
+    return file_digest(text.encode("utf-8"))
 
 
 @cache
@@ -85,13 +113,50 @@ def _installed_version(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class Built:
-    """What a compile keeps of one target: its file, and what the manifest records of it."""
+class Made:
+    """What the manifest records of a target rendered: a compile keeps it, not the file's text."""
 
     name: str
-    text: str
     feeds_read: tuple[tuple[str, str], ...]
     host: str | None  # resolve.model.host_entry of a target in a protected environment
+    output: str  # the digest of its file's bytes
+    protected: dict | None = None  # its ProtectedHost as JSON (protected_entry), when it has one
+
+
+@dataclass(frozen=True)
+class Built:
+    """One target rendered: its file, and what the manifest records of it."""
+
+    text: str
+    made: Made
+
+    @property
+    def name(self) -> str:
+        return self.made.name
+
+    @classmethod
+    def of(cls, text: str, target: Target) -> Built:
+        host, protected = (host_entry(target), protected_entry(target)) if target.protected else (None, None)
+        return cls(text, Made(target.name, tuple(target.feeds_read), host, text_digest(text), protected))
+
+
+def protected_entry(target: Target) -> dict | None:
+    """A protected target's ProtectedHost as the manifest keeps it, so that a compile of some
+    targets need not resolve every protected one again for the hosts every file carries; None
+    for a host read at run time (then it is resolved)."""
+    if not isinstance(target.host, str):
+        return None
+    limits = target.limits
+    return {"host": target.host, "environment": target.environment,
+            "limits": [limits.max_users, limits.max_spawn_rate, limits.max_run_time]}  # fmt: skip
+
+
+def protected_host(entry: dict) -> ProtectedHost | None:
+    """The ProtectedHost a manifest entry records (protected_entry), if it records one."""
+    found = entry.get("protected")
+    if not isinstance(found, dict):
+        return None
+    return ProtectedHost(found["host"], found["environment"], Limits(*found["limits"]))
 
 
 @dataclass
@@ -102,6 +167,7 @@ class Plan:
     entries: dict[str, dict] = field(default_factory=dict)  # target name -> its entry for the next manifest
     hosts: str = ""
     resolved: dict[str, Any] = field(default_factory=dict)  # name -> resolve_target's answer, for build
+    protected: dict[str, ProtectedHost] = field(default_factory=dict)  # of the other protected targets
 
 
 class Manifest:
@@ -111,15 +177,27 @@ class Manifest:
         self.old = _read_manifest(out / NAME)
         self.hosts = ""
         self.new: dict[str, dict] = {}
+        self._dumped: dict[tuple[str, str], str] = {}
 
     def own_key(self, ref: TargetRef, feeds_read: dict[str, str]) -> str:
+        """The digest of the JSON list [context, catalog name, environment, country, app,
+        simulation's digest, feeds read]; each catalog entry's JSON made once, not per target."""
         catalog = self.inputs.catalog.data
         app = catalog["apps"][ref.app]
         simulation = self.inputs.simulations.get(app["simulation"])
-        return _sha(json.dumps([
-            self.context, self.inputs.catalog.path.name, catalog["environments"][ref.environment],
-            catalog["countries"][ref.country], app, simulation.digest if simulation else None, sorted(feeds_read.items()),
-        ], ensure_ascii=False))  # fmt: skip
+        parts = [
+            self._json("", self.context), self._json("", self.inputs.catalog.path.name),
+            self._json("environments", ref.environment), self._json("countries", ref.country), self._json("apps", ref.app),
+            _dumps(simulation.digest if simulation else None), _dumps(sorted(feeds_read.items())),
+        ]  # fmt: skip
+        return _sha("[" + ", ".join(parts) + "]")  # what json.dumps writes of the list
+
+    def _json(self, kind: str, name: str) -> str:
+        key = (kind, name)
+        found = self._dumped.get(key)
+        if found is None:
+            found = self._dumped[key] = _dumps(self.inputs.catalog.data[kind][name] if kind else name)
+        return found
 
     def _unchanged_entry(self, ref: TargetRef) -> dict | None:
         """The manifest's entry of a target whose own inputs are the same now, else None."""
@@ -135,6 +213,7 @@ class Manifest:
         catalog = self.inputs.catalog.data
         entries: dict[str, dict] = {}
         resolved: dict[str, Any] = {}
+        known: dict[str, ProtectedHost] = {}
         hosts = []
         for ref in compatible_targets(catalog):  # the protected hosts every file carries
             if not catalog["environments"].get(ref.environment, {}).get("protected", False):
@@ -145,31 +224,44 @@ class Manifest:
                 if self.inputs.can_resolve(ref):
                     resolved[ref.name] = resolve_target(self.inputs, ref)
                     target = resolved[ref.name][0]
-                entry = None if target is None else self._entry(ref, dict(target.feeds_read), host_entry(target))
+                entry = None if target is None else self._entry(ref, dict(target.feeds_read), host_entry(target),
+                                                                protected_entry(target))  # fmt: skip
             if entry is not None:
                 entries[ref.name] = entry
+                if ref.name not in resolved and protected_host(entry) is not None:
+                    known[ref.name] = protected_host(entry)
             hosts.append([ref.name, None if entry is None else entry["host"]])
         self.hosts = _sha(json.dumps(hosts, ensure_ascii=False))
-        plan = Plan(hosts=self.hosts, resolved=resolved)
+        plan = Plan(hosts=self.hosts, resolved=resolved, protected=known)
+        candidates: list[tuple[TargetRef, dict | None, str | None]] = []
         for ref in refs:
             entry = entries.get(ref.name) or self._unchanged_entry(ref)
             old = self.old.get(ref.name) or {}
             same = entry is not None and entry["own"] == old.get("own") and old.get("hosts") == self.hosts
-            if same and old.get("output") and _holds(self.out / f"{ref.name}.py", old["output"]):
+            candidates.append((ref, entry, old.get("output") if same else None))
+        def verify(part: list[tuple[TargetRef, dict | None, str | None]]) -> list[bool]:
+            return [bool(output) and _holds(self.out / f"{ref.name}.py", output) for ref, _entry, output in part]
+
+        parts = [candidates[start : start + VERIFIED_AT_ONCE] for start in range(0, len(candidates), VERIFIED_AT_ONCE)]
+        with ThreadPoolExecutor(max_workers=VERIFIERS) as pool:  # reading and hashing release the GIL
+            held = [holds for part in pool.map(verify, parts) for holds in part]
+        for (ref, entry, _output), holds in zip(candidates, held):
+            if holds:
                 plan.reused.add(f"{ref.name}.py")
-                entries[ref.name] = entry
+                entries[ref.name] = entry  # type: ignore[assignment]
             else:
                 plan.todo.append(ref)
         plan.entries = entries
         return plan
 
-    def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None) -> dict:
-        return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host}
+    def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None, protected: dict | None) -> dict:
+        return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host, "protected": protected}
 
-    def save(self, plan: Plan, built: list[Built], refs: list[TargetRef], files: dict[str, str], in_place: list[str]) -> None:
+    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str]) -> None:
         """Record the targets whose file now holds exactly what the full compile writes
-        (`in_place`: written or unchanged), keeping the other current targets' entries."""
-        by_name = {item.name: item for item in built}
+        (`in_place`: written or unchanged, of those `made` and `plan.reused`), keeping the other
+        current targets' entries."""
+        by_name = {item.name: item for item in made}
         compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
         selected = {ref.name for ref in refs}
         records: dict[str, dict] = {
@@ -185,9 +277,10 @@ class Manifest:
                 continue
             entry = plan.entries.get(name)
             if entry is None and name in by_name:
-                entry = self._entry(compatible[name], dict(by_name[name].feeds_read), by_name[name].host)
+                made = by_name[name]
+                entry = self._entry(compatible[name], dict(made.feeds_read), made.host, made.protected)
             if entry is not None:
-                output = self.old[name]["output"] if file_name in plan.reused else _sha(files[file_name])
+                output = self.old[name]["output"] if file_name in plan.reused else by_name[name].output
                 records[name] = {**entry, "hosts": plan.hosts, "output": output}
         if records != self.old:
             _write_manifest(self.out / NAME, records)
@@ -204,7 +297,7 @@ def _holds(path: Path, expected: str) -> bool:
             return False
         descriptor = os.open(path, _READ_FLAGS)
         with os.fdopen(descriptor, "rb") as handle:
-            return _sha(handle.read()) == expected
+            return file_digest(handle.read()) == expected
     except OSError:
         return False
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import math
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
 
 from compiler.output import layout
-from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, JsonPath, Target, Text
+from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, JsonPath, Limits, ProtectedHost, Target, Text
 
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"  # a link to the project's templates/
 RUNTIME_DIR = Path(__file__).parent.parent / "runtime"  # real Python, inlined from each file's marker on
@@ -102,7 +103,38 @@ def _environment():
     )
     environment.filters["py"] = _py_filter
     environment.filters["py_tuple"] = py_tuple
+    environment.filters["protected_hosts_statement"] = protected_hosts_statement
     return environment
+
+
+@dataclass(frozen=True)
+class ProtectedGroup:
+    """Protected hosts that share an environment and its limits, in the order of the first."""
+
+    hosts: tuple[Any, ...]
+    environment: str
+    limits: Limits
+
+
+def protected_groups(hosts: tuple[ProtectedHost, ...]) -> list[ProtectedGroup]:
+    groups: dict[tuple[str, Limits], list[Any]] = {}
+    for entry in hosts:
+        groups.setdefault((entry.environment, entry.limits), []).append(entry.host)
+    return [ProtectedGroup(tuple(members), environment, limits) for (environment, limits), members in groups.items()]
+
+
+_LAST_PROTECTED: list[tuple[tuple[ProtectedHost, ...], str]] = []  # (hosts, statement): one compile's
+
+
+def protected_hosts_statement(hosts: tuple[ProtectedHost, ...]) -> str:
+    """The PROTECTED_HOSTS statement (templates/protected_hosts.py.j2): the same in every file of
+    a compile, whose targets share one tuple of hosts, so rendered once for that tuple."""
+    if _LAST_PROTECTED and _LAST_PROTECTED[0][0] is hosts:
+        return _LAST_PROTECTED[0][1]
+    template = _environment().get_template("protected_hosts.py.j2")
+    statement = template.render(groups=protected_groups(hosts)).rstrip("\n")
+    _LAST_PROTECTED[:] = [(hosts, statement)]
+    return statement
 
 
 @cache
@@ -131,9 +163,21 @@ def render_target(target: Target) -> str:
     """The complete generated file of one target."""
     docstring = _docstring(describe(target))
     configuration = layout.format_block(_environment().get_template("target.py.j2").render(t=target), format_code)
-    prelude, runtime = static_part("prelude"), "\n\n".join(map(static_part, RUNTIME_PARTS))
-    body = docstring + "\n" + prelude + "\n\n" + configuration + "\n\n" + runtime
-    return with_header(body)
+    head = docstring + "\n" + static_part("prelude") + "\n\n" + configuration + "\n\n"
+    body_digest = hashlib.sha256(head.encode("utf-8"))  # digest(head + runtime), the runtime encoded once
+    body_digest.update(runtime_bytes())
+    return HEADER + DIGEST_PREFIX + body_digest.hexdigest() + "\n" + head + runtime_text()
+
+
+@cache
+def runtime_text() -> str:
+    """What every generated file ends with: the parts of the runtime, in order."""
+    return "\n\n".join(map(static_part, RUNTIME_PARTS))
+
+
+@cache
+def runtime_bytes() -> bytes:
+    return runtime_text().encode("utf-8")
 
 
 def _docstring(text: str) -> str:

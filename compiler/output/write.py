@@ -16,19 +16,22 @@ time writes to a folder (an advisory lock on the folder itself).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import stat
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection, Iterator
+from typing import Collection, Iterable, Iterator, Mapping
 
 from compiler.output.changes import describe as describe_changes
 from compiler.output.render import DIGEST_PREFIX, MARK, MARKER, digest, is_generated, split_header
+from compiler.problems import ConfigError
 from compiler.sources.targets import is_selected
 
 try:
@@ -129,40 +132,66 @@ def _flushed_temporary(path: Path, text: str) -> str:
     return temporary
 
 
-def _write_in_order(out: Path, writes: list[tuple[str, Path, str]], report: Report) -> None:
-    """Write files as `write_atomically` does, several at once: a disk flushes several files in
-    about the time of one (a thousand files took 2.5 s one at a time). Each is put in place as
-    soon as it and the files before it are on the disk, in their order; the first that failed
-    stops there: the files before it are written, the others are as they were, and no temporary
-    file is left."""
-    temporaries: list[str | None] = [None] * len(writes)
-    failures: dict[int, OSError] = {}
+class _Writer:
+    """Files written as `write_atomically` does, several at once and as they come: a disk
+    flushes several files in about the time of one (a thousand files took 2.5 s one at a time).
+    Each goes to a flushed temporary file as soon as it is handed over, its text then dropped
+    (at most PENDING texts wait for a writer); `finish` puts them in place in the order they
+    came. The first that failed stops there: the files before it are written, the others are as
+    they were, and no temporary file is left; nothing else is written once one failed."""
 
-    def prepare(index: int) -> None:
-        _name, path, text = writes[index]
+    PENDING = 2 * WRITERS
+
+    def __init__(self, out: Path, report: Report):
+        self.out, self.report = out, report
+        self.files: list[tuple[str, Path]] = []
+        self.temporaries: list[str | None] = []
+        self.failures: dict[int, OSError] = {}
+        self.slots = threading.BoundedSemaphore(self.PENDING)
+        self.pool: ThreadPoolExecutor | None = None
+        self.pending: list = []
+
+    def add(self, name: str, path: Path, text: str) -> None:
+        if self.failures:
+            return  # it would not be put in place
+        index = len(self.files)
+        self.files.append((name, path))
+        self.temporaries.append(None)
+        self.slots.acquire()
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=WRITERS)
+        self.pending.append(self.pool.submit(self._prepare, index, path, text))
+
+    def _prepare(self, index: int, path: Path, text: str) -> None:
         try:
-            temporaries[index] = _flushed_temporary(path, text)
+            self.temporaries[index] = _flushed_temporary(path, text)
         except OSError as error:
-            failures[index] = error
+            self.failures[index] = error
+        finally:
+            self.slots.release()
 
-    try:
-        with ThreadPoolExecutor(max_workers=WRITERS) as pool:
-            pending = [pool.submit(prepare, index) for index in range(len(writes))]
-            try:
-                for index, (name, path, _text) in enumerate(writes):
-                    pending[index].result()
-                    if index in failures:
-                        raise WriteError(out / name, "not written", failures[index], report)
-                    with _failing_as(out / name, "not written", report):
-                        os.replace(temporaries[index], path)  # type: ignore[arg-type]
-                    temporaries[index] = None
-                    report.written.append(name)
-            except BaseException:
-                for future in pending:
-                    future.cancel()  # those not started; the pool waits for the others
-                raise
-    finally:
-        for temporary in temporaries:
+    def finish(self) -> None:
+        """Every file in place, in order, or up to the first that failed (a WriteError)."""
+        self._wait()
+        for index, (name, path) in enumerate(self.files):
+            if index in self.failures:
+                raise WriteError(self.out / name, "not written", self.failures[index], self.report)
+            with _failing_as(self.out / name, "not written", self.report):
+                os.replace(self.temporaries[index], path)  # type: ignore[arg-type]
+            self.temporaries[index] = None
+            self.report.written.append(name)
+
+    def _wait(self, cancel: bool = False) -> None:
+        for future in self.pending if cancel else ():
+            future.cancel()  # those not started (after an error); the pool waits for the others
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+    def close(self) -> None:
+        """Remove what was not put in place (after `finish`, or instead of it)."""
+        self._wait(cancel=True)
+        for temporary in self.temporaries:
             if temporary is not None:
                 Path(temporary).unlink(missing_ok=True)
 
@@ -321,25 +350,40 @@ FOREIGN = "this file was not generated by the compiler; move it away"
 
 
 def sync(
-    out: Path, files: dict[str, str], patterns: list[str] | None, check: bool, force: bool = False, verified: Collection[str] = (),
-    wait: float = 0,
+    out: Path, files: Mapping[str, str] | Iterable[tuple[str, str]], patterns: list[str] | None, check: bool,
+    force: bool = False, verified: Collection[str] = (), wait: float = 0,
 ) -> Report:
-    """Make `out` hold exactly `files` (name -> text) and the `verified` files among the
-    generated files it selects.
+    """Make `out` hold exactly `files` and the `verified` files among the generated files it
+    selects. `files`: name -> text, or (name, text) pairs in the order of their names, taken one
+    at a time (build.build_stream's), each judged and written to a temporary file as it comes;
+    they are put in place once the last came, so an error raised by `files` writes nothing.
 
     Never touches a foreign file; keeps a file edited by hand unless `force`. With `check`,
     only compares. `verified` names files just read (regular files, not through a symbolic
     link) whose bytes are exactly what a full compile writes: they are unchanged, not read again."""
     report = Report()
+    pairs = iter(sorted(files.items()) if isinstance(files, Mapping) else files)
+    # The first file before the folder is locked: a build forks its processes as it starts, and
+    # a process forked with the lock held would hold it as long as it lives (after a kill -9 too).
+    first = next(pairs, None)
+    pairs = itertools.chain([first] if first is not None else [], pairs)
+    new = not check and not out.exists() and not out.is_symlink()
     with _failing_as(out, "cannot create the output folder", report):
         folder = output_folder(out, create=not check)
-    with contextlib.nullcontext() if check else _writing(folder, out, report, wait):
-        _sync(out, folder, files, patterns, check, force, report, set(verified))
+    try:
+        with contextlib.nullcontext() if check else _writing(folder, out, report, wait):
+            _sync(out, folder, pairs, patterns, check, force, report, set(verified))
+    except ConfigError:  # raised by `files` after the last: a target's errors, nothing written
+        if new:  # as when they were found before writing: no folder made for nothing
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty
+        raise
     return report
 
 
 def _sync(
-    out: Path, folder: Path, files: dict[str, str], patterns, check: bool, force: bool, report: Report, verified: set[str]
+    out: Path, folder: Path, files: Iterable[tuple[str, str]], patterns, check: bool, force: bool, report: Report,
+    verified: set[str],
 ) -> None:
     """The work of `sync` inside the (locked) resolved folder; `out` is how messages name it."""
     with _failing_as(out, "cannot list the output folder", report):
@@ -349,34 +393,19 @@ def _sync(
             if _is_our_temporary(entry):
                 with _failing_as(out / entry.name, "cannot remove this temporary file of an interrupted compile", report):
                     _child(folder, entry.name).unlink(missing_ok=True)
-    writes: list[tuple[str, Path, str]] = []
     report.unchanged += sorted(verified)
-    for name, text in sorted(files.items()):
-        path = _child(folder, name)
-        current, why_foreign = _read_as_written(path, report)
-        if why_foreign is None and current is not None and not is_generated(current):
-            why_foreign = FOREIGN
-        if why_foreign is not None:
-            report.foreign[name] = why_foreign
-            continue
-        if current == text and name not in report.saved_as:
-            report.unchanged.append(name)
-            continue
-        edited = current is not None and edited_by_hand(current)
-        if not edited:  # an edited file says so on its own line
-            saved_as = report.saved_as.get(name)
-            report.changes[name] = f"{saved_as}; written as generated" if saved_as else describe_changes(current, text)
-        if check:
-            (report.missing if current is None else report.edited if edited else report.stale).append(name)
-            continue
-        if edited:
-            report.edited.append(name)
-            if not force:
-                continue
-        writes.append((name, path, text))
-    _write_in_order(out, writes, report)
+    names: set[str] = set()
+    writer = _Writer(out, report)
+    try:
+        for name, text in files:
+            names.add(name)
+            if _judged(folder, name, text, check, force, report):
+                writer.add(name, _child(folder, name), text)
+        writer.finish()
+    finally:
+        writer.close()
     for path in [entry for entry in listed if entry.name.endswith(".py")]:
-        if path.name in files or path.name in verified or not is_selected(path.stem, patterns):
+        if path.name in names or path.name in verified or not is_selected(path.stem, patterns):
             continue
         path = _child(folder, path.name)
         current, _why_foreign = _read_as_written(path, report)
@@ -390,3 +419,29 @@ def _sync(
             with _failing_as(out / path.name, "not removed", report):
                 path.unlink(missing_ok=True)
         report.removed.append(path.name)
+
+
+def _judged(folder: Path, name: str, text: str, check: bool, force: bool, report: Report) -> bool:
+    """What one file is (foreign, unchanged, stale, edited, missing), in the report: whether to write it."""
+    path = _child(folder, name)
+    current, why_foreign = _read_as_written(path, report)
+    if why_foreign is None and current is not None and not is_generated(current):
+        why_foreign = FOREIGN
+    if why_foreign is not None:
+        report.foreign[name] = why_foreign
+        return False
+    if current == text and name not in report.saved_as:
+        report.unchanged.append(name)
+        return False
+    edited = current is not None and edited_by_hand(current)
+    if not edited:  # an edited file says so on its own line
+        saved_as = report.saved_as.get(name)
+        report.changes[name] = f"{saved_as}; written as generated" if saved_as else describe_changes(current, text)
+    if check:
+        (report.missing if current is None else report.edited if edited else report.stale).append(name)
+        return False
+    if edited:
+        report.edited.append(name)
+        if not force:
+            return False
+    return True

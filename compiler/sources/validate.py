@@ -177,7 +177,7 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
     catalog = inputs.catalog.data
     label = document.label
     users = sorted(name for name, app in catalog["apps"].items() if app["simulation"] == relative)
-    targets = [t for t in compatible_targets(catalog) if t.app in users]
+    targets = compatible_targets({"apps": {name: catalog["apps"][name] for name in users}})  # theirs only
     overrides = document.data.get("overrides", {})
     for kind, field in (("environments", "environment"), ("countries", "country")):
         used = sorted({getattr(t, field) for t in targets} & set(catalog[kind]))

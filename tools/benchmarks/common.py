@@ -21,7 +21,7 @@ LOCUSTFILES = ROOT / "tools/bench_locustfiles"
 
 @dataclass
 class Row:
-    """One line of the summary: a figure, the target issue 9 sets for it (if any) and which way
+    """One line of the summary: a figure, the target its issue (9, 16, 19) sets for it (if any) and which way
     is better, and the ratio of the figure to the target."""
 
     section: str
@@ -66,7 +66,7 @@ def print_summary() -> None:
     if not SUMMARY:
         return
     width = max(len(f"{row.section}: {row.name}") for row in SUMMARY)
-    print("\nsummary (medians; ratio = figure / issue 9's target)")
+    print("\nsummary (medians; ratio = figure / its issue's target)")
     print(f"  {'figure':<{width}}  {'value':>14}  {'target':>12}  {'ratio':>6}  met")
     for row in SUMMARY:
         target = ("" if row.target is None else (">= " if row.at_least else "<= ") + shown(row.target, row.unit))

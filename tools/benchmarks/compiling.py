@@ -142,7 +142,8 @@ def matrix_simulation(index: int, count: int = 12) -> dict:
     return simulation
 
 
-def matrix_catalog(folder: Path, shape: tuple[int, int, int] = MATRIX, endpoints: int = 12) -> Path:
+def matrix_catalog(folder: Path, shape: tuple[int, int, int] = MATRIX, endpoints: int = 12, protected: int = 1) -> Path:
+    """`protected`: how many environments, the last ones, are protected."""
     apps, environments, countries = shape
     (folder / "simulations").mkdir(parents=True)
     for i in range(apps):
@@ -153,7 +154,7 @@ def matrix_catalog(folder: Path, shape: tuple[int, int, int] = MATRIX, endpoints
     catalog = {
         "environments": {
             f"env{i}": {"vars": {"domain": f"env{i}.example.test"}, "limits": {"max_users": 100, "max_spawn_rate": 10, "max_run_time": "1h"},
-                        **({"protected": True} if i == environments - 1 else {})}
+                        **({"protected": True} if i >= environments - protected else {})}
             for i in range(environments)
         },
         "countries": {f"c{i}": {"vars": {"locale": f"l{i}", "currency": f"C{i}", "region": f"r{i}"}} for i in range(countries)},
@@ -188,7 +189,7 @@ def edit_json(path: Path, change) -> None:
 
 
 COLD_MATRIX: list[Finished] = []  # the cold compiles of the 1,000-target matrix this run made, for memory and scale
-MATRIX_OUTPUT_MIB: list[float] = []  # the size of its generated files
+MATRIX_OUTPUT: list[dict] = []  # the size of its generated files (output_figures)
 
 
 def cold_matrix_compile() -> Finished:
@@ -210,7 +211,7 @@ def bench_matrix(repeats: int) -> dict[str, float]:
             catalog, out = matrix_catalog(Path(folder) / "data"), Path(folder) / "generated"
             cold = compile_command(catalog, out)
             COLD_MATRIX.append(cold)
-            MATRIX_OUTPUT_MIB.append(output_mib(out))
+            MATRIX_OUTPUT.append(output_figures(out))
             note("cold", cold.seconds)
             note("no-op", timed_compile(catalog, out))
             note("check, unchanged", timed_compile(catalog, out, "--check"))
@@ -249,49 +250,112 @@ def bench_demo(repeats: int) -> None:
 # -- how cost grows with targets and endpoints ------------------------------------------------------
 
 # (apps, environments, countries) for each number of targets; every app has 12 endpoints and the
-# first FLOW_APPS apps a flow, as in the 1,000-target matrix (which is the 1,000 row).
-SCALE_SHAPES = {10: (1, 1, 10), 100: (1, 10, 10), 1000: MATRIX, 5000: (50, 10, 10)}
+# first FLOW_APPS apps a flow, as in the 1,000-target matrix (which is the 1,000 row), and one
+# environment is protected. The 10,000 row is the large matrix (below): 8 endpoints, 5 protected.
+SCALE_SHAPES = {10: (1, 1, 10), 100: (1, 10, 10), 1000: MATRIX, 5000: (50, 10, 10), 10000: (20, 25, 20)}
 ENDPOINT_COUNTS = (12, 48)  # at 100 targets
 
+# -- the large matrix: 10,000 targets, as large organisations have them (issue 19) ---------------
 
-def output_mib(out: Path) -> float:
-    return sum(path.stat().st_size for path in out.glob("*.py")) / 2**20
+LARGE = (20, 25, 20)  # apps, environments (the last LARGE_PROTECTED protected), countries
+LARGE_ENDPOINTS, LARGE_PROTECTED = 8, 5
+LARGE_TARGETS_S = {"cold": 60.0, "no-op": 1.0, "check, unchanged": 1.0, "one simulation edited": 5.0}
+LARGE_RSS_MIB = 300.0  # the compiler's peak RSS, cold
 
 
-def scale_row(shape: tuple[int, int, int], endpoints: int) -> dict:
+def output_figures(out: Path) -> dict:
+    """The output's size in all (MiB) and per file (KB)."""
+    sizes = [path.stat().st_size for path in out.glob("*.py")]
+    return {"mib_out": sum(sizes) / 2**20, "kb_per_file": sum(sizes) / max(len(sizes), 1) / 1000}
+
+
+def protected_hosts(shape: tuple[int, int, int], protected: int) -> int:
+    """The protected hosts of a matrix (every target has a host of its own)."""
+    apps, _environments, countries = shape
+    return apps * countries * protected
+
+
+def scale_row(shape: tuple[int, int, int], endpoints: int, protected: int = 1) -> dict:
     """Cold, no-op and unchanged --check of one matrix; the cold compile's peak RSS."""
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as folder:
-        catalog, out = matrix_catalog(Path(folder) / "data", shape, endpoints), Path(folder) / "generated"
+        catalog, out = matrix_catalog(Path(folder) / "data", shape, endpoints, protected), Path(folder) / "generated"
         cold = compile_command(catalog, out)
         if shape == MATRIX and endpoints == 12:
             COLD_MATRIX.append(cold)
         noop = timed_compile(catalog, out)
         check = timed_compile(catalog, out, "--check")
-        return {"cold": cold.seconds, "rss_mib": cold.max_rss_kib / 1024, "no-op": noop, "check": check, "mib_out": output_mib(out)}
+        return {"cold": cold.seconds, "rss_mib": cold.max_rss_kib / 1024, "no-op": noop, "check": check, **output_figures(out)}
 
 
-def bench_scale(max_targets: int, known: dict[str, float] | None = None) -> list[dict]:
+def bench_large(repeats: int) -> dict[str, float]:
+    """The large matrix through the command line: cold (and its peak RSS), no-op, unchanged
+    --check, one simulation edited (its 500 targets); medians of `repeats`, with their ratios."""
+    figures: dict[str, list[float]] = {}
+
+    def note(name: str, seconds: float) -> None:
+        figures.setdefault(name, []).append(seconds)
+
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="bench-large-") as folder:
+            catalog = matrix_catalog(Path(folder) / "data", LARGE, LARGE_ENDPOINTS, LARGE_PROTECTED)
+            out = Path(folder) / "generated"
+            cold = compile_command(catalog, out)
+            note("cold", cold.seconds)
+            note("peak RSS, cold", cold.max_rss_kib / 1024)
+            for name, value in output_figures(out).items():
+                note(name, value)
+            note("no-op", timed_compile(catalog, out))
+            note("check, unchanged", timed_compile(catalog, out, "--check"))
+            edit_json(catalog.parent / "simulations/app4.json", lambda s: s["endpoints"][5].update(weight=99))
+            note("one simulation edited", timed_compile(catalog, out))
+    apps, environments, countries = LARGE
+    print(f"compile command, {apps * environments * countries:,} targets ({apps} apps x {environments} environments, "
+          f"{LARGE_PROTECTED} protected, x {countries} countries, {LARGE_ENDPOINTS} endpoints each, a flow in "
+          f"{FLOW_APPS} apps), wall clock, median of {repeats}:")
+    medians = {name: statistics.median(values) for name, values in figures.items()}
+    for name in ("cold", "no-op", "check, unchanged", "one simulation edited"):
+        goal = LARGE_TARGETS_S[name]
+        label = name + (" (500 targets)" if name == "one simulation edited" else "")
+        print(f"  {label:<34} {medians[name]:7.2f} s  target {goal:4.1f} s  ratio {medians[name] / goal:6.2f}")
+        record("large", f"10,000 targets, {label}", medians[name], "s", goal)
+    rss = medians["peak RSS, cold"]
+    print(f"  {'peak RSS, cold':<34} {rss:7.0f} MiB  target {LARGE_RSS_MIB:.0f} MiB  ratio {rss / LARGE_RSS_MIB:6.2f}")
+    record("large", "10,000 targets, peak RSS, cold", rss, "MiB", LARGE_RSS_MIB)
+    print(f"  output: {medians['mib_out']:.0f} MiB, {medians['kb_per_file']:.0f} KB per file")
+    record("large", "10,000 targets, output per file", medians["kb_per_file"], "KB")
+    return {**medians, "check": medians["check, unchanged"], "rss_mib": rss}
+
+
+def bench_scale(max_targets: int, known: dict[str, float] | None = None, large: dict[str, float] | None = None) -> list[dict]:
     """The scale table: one run of each row (the cold compiles take minutes at 1,000 targets and
-    more). The 1,000-target row takes the matrix section's medians when it ran just before."""
+    more). The 1,000-target row takes the matrix section's medians when it ran just before, the
+    10,000-target row the large section's."""
     rows = []
-    plan = [(targets, shape, 12) for targets, shape in SCALE_SHAPES.items() if targets <= max_targets]
+    plan = [(targets, shape, LARGE_ENDPOINTS if targets == 10000 else 12) for targets, shape in SCALE_SHAPES.items()
+            if targets <= max_targets]
     plan += [(100, SCALE_SHAPES[100], count) for count in ENDPOINT_COUNTS if count != 12]
     print(f"compile command, cost by targets and endpoints per simulation (one run each; --max-targets {max_targets}):")
-    print(f"  {'targets':>7}  {'apps x envs x countries':<24} {'endpoints':>9}  {'cold':>8}  {'per target':>10}  "
-          f"{'peak RSS':>9}  {'no-op':>7}  {'check':>7}  {'output':>8}")
+    print(f"  {'targets':>7}  {'apps x envs x countries':<24} {'endpoints':>9}  {'protected':>9}  {'cold':>8}  "
+          f"{'per target':>10}  {'peak RSS':>9}  {'no-op':>7}  {'check':>7}  {'output':>9}  {'per file':>8}")
     for targets, shape, endpoints in plan:
-        if targets == 1000 and endpoints == 12 and known:  # the matrix section's medians, not a run more
+        protected = LARGE_PROTECTED if targets == 10000 else 1
+        if targets == 1000 and endpoints == 12 and known and MATRIX_OUTPUT:  # the matrix section's medians
             figures = {"cold": known["cold"], "no-op": known["no-op"], "check": known["check, unchanged"],
                        "rss_mib": statistics.median(c.max_rss_kib for c in COLD_MATRIX) / 1024,
-                       "mib_out": statistics.median(MATRIX_OUTPUT_MIB)}
+                       "mib_out": statistics.median(f["mib_out"] for f in MATRIX_OUTPUT),
+                       "kb_per_file": statistics.median(f["kb_per_file"] for f in MATRIX_OUTPUT)}
+        elif targets == 10000 and large:
+            figures = large
         else:
-            figures = scale_row(shape, endpoints)
-        rows.append({"targets": targets, "shape": shape, "endpoints": endpoints, **figures})
-        print(f"  {targets:>7}  {' x '.join(map(str, shape)):<24} {endpoints:>9}  {figures['cold']:7.2f}s  "
+            figures = scale_row(shape, endpoints, protected)
+        hosts = protected_hosts(shape, protected)
+        rows.append({"targets": targets, "shape": shape, "endpoints": endpoints, "protected_hosts": hosts, **figures})
+        print(f"  {targets:>7}  {' x '.join(map(str, shape)):<24} {endpoints:>9}  {hosts:>9}  {figures['cold']:7.2f}s  "
               f"{1000 * figures['cold'] / targets:8.1f}ms  {figures['rss_mib']:7.0f}MiB  {figures['no-op']:6.2f}s  "
-              f"{figures['check']:6.2f}s  {figures['mib_out']:6.1f}MiB", flush=True)
-        label = f"{targets:,} targets" + (f", {endpoints} endpoints" if endpoints != 12 else "")
+              f"{figures['check']:6.2f}s  {figures['mib_out']:6.1f}MiB  {figures['kb_per_file']:6.0f}KB", flush=True)
+        label = f"{targets:,} targets" + (f", {endpoints} endpoints" if endpoints not in (12, LARGE_ENDPOINTS) else "")
         targeted = targets == 1000 and endpoints == 12 and not known  # else the matrix section's rows say it
         record("scale", f"{label}, cold", figures["cold"], "s", TARGETS_S["cold"] if targeted else None)
         record("scale", f"{label}, no-op", figures["no-op"], "s", TARGETS_S["no-op"] if targeted else None)
+        record("scale", f"{label}, output per file", figures["kb_per_file"], "KB")
     return rows
