@@ -13,6 +13,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.iterations import *  # noqa: F401,F403
@@ -23,6 +24,7 @@ from compiler.runtime.metrics import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
+from compiler.runtime.reports import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- the run: prepare, hold the limits, report and judge -----------------------------------------
@@ -38,22 +40,10 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     env_file, from_file, env_problems = read_env_file(options)  # before any ${env:...} is read
     run["env_file"] = (env_file, from_file)
     missing = set()
-    tasks = tasks_of(ENDPOINTS, FLOWS, missing)
-    Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
-        task: weight for task, weight in tasks
-    }
-    Simulation.on_start_steps = [
-        Request(step, missing) if isinstance(step, Step) else step for step in ON_START
-    ]
+    requests = set_up_populations(missing)
+    environment._tasks_filtered = True  # by filter_by_tags, when a run starts
     hide_secrets()
-    requests = [
-        step for task in Simulation.tasks for step in getattr(task, "steps", [task])
-    ] + Simulation.on_start_steps
-    secrets = (
-        env_problems
-        + unset_variables(missing)
-        + unsendable_headers([r for r in requests if isinstance(r, Request)])
-    )
+    secrets = env_problems + unset_variables(missing) + unsendable_headers(requests)
     environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
@@ -69,6 +59,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         receive_unique_rows(runner)
         receive_users_in_run(runner)
         environment.events.report_to_master.add_listener(report_iterations)
+        environment.events.report_to_master.add_listener(report_tallies)
         if ARRIVALS:
             keep_the_schedules_users(runner)
             environment.events.report_to_master.add_listener(report_arrivals)
@@ -99,6 +90,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
+        environment.events.worker_report.add_listener(hear_tallies)
         if ARRIVALS:
             hear_arrivals(environment, runner)
     watch_stopped_users(environment, runner)
@@ -305,6 +297,14 @@ def finish(environment, **_kwargs):
         sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
     elif ended in EARLY_ENDINGS and not any(EARLY_ENDINGS[ended] in line for line in failures):
         failures.append(EARLY_ENDINGS[ended])  # never passed: it did not run as long as asked
+    warned = warning_rows()
+    if warned:
+        sys.stderr.write(
+            f"{TARGET}: check warnings (severity warn: counted, the requests passed):\n"
+            + "".join(
+                f"  {row['name']:<20} {row['message']} ({row['occurrences']}x)\n" for row in warned
+            )
+        )
     judged = THRESHOLDS and not environment.parsed_options.smoke
     rows = verdicts(stats) if judged else []
     if judged:
@@ -349,129 +349,3 @@ def exit_code(environment, failures, thresholds):
     return (
         environment.parsed_options.exit_code_on_error if runner.errors or runner.exceptions else 0
     )
-
-
-def write_final_csvs(environment):
-    """Locust's CSV writer writes every second and closes without a last write, so its files
-    miss the run's end: the final statistics are written here, the same as the record's, each
-    file replaced whole (the history gains its last row). What could not be written."""
-    prefix = environment.parsed_options.csv_prefix
-    if not prefix:
-        return []
-    partial = f"{prefix}.{os.getpid()}.final"
-    writer = None
-    try:
-        writer = locust_stats.StatsCSVFileWriter(
-            environment,
-            locust_stats.PERCENTILES_TO_REPORT,
-            partial,
-            environment.parsed_options.stats_history_enabled,
-        )
-        for handle, columns, rows in (
-            (
-                writer.requests_csv_filehandle,
-                writer.requests_csv_columns,
-                writer._requests_data_rows,
-            ),
-            (writer.failures_csv_filehandle, writer.failures_columns, writer._failures_data_rows),
-            (
-                writer.exceptions_csv_filehandle,
-                writer.exceptions_columns,
-                writer._exceptions_data_rows,
-            ),
-        ):
-            target = csv.writer(handle)
-            target.writerow(columns)
-            rows(target)
-        history = f"{prefix}_stats_history.csv"
-        if os.path.exists(history):
-            with open(history, "a", newline="") as file:
-                writer._stats_history_data_rows(csv.writer(file), time.time())
-        writer.close_files()
-        writer = None
-        for kind in ("stats", "failures", "exceptions"):
-            os.replace(f"{partial}_{kind}.csv", f"{prefix}_{kind}.csv")
-    except OSError as error:
-        return [
-            f"the final statistics could not be written to {prefix}_*.csv: {error.strerror or error}"
-        ]
-    finally:
-        if writer is not None:
-            writer.close_files()
-        for kind in ("stats", "stats_history", "failures", "exceptions"):
-            with contextlib.suppress(OSError):
-                os.remove(f"{partial}_{kind}.csv")
-    return []
-
-
-def into_a_run_folder(options):
-    """A run with the template's report path goes into a folder of its own beside it, as
-    `python -m compiler run` does (data/results/<target>/<UTC time>/report.html, with its run
-    record): every run in one place, none overwritten, each one listed by the results index.
-    A report path from the command line, a variable or a config file is used as it is."""
-    if not options.html_file or source_of("html_file") != "template":
-        return None
-    base = os.path.dirname(options.html_file)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    for number in itertools.count(1):
-        folder = os.path.join(base, stamp if number == 1 else f"{stamp}-{number}")
-        try:
-            os.makedirs(folder)
-            break
-        except FileExistsError:
-            continue
-        except OSError as error:
-            return f"the run's folder {folder} could not be made: {error.strerror or error}"
-    options.html_file = os.path.join(folder, os.path.basename(options.html_file))
-    if not options.run_record:
-        options.run_record = os.path.join(folder, "run.json")
-    log.info("This run's folder: %s (report and run record)", folder)
-    return None
-
-
-def write_report(environment, path):
-    """Write the HTML report atomically, also when the run was interrupted; what went wrong,
-    if anything. An earlier report at the same path is kept under a name with its time."""
-    options = copy.copy(environment.parsed_options)
-    options.html_file = path
-    process_html_filename(options)
-    path = options.html_file
-    partial = run["writing"] = f"{path}.{os.getpid()}.tmp"
-    try:
-        problems = report_problems(path)
-        if problems:
-            return problems
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(partial, "w", encoding="utf-8") as report:
-            report.write(without_secrets(get_html_report(environment, show_download_link=False)))
-        if os.path.lexists(path):
-            log.info("The earlier report at %s is kept as %s", path, keep_earlier(path))
-        os.replace(partial, path)
-    except OSError as error:
-        if os.path.exists(partial):
-            os.remove(partial)
-        return [f"the HTML report could not be written to {path}: {error.strerror or error}"]
-    finally:
-        run.pop("writing", None)
-    log.info("HTML report written to %s", path)
-    return []
-
-
-def keep_earlier(path):
-    """Give the earlier report a second name, from the time it was written (report.html ->
-    report.20261124-013005.html), never one in use; the report's own name is replaced next."""
-    stem, extension = os.path.splitext(path)
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(os.path.getmtime(path)))
-    for number in itertools.count(1):
-        kept = (
-            f"{stem}.{stamp}{extension}" if number == 1 else f"{stem}.{stamp}-{number}{extension}"
-        )
-        try:
-            os.link(path, kept)  # fails if the name is taken, even by a run writing right now
-            return kept
-        except FileExistsError:
-            continue
-        except OSError:  # no hard links here: a rename, checked first
-            if not os.path.lexists(kept):
-                os.rename(path, kept)
-                return kept
