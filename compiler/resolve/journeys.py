@@ -238,7 +238,7 @@ def check_references(resolution: Resolution, catalog_folder: Path) -> tuple[Feed
         header_sets = [("/headers", merged.get("headers", {}))] + ([(pointer_join(base, "headers"), scope.get("headers", {}))] if base else [])
         for pointer_base, headers in header_sets:
             for pointer, ref in references(headers, pointer_base):
-                uses.append((pointer, ref, start_captures, f"a simulation header may use captures from the on_start{of} only", []))
+                uses.append((pointer, ref, start_captures, f"a simulation header may use captures from on_start{of} only", []))
         for who, steps in _request_sequences(scope, base):
             defined = [] if who == "on_start" else list(start_captures)
             for index, (pointer, fields) in enumerate(steps):

@@ -12,6 +12,9 @@ unless it sets its own.
 
 from __future__ import annotations
 
+import ast
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from compiler.problems import pointer_join
@@ -21,6 +24,25 @@ from compiler.resolve.open_model import later_of
 from compiler.resolve.resolution import Resolution
 
 TASK_KEYS = ("on_start", "endpoints", "flows")
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime"  # read as text: never imported here
+
+
+@cache
+def runtime_names() -> frozenset[str]:
+    """The names a generated file defines at its top level (the runtime's classes, functions,
+    values and imports): a population's user class is one more, and must not replace one."""
+    names: set[str] = set()
+    for path in sorted(RUNTIME.glob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*"}
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return frozenset(names)
 
 
 def populations_of(resolution: Resolution, think_time: ThinkTime) -> tuple[Population, ...]:
@@ -45,6 +67,13 @@ def populations_of(resolution: Resolution, think_time: ThinkTime) -> tuple[Popul
             "arrivals start iterations of one kind of user, and populations are several: use users or stages "
             "with populations (after overrides), or arrivals without them",
         )
+    for name in populations:
+        if name in runtime_names():
+            resolution.problem(
+                pointer_join("/populations", name),
+                f"population name '{name}' is a name the generated file already uses (each population is a "
+                f"Locust user class of that name): pick another, like '{name}_users'",
+            )
     typed = [_population(resolution, name, fields, think_time) for name, fields in populations.items()]
     _check_counts(resolution, populations)
     return tuple(p for p in typed if p is not None)

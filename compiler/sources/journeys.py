@@ -71,7 +71,7 @@ def check_layer(label: str, base: str, layer: dict, problems: Problems) -> None:
         for index, check in enumerate(step.get("checks", [])):
             here = pointer_join(pointer, "checks", index)
             if tuple(key for key in CHECK_KEYS if key in check) not in CHECK_FORMS:
-                keys = ", ".join(key for key in check if key != "severity") or "none"
+                keys = ", ".join(key for key in check if key != "severity") or ("only severity" if check else "none")
                 problems.add(label, here, f"a check is one of {CHECK_FORMS_TEXT}, with an optional severity; got the keys {keys}")
             for key in CHECK_REGEXES:
                 if key in check and (message := _regex_problem(check[key])):
