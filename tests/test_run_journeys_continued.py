@@ -278,6 +278,25 @@ def test_one_admin_and_four_shoppers_log_in_as_asked(tmp_path, make_server):
 BROWSE = {"name": "browse", "steps": [{"name": "list", "path": "/products"}]}
 
 
+def test_a_smoke_test_runs_one_user_of_each_population_and_fixed_counts_hold_at_run_time(tmp_path, make_server):
+    server = shop_server(make_server)
+    populations = {
+        "admins": {"fixed_count": 2, "on_start": login("admin@shop.test"), "endpoints": [{"name": "orders", "path": "/admin/orders"}]},
+        "shoppers": {"fixed_count": 3, "on_start": login("shopper@shop.test"), "flows": [BROWSE]},
+    }  # fmt: skip
+    file = compiled(tmp_path, server, alone(users=5, run_time="5s", populations=populations))
+    run = run_locust(file, tmp_path / "run", "--smoke")
+
+    assert run.returncode == 0, run
+    assert Counter(r.path for r in server.received()) == {"/login": 2, "/admin/orders": 1, "/products": 1}
+    server.clear()
+    fewer, more = (run_locust(file, tmp_path / "run", "-u", users, "--check-config") for users in ("4", "6"))
+    assert fewer.returncode == more.returncode == 2, (fewer, more)
+    assert "users 4 is fewer than the populations' fixed counts, 5 (admins 2, shoppers 3): run with -u 5 or more" in fewer.output
+    assert "users 6, but every population has a fixed_count and they add up to 5 (admins 2, shoppers 3): run with -u 5" in more.output
+    assert server.received() == []
+
+
 # -- thresholds --------------------------------------------------------------------------------------
 
 
