@@ -12,7 +12,9 @@ Faults, for the tests of a target in trouble, are set per (method, path) or for 
 ("*", "*"): `set_delay` answers late, `set_reset` reads the request and resets the connection
 (TCP RST, no answer), `set_truncate` answers 200 with a body cut short and closes.
 
-Answers with content: `set_body` answers (method, path) with the given body (JSON or text).
+Answers with content: `set_body` answers (method, path) with the given body (JSON or text);
+`set_statuses_in_turn` answers (method, path) with each status of a list in turn, cycling (a
+target that fails twice, then answers).
 Hostile answers: `set_headers` adds headers to the answer of (method, path) (a redirect's
 Location, say), `set_raw` writes the given bytes instead of an HTTP answer and closes.
 """
@@ -218,6 +220,7 @@ class RecordingServer(ThreadingHTTPServer):
         }
         self.default_status = default_status
         self._initial_statuses = dict(self.statuses)
+        self.in_turn: dict[tuple[str, str], list] = {}  # (method, path) -> [statuses, answered]
         self.delays: dict[tuple[str, str], float] = {}
         self.resets: dict[tuple[str, str], bool] = {}
         self.truncations: dict[tuple[str, str], bool] = {}
@@ -253,8 +256,16 @@ class RecordingServer(ThreadingHTTPServer):
         with self._lock:
             self.statuses[(method.upper(), path)] = status
 
+    def set_statuses_in_turn(self, method: str, path: str, statuses: list[int]) -> None:
+        with self._lock:
+            self.in_turn[(method.upper(), path)] = [list(statuses), 0]
+
     def status_for(self, method: str, path: str) -> int:
         with self._lock:
+            turn = self.in_turn.get((method.upper(), path))
+            if turn is not None:
+                turn[1] += 1
+                return turn[0][(turn[1] - 1) % len(turn[0])]
             return self.statuses.get((method.upper(), path), self.default_status)
 
     def set_delay(self, seconds: float, method: str = "*", path: str = "*") -> None:
@@ -354,6 +365,7 @@ class RecordingServer(ThreadingHTTPServer):
             self._requests.clear()
             self.errors.clear()
             self.statuses = dict(self._initial_statuses)
+            self.in_turn.clear()
             self.delays.clear()
             self.resets.clear()
             self.truncations.clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from conftest import CATALOG, SIMULATION
+from conftest import CATALOG
 
 from compiler.output.changes import describe
 

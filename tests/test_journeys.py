@@ -120,6 +120,11 @@ FLOWS = [
     },
 ]
 
+# Kinds of users, each a Locust user class with its own login, tasks and pace, its headers over
+# HEADERS and its tags on each of its tasks: users are shared by weight, or exactly fixed_count of
+# them (started first). {}: the template's own keys above are the one kind.
+POPULATIONS = {}
+
 # A load shape: each stage runs `duration` at `users`, reached at `spawn_rate`. [] for none.
 STAGES = [
     {"duration": "2m", "users": 20, "spawn_rate": 2},
@@ -131,7 +136,8 @@ STAGES = [
 # answers' latency, by at most max_users users (DEFAULTS' num_users, -u); {} for the closed model.
 ARRIVALS = {}
 
-# Pass or fail at the end of the run (exit 3 when any fails); {} for none.
+# Pass or fail at the end of the run (exit 3 when any fails), or second by second with "for";
+# "abort" judges during the run; {} for none.
 THRESHOLDS = {
     "error_ratio": 0.01,
     "p95_ms": 800,
@@ -139,6 +145,8 @@ THRESHOLDS = {
     "requests": {"pay": {"p99_ms": 1500, "error_ratio": 0}},
     "abort": {"after": "30s"},
 }
+# The request names (Locust's: labels included) each threshold of requests.<name> and tags.<tag> judges.
+JUDGED_NAMES = {"requests": {"pay": ["pay"]}}
 
 # A run aimed at the host of a protected environment (-H, LOCUST_HOST, the web UI) is protected
 # too, and held to that environment's limits, whatever file runs it: host -> (environment, limits).

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from mcp_support import MAX_RUN_TIME, MAX_USERS, SECRET, TARGETS, drive, make_project, server_env, text
 
-from compiler import cli, workspace
+from compiler import cli
 from compiler.output.compiled import KEPT_EDITED
 from compiler.mcp.server import build_server
 from compiler.mcp.tools import Settings

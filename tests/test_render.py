@@ -2,6 +2,7 @@
 
 import ast
 import copy
+import re
 import sys
 
 import black
@@ -96,15 +97,34 @@ def test_templates_see_only_the_model_strictly(monkeypatch):
 
 
 def test_the_configuration_comes_first_after_the_imports():
-    """A reviewer finds the target's configuration right after the imports and the five small
+    """A reviewer finds the target's configuration right after the imports and the six small
     classes it is written in; the header says where the runtime starts."""
     for path in sorted((SAMPLE / "generated").glob("*.py")):
         source = path.read_text("utf-8")
         lines = source.splitlines()
-        assert 'the runtime starts at "# ---- How it runs".' in "\n".join(lines[:5]), path.name
+        assert 'the runtime starts at "# ---- How it runs".' in "\n".join(lines[:8]), path.name
         first = next(i for i, line in enumerate(lines) if line.startswith("TARGET = "))
         runtime = lines.index("# ---- How it runs. This part is the same in every generated file. ----")
-        assert first < 100 and first < runtime, (path.name, first)  # the imports and five small classes
+        assert first < 100 and first < runtime, (path.name, first)
         classes = [line.split()[1].rstrip(":(") for line in lines[:first] if line.startswith("class ")]
-        assert classes == ["Env", "Captured", "FromFeed", "Text", "Json"], (path.name, classes)
+        assert classes == ["Env", "Captured", "FromFeed", "Text", "RepeatIndex", "Json"], (path.name, classes)
         assert not [line for line in lines[:first] if line.startswith(("def ", "@"))], path.name
+
+
+def test_the_header_lists_every_option_the_file_adds():
+    """The header is what a reader sees first: every option the runtime adds to Locust's is in it
+    (read from the runtime's own add_argument calls, so a new one cannot be left out)."""
+    from compiler.output.render import HEADER, RUNTIME_DIR
+
+    added = set()
+    for path in sorted(RUNTIME_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add_argument":
+                first = node.args[0]
+                if isinstance(first, ast.Constant):
+                    added.add(first.value)
+                elif isinstance(first, ast.Name) and first.id == "flag":  # the record options' loop
+                    added |= {"--run-record", "--junit", "--summary-json"}
+    assert len(added) >= 13, added
+    listed = set(re.findall(r"--[a-z-]+", HEADER))
+    assert added <= listed, sorted(added - listed)

@@ -40,7 +40,7 @@ def test_every_schema_error_at_once_with_pointers(project):
     lines = errors_of(project, simulation=simulation)
     assert lines[:-1] == [
         "simulations/shop.json: /: missing required key 'host'",
-        "simulations/shop.json: /endpoints/0/path: a path starts with '/'; got \"no-slash\" (line 14, column 7)",
+        "simulations/shop.json: /endpoints/0/path: a path starts with '/', or is exactly one ${feed:FEED.COLUMN} or ${capture:NAME} (a path from data); got \"no-slash\" (line 14, column 7)",
         "simulations/shop.json: /endpoints/1: a request has at most one of json, body and form (line 17, column 5)",
         "simulations/shop.json: /endpoints/1/method: method is one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS; got \"FETCH\" (line 19, column 7)",
         "simulations/shop.json: /headers/X-Bad: a header value is a string without control characters (no newlines); got \"a\\nb\" (line 9, column 5)",

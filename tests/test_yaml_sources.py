@@ -8,7 +8,6 @@ the same data is written here, by hand too."""
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import shutil

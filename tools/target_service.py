@@ -18,6 +18,8 @@ It also answers the `shop` journey (data/simulations/shop.json), statelessly but
   the header X-Cart-Id: ID; 400 for an unknown sku or a qty that is not a positive integer.
 - POST /cart/ID/pay, form body method=card (or cash): 200 {"status": "paid", "cart": ID};
   404 for a cart this user does not have, 409 when it is paid already.
+- GET /admin/orders: 200 {"orders": [{"cart", "sku", "qty", "currency", "paid"}, ...], "count": N},
+  the latest carts of every user, for a token of an admin@ email; 403 for any other user's.
 
 The journey's routes need `Authorization: Bearer <a token this process issued>` (401
 otherwise). POST /cart without one of its tokens (no Authorization, or another kind of
@@ -61,6 +63,7 @@ REASONS = {
     202: "202 Accepted",
     400: "400 Bad Request",
     401: "401 Unauthorized",
+    403: "403 Forbidden",
     404: "404 Not Found",
     409: "409 Conflict",
 }
@@ -141,6 +144,9 @@ def journey(environ, method: str, path: str, body: bytes) -> tuple[int, dict, li
     if method == "POST" and path.startswith("/cart/") and path.endswith("/pay"):
         email = bearer(environ)
         return pay(email, path[len("/cart/") : -len("/pay")], body) if email else unauthorized()
+    if (method, path) == ("GET", "/admin/orders"):
+        email = bearer(environ)
+        return orders(email) if email else unauthorized()
     return None
 
 
@@ -219,6 +225,14 @@ def pay(email: str, cart: str, body: bytes) -> tuple[int, dict, list]:
         return 409, {"status": "already paid", "cart": cart}, []
     found["paid"] = True
     return 200, {"status": "paid", "cart": cart}, []
+
+
+def orders(email: str) -> tuple[int, dict, list]:
+    """The latest carts of every user, for an admin."""
+    if not email.startswith("admin@"):
+        return 403, {"error": "orders are for admins (an admin@ account)"}, []
+    latest = [{"cart": cart, **{k: v for k, v in found.items() if k != "email"}} for cart, found in list(CARTS.items())[-20:]]
+    return 200, {"orders": latest, "count": len(CARTS)}, []
 
 
 # -- serving -------------------------------------------------------------------------------------

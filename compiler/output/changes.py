@@ -19,7 +19,8 @@ STATEMENT = re.compile(r"([A-Z][A-Z0-9_]*) = ")
 CONFIGURATION_START = re.compile(r"^TARGET = ", re.M)
 RUNTIME_START = re.compile(r"\n# (---- )?How it runs")  # an earlier version wrote it without dashes
 NAMED_LISTS = {"ENDPOINTS": "endpoints", "FLOWS": "flows", "ON_START": "on_start"}
-BY_KEY = {"FEEDS": "feeds", "THRESHOLDS": "thresholds", "HEADERS": "headers", "PACING": "pacing", "LIMITS": "limits"}
+BY_KEY = {"FEEDS": "feeds", "THRESHOLDS": "thresholds", "HEADERS": "headers", "PACING": "pacing", "LIMITS": "limits",
+          "POPULATIONS": "populations"}
 DEFAULTS_KEYS = {"host": "host", "num_users": "users", "spawn_rate": "spawn_rate", "run_time": "run_time",
                  "html_file": "report_html", "seed": "seed"}  # fmt: skip
 SCALARS = {"CLIENT": "client", "REQUEST_TIMEOUT_SECONDS": "request_timeout_seconds",

@@ -19,15 +19,16 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from compiler.output import layout
-from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, JsonPath, Limits, ProtectedHost, Target, Text
+from compiler.resolve.model import CaptureRef, EnvRef, FeedRef, JsonPath, Limits, ProtectedHost, RepeatRef, Target, Text
 
 TEMPLATE_DIR = Path(__file__).parent.parent / "templates"  # a link to the project's templates/
 RUNTIME_DIR = Path(__file__).parent.parent / "runtime"  # real Python, inlined from each file's marker on
 RUNTIME_MARK = "# ---- the generated file holds what follows ----\n"
 # The runtime of every generated file, by concern, in the order the file holds them.
 RUNTIME_PARTS = (
-    "model", "options", "secrets", "values", "requests", "answers", "flows", "load", "iterations", "arrivals",
-    "arrival_figures", "thresholds", "metrics", "health", "checks", "records", "distributed", "run_files", "run", "users",
+    "model", "options", "secrets", "values", "requests", "answers", "sending", "flows", "load", "iterations",
+    "arrivals", "arrival_figures", "thresholds", "metrics", "health", "checks", "records", "distributed",
+    "reports", "run", "users",
 )  # fmt: skip
 LINE_LENGTH = layout.LINE_LENGTH
 # Files that start with MARK are the compiler's, whatever version wrote them: keep it stable.
@@ -36,13 +37,20 @@ MARKER = MARK + " from the sources its docstring names. Do not edit:"
 DIGEST_PREFIX = "# compiler-digest: sha256:"
 HEADER = (
     MARKER + "\n"
-    "# change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]\n"
-    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n"
+    "# change them, then `make compile`. Run: locust -f <this file>; Locust's own options (-u, -r,\n"
+    "# -t, -H, --html) override the defaults. The options this file adds (each also a LOCUST_*\n"
+    "# variable): --check-config, --allow-protected, --seed N, --iterations N, --task-order\n"
+    "# weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,\n"
+    "# --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.\n"
     "# The configuration follows the imports; the runtime starts at \"# ---- How it runs\".\n"
 )
 # The headers earlier versions wrote: a file with one of them and a body that matches its digest
 # is intact (a compile rewrites it as stale); any other header is an edit by hand.
 PAST_HEADERS = (
+    MARKER + "\n"
+    "# change them, then `make compile`. Run: locust -f <this file> [--check-config] [--seed N]\n"
+    "# [--allow-protected]; Locust's own options (-u, -r, -t, -H, --html) override the defaults.\n"
+    "# The configuration follows the imports; the runtime starts at \"# ---- How it runs\".\n",
     MARKER + "\n"
     "# change them, then regenerate with `make compile` (python -m compiler compile, with the same\n"
     "# --catalog or CONFIG_PATH and --out). Run: locust -f <this file> [--seed N] [--check-config]\n"
@@ -68,6 +76,8 @@ def py_literal(value: Any) -> str:
         return f"Captured({value.name!r})"
     if isinstance(value, FeedRef):
         return f"FromFeed({value.feed!r}, {value.column!r})"
+    if isinstance(value, RepeatRef):
+        return "RepeatIndex()"
     if isinstance(value, JsonPath):
         return "Json(" + ", ".join(py_literal(part) for part in (value.text, *value.steps)) + ")"
     if isinstance(value, Mapping):

@@ -43,8 +43,10 @@ def made_with(target: Target, value: Any, pointer: str) -> str:
     return "".join(f", {expansion}" for expansion in expansions)
 
 
-STEP_FIELDS = ("method", "path", "headers", "query", "json", "body", "form", "expect_status", "follow_redirects",
-               "capture", "checks", "timeout_seconds", "max_answer_bytes", "continue_on_failure")
+STEP_FIELDS = ("label", "method", "path", "headers", "query", "json", "body", "form", "expect_status", "follow_redirects",
+               "capture", "checks", "timeout_seconds", "max_answer_bytes", "continue_on_failure", "when", "retry", "repeat")
+ENDPOINT_FIELDS = ("label", "method", "path", "weight", "tags", "headers", "query", "json", "body", "form", "expect_status",
+                   "checks", "timeout_seconds", "max_answer_bytes", "when", "retry", "repeat")
 
 
 def as_written_path(value: Any) -> Any:
@@ -131,23 +133,42 @@ def explain_rows(target: Target, catalog_label: str) -> list[tuple[str, Any, str
                     plain = {k: as_written_path(v) for k, v in check.items()}
                     add(f"{key}.checks.{index}", plain, pointer_join(pointer, "checks", index))
                 continue
+            if value is None and field in ("label", "when", "retry", "repeat"):
+                continue
             if (field, value) not in (("continue_on_failure", False), ("follow_redirects", True)):
                 add_leaves(f"{key}.{field}", value, pointer_join(pointer, field))
 
-    start_keys = [k for k in target.origins if k.startswith("/on_start/") and k.count("/") == 2]
-    for key, step in zip(start_keys, target.on_start):
-        add_step(f"on_start.{key.split('/')[2].replace('~1', '/').replace('~0', '~')}", step, key)
-    for flow in target.flows:
-        here = pointer_join("/flows", flow.name)
-        add(f"flows.{flow.name}.weight", flow.weight, pointer_join(here, "weight"))
-        if flow.tags:
-            add(f"flows.{flow.name}.tags", flow.tags, pointer_join(here, "tags"))
-        for index, step in enumerate(flow.steps):
-            add_step(f"flows.{flow.name}.steps.{index}", step, pointer_join(here, "steps", index))
-    for endpoint in target.endpoints:
-        fields = ("method", "path", "weight", "tags", "headers", "query", "json", "body", "form", "expect_status",
-                  "checks", "timeout_seconds", "max_answer_bytes")
-        add_step(f"endpoints.{endpoint.name}", endpoint, pointer_join("/endpoints", endpoint.name), fields)
+    def add_tasks(key: str, base: str, on_start: Any, flows: Any, endpoints: Any) -> None:
+        prefix = f"{base}/on_start/"
+        start_keys = [k for k in target.origins if k.startswith(prefix) and k.count("/") == prefix.count("/")]
+        for pointer, step in zip(start_keys, on_start):
+            add_step(f"{key}on_start.{pointer.rsplit('/', 1)[1].replace('~1', '/').replace('~0', '~')}", step, pointer)
+        for flow in flows:
+            here = pointer_join(base, "flows", flow.name)
+            add(f"{key}flows.{flow.name}.weight", flow.weight, pointer_join(here, "weight"))
+            if flow.tags:
+                add(f"{key}flows.{flow.name}.tags", flow.tags, pointer_join(here, "tags"))
+            for index, step in enumerate(flow.steps):
+                add_step(f"{key}flows.{flow.name}.steps.{index}", step, pointer_join(here, "steps", index))
+        for endpoint in endpoints:
+            add_step(f"{key}endpoints.{endpoint.name}", endpoint, pointer_join(base, "endpoints", endpoint.name), ENDPOINT_FIELDS)
+
+    add_tasks("", "", target.on_start, target.flows, target.endpoints)
+    for population in target.populations:
+        base, key = pointer_join("/populations", population.name), f"populations.{population.name}."
+        share = ("fixed_count", population.fixed_count) if population.fixed_count is not None else ("weight", population.weight)
+        add(key + share[0], share[1], pointer_join(base, share[0]))
+        pace = "pacing" if population.pacing else "think_time_seconds"
+        if pointer_join(base, pace) in target.origins or any(k.startswith(pointer_join(base, pace) + "/") for k in target.origins):
+            value = population.pacing if population.pacing else f"{population.think_time.min:g}-{population.think_time.max:g}s"
+            add(key + pace, value, pointer_join(base, pace))
+        else:
+            rows.append((key + pace, plain(population.pacing) or f"{population.think_time.min:g}-{population.think_time.max:g}s",
+                         "the template's"))
+        if population.tags:
+            add(key + "tags", population.tags, pointer_join(base, "tags"))
+        add_leaves(key + "headers", population.headers, pointer_join(base, "headers"))
+        add_tasks(key, base, population.on_start, population.flows, population.endpoints)
     environment_pointer = f"/environments/{target.environment}"
     for key in ("max_users", "max_spawn_rate", "max_run_time"):
         value = getattr(target.limits, key)

@@ -10,11 +10,12 @@ sources/journeys.py's, run by validate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from compiler.problems import did_you_mean, pointer_join
-from compiler.resolve.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, Step, Text, freeze
+from compiler.resolve.model import CaptureRef, Endpoint, Feed, FeedRef, Flow, JsonPath, Pause, RepeatRef, Step, Text, freeze
 from compiler.resolve.resolution import Resolution
 from compiler.sources.feeds import FeedError, read_feed
 from compiler.sources.jsonpath import parse_json_path
@@ -38,12 +39,12 @@ def pause(value: Any) -> Pause:
     return Pause(value["min"], value["max"]) if isinstance(value, dict) else Pause(value, value)
 
 
-def _json_path(text: str) -> JsonPath:
-    return JsonPath(text, parse_json_path(text))  # the schema let only the subset through
+def _json_path(text: str, every: bool = False) -> JsonPath:
+    return JsonPath(text, parse_json_path(text, every))  # the schema let only the subset through
 
 
 def _capture(capture: dict) -> Any:
-    return freeze({key: _json_path(value) if key == "json" else value for key, value in capture.items()})
+    return freeze({key: _json_path(value, every=True) if key == "json" else value for key, value in capture.items()})
 
 
 def _check(check: dict) -> Any:
@@ -73,7 +74,15 @@ def request(resolution: Resolution, fields: dict, pointer: str, endpoint: bool =
         checks=tuple(_check(check) for check in fields.get("checks", ())),
         timeout_seconds=fields.get("timeout_seconds"),
         max_answer_bytes=fields.get("max_answer_bytes"),
+        label=fields.get("label"),
+        when=freeze(fields["when"]) if "when" in fields else None,
+        retry=_retry(resolution, fields, pointer),
+        repeat=fields.get("repeat"),
     )
+    if common["repeat"] is None:
+        for here, ref in _step_references(fields, pointer):
+            if isinstance(ref, RepeatRef):
+                resolution.problem(here, "'${repeat:index}' is the number of a repeated step's sending: this request has no repeat (add \"repeat\": N)")
     if endpoint:
         return Endpoint(**common, weight=int(fields.get("weight", 1)), tags=tuple(fields.get("tags", ())))
     return Step(
@@ -83,19 +92,36 @@ def request(resolution: Resolution, fields: dict, pointer: str, endpoint: bool =
     )
 
 
+def _retry(resolution: Resolution, fields: dict, pointer: str) -> Any:
+    """A step's retry with its pause (0 by default), or None; times and on are required after overrides."""
+    if "retry" not in fields:
+        return None
+    retry = fields["retry"]
+    missing = [key for key in ("times", "on") if key not in retry]
+    if missing:
+        resolution.problem(
+            pointer_join(pointer, "retry"),
+            f"retry needs times and on (after overrides); missing {', '.join(repr(k) for k in missing)}: "
+            'like {"times": 2, "on": [503, "connection", "timeout"]}',
+        )
+        return None
+    return freeze({"times": retry["times"], "on": retry["on"], "pause": retry.get("pause", 0)})
+
+
 def query_value(value: Any) -> Any:
     """Query and form values as strings, the way they are sent: true, 3, 2.5; a list repeats the key."""
     import json
 
     if isinstance(value, list):
         return [query_value(item) for item in value]
-    return value if isinstance(value, (str, Text, CaptureRef, FeedRef)) else json.dumps(value)
+    return value if isinstance(value, (str, Text, CaptureRef, FeedRef, RepeatRef)) else json.dumps(value)
 
 
-def on_start(resolution: Resolution) -> tuple[Step | Pause, ...]:
+def on_start(resolution: Resolution, scope: dict, base: str = "") -> tuple[Step | Pause, ...]:
+    """The on_start steps of a scope: the template's keys (base ""), or a population's."""
     steps: list[Step | Pause] = []
-    for key, fields in resolution.merged.get("on_start", {}).items():
-        here = pointer_join("/on_start", key)
+    for key, fields in scope.get("on_start", {}).items():
+        here = pointer_join(base, "on_start", key)
         if "pause" in fields:
             steps.append(pause(fields["pause"]))
         elif fields.get("enabled", True) is not False:
@@ -108,12 +134,13 @@ def on_start(resolution: Resolution) -> tuple[Step | Pause, ...]:
     return tuple(steps)
 
 
-def flows(resolution: Resolution) -> tuple[Flow, ...]:
+def flows(resolution: Resolution, scope: dict, base: str = "", tags: tuple[str, ...] = ()) -> tuple[Flow, ...]:
+    """The flows of a scope; a population's tags are added to each flow's own."""
     found = []
-    for name, fields in resolution.merged.get("flows", {}).items():
+    for name, fields in scope.get("flows", {}).items():
         if fields.get("enabled", True) is False:
             continue
-        here = pointer_join("/flows", name)
+        here = pointer_join(base, "flows", name)
         if "steps" not in fields:
             resolution.problem(here, f"flow '{name}' is added here without steps")
             continue
@@ -123,20 +150,40 @@ def flows(resolution: Resolution) -> tuple[Flow, ...]:
                 steps.append(pause(step["pause"]))
             elif (typed := request(resolution, step, pointer_join(here, "steps", index))) is not None:
                 steps.append(typed)
-        found.append(Flow(name, int(fields.get("weight", 1)), tuple(fields.get("tags", ())), tuple(steps)))
+        found.append(Flow(name, int(fields.get("weight", 1)), with_tags(fields.get("tags", ()), tags), tuple(steps)))
+    return tuple(found)
+
+
+def with_tags(own: Any, added: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((*own, *added)))
+
+
+def endpoints(resolution: Resolution, scope: dict, base: str = "", tags: tuple[str, ...] = ()) -> tuple[Endpoint, ...]:
+    """The enabled endpoints of a scope, typed; a population's tags are added to each one's own."""
+    found = []
+    for name, fields in scope.get("endpoints", {}).items():
+        if fields.get("enabled", True) is False:
+            continue
+        here = pointer_join(base, "endpoints", name)
+        if "path" not in fields:
+            resolution.problem(here, f"endpoint '{name}' is added here without a path")
+            continue
+        endpoint = request(resolution, fields, here, endpoint=True)
+        if endpoint is not None:
+            found.append(replace(endpoint, tags=with_tags(endpoint.tags, tags)) if tags else endpoint)
     return tuple(found)
 
 
 # -- references ------------------------------------------------------------------------------------
 
 
-def references(value: Any, pointer: str) -> Iterator[tuple[str, CaptureRef | FeedRef]]:
-    """(pointer, reference) of every ${capture:..} and ${feed:..} in an expanded value."""
-    if isinstance(value, (CaptureRef, FeedRef)):
+def references(value: Any, pointer: str) -> Iterator[tuple[str, CaptureRef | FeedRef | RepeatRef]]:
+    """(pointer, reference) of every ${capture:..}, ${feed:..} and ${repeat:index} in an expanded value."""
+    if isinstance(value, (CaptureRef, FeedRef, RepeatRef)):
         yield pointer, value
     elif isinstance(value, Text):
         for part in value.parts:
-            if isinstance(part, (CaptureRef, FeedRef)):
+            if isinstance(part, (CaptureRef, FeedRef, RepeatRef)):
                 yield pointer, part
     elif isinstance(value, dict):
         for key, item in value.items():
@@ -146,49 +193,69 @@ def references(value: Any, pointer: str) -> Iterator[tuple[str, CaptureRef | Fee
             yield from references(item, pointer_join(pointer, index))
 
 
-def _step_references(fields: dict, pointer: str) -> Iterator[tuple[str, CaptureRef | FeedRef]]:
+def _step_references(fields: dict, pointer: str) -> Iterator[tuple[str, CaptureRef | FeedRef | RepeatRef]]:
     for key in REFERENCE_FIELDS:
         if key in fields:
             yield from references(fields[key], pointer_join(pointer, key))
+    if isinstance(fields.get("when"), dict) and isinstance(fields["when"].get("capture"), str):
+        yield pointer_join(pointer, "when", "capture"), CaptureRef(fields["when"]["capture"])
 
 
-def _request_sequences(merged: dict) -> Iterator[tuple[str, list[tuple[str, dict]]]]:
+def enabled_populations(merged: dict) -> dict[str, dict]:
+    return {name: p for name, p in merged.get("populations", {}).items() if p.get("enabled", True) is not False}
+
+
+def scopes(merged: dict) -> list[tuple[str, dict, str]]:
+    """(base pointer, scope, whose) of each population, or of the template's own keys when there
+    are none: what holds on_start, endpoints and flows."""
+    populations = enabled_populations(merged)
+    if populations:
+        return [(pointer_join("/populations", name), p, f"population '{name}'") for name, p in populations.items()]
+    return [("", merged, "")]
+
+
+def _request_sequences(scope: dict, base: str) -> Iterator[tuple[str, list[tuple[str, dict]]]]:
     """(what may capture for it, [(pointer, step)]) for on_start, then each flow, then each endpoint."""
-    starts = [(pointer_join("/on_start", key), fields) for key, fields in merged.get("on_start", {}).items()
+    starts = [(pointer_join(base, "on_start", key), fields) for key, fields in scope.get("on_start", {}).items()
               if "pause" not in fields and fields.get("enabled", True) is not False]
     yield "on_start", starts
-    for name, flow in merged.get("flows", {}).items():
+    for name, flow in scope.get("flows", {}).items():
         if flow.get("enabled", True) is not False:
-            yield f"flow '{name}'", [(pointer_join("/flows", name, "steps", i), s) for i, s in enumerate(flow.get("steps", [])) if "pause" not in s]
-    for name, fields in merged.get("endpoints", {}).items():
+            yield f"flow '{name}'", [(pointer_join(base, "flows", name, "steps", i), s) for i, s in enumerate(flow.get("steps", [])) if "pause" not in s]
+    for name, fields in scope.get("endpoints", {}).items():
         if fields.get("enabled", True) is not False:
-            yield "", [(pointer_join("/endpoints", name), fields)]
+            yield "", [(pointer_join(base, "endpoints", name), fields)]
 
 
 def check_references(resolution: Resolution, catalog_folder: Path) -> tuple[Feed, ...]:
     """Every capture and feed reference of the target judged; the feeds it uses, typed."""
     merged = resolution.merged
-    start_captures = [name for _, s in next(_request_sequences(merged))[1] for name in s.get("capture", {})]
     used: dict[str, dict[str, str]] = {}  # feed -> column -> first pointer using it
     uses: list[tuple[str, CaptureRef | FeedRef, list[str], str, list[str]]] = []
-    for pointer, ref in references(merged.get("headers", {}), "/headers"):
-        uses.append((pointer, ref, start_captures, "a simulation header may use captures from on_start only", []))
-    for who, steps in _request_sequences(merged):
-        defined = [] if who == "on_start" else list(start_captures)
-        for index, (pointer, fields) in enumerate(steps):
-            later = [n for _, s in steps[index:] for n in s.get("capture", {})]
-            for here, ref in _step_references(fields, pointer):
-                where = ("the earlier steps of on_start" if who == "on_start"
-                         else f"an earlier step of {who} or by on_start" if who else "on_start (an endpoint is a step of its own)")
-                uses.append((here, ref, list(defined), f"it must be captured by {where}", later))
-            defined += list(fields.get("capture", {}))
+    for base, scope, whose in scopes(merged):
+        start_captures = [name for _, s in next(_request_sequences(scope, base))[1] for name in s.get("capture", {})]
+        of = f" of {whose}" if whose else ""
+        header_sets = [("/headers", merged.get("headers", {}))] + ([(pointer_join(base, "headers"), scope.get("headers", {}))] if base else [])
+        for pointer_base, headers in header_sets:
+            for pointer, ref in references(headers, pointer_base):
+                uses.append((pointer, ref, start_captures, f"a simulation header may use captures from on_start{of} only", []))
+        for who, steps in _request_sequences(scope, base):
+            defined = [] if who == "on_start" else list(start_captures)
+            for index, (pointer, fields) in enumerate(steps):
+                later = [n for _, s in steps[index:] for n in s.get("capture", {})]
+                for here, ref in _step_references(fields, pointer):
+                    where = (f"the earlier steps of on_start{of}" if who == "on_start"
+                             else f"an earlier step of {who} or by on_start{of}" if who else f"on_start{of} (an endpoint is a step of its own)")
+                    uses.append((here, ref, list(defined), f"it must be captured by {where}", later))
+                defined += list(fields.get("capture", {}))
     for pointer, ref, defined, rule, later in uses:
         if isinstance(ref, CaptureRef) and ref.name not in defined:
             hint = (f" ('{ref.name}' is captured by this step or a later one, from its answer)" if ref.name in later
                     else did_you_mean(ref.name, defined))
+            what = f"when capture '{ref.name}'" if pointer.endswith("/when/capture") else f"'${{capture:{ref.name}}}'"
             resolution.problem(
                 pointer,
-                f"'${{capture:{ref.name}}}' is not captured before it is used: {rule}{hint}; "
+                f"{what} is not captured before it is used: {rule}{hint}; "
                 f"captured by then: {', '.join(dict.fromkeys(defined)) or 'none'}",
             )
         elif isinstance(ref, FeedRef):
@@ -239,19 +306,3 @@ def _feeds(resolution: Resolution, catalog_folder: Path, used: dict[str, dict[st
             rows = tuple(tuple(row.get(column) for column in ordered) for row in data.rows)
             typed.append(Feed(name, label_for(path), fields["mode"], fields.get("when_exhausted", "stop_user"), ordered, rows))
     return tuple(typed)
-
-
-def request_names(on_start_steps: Iterable, flow_list: Iterable[Flow], endpoints: Iterable[Endpoint]) -> list[str]:
-    names = [s.name for s in on_start_steps if isinstance(s, Step)]
-    names += [s.name for f in flow_list for s in f.steps if isinstance(s, Step)]
-    names += [e.name for e in endpoints]
-    return sorted(set(names))
-
-
-def check_thresholds(resolution: Resolution, names: list[str]) -> None:
-    for name in resolution.merged.get("thresholds", {}).get("requests", {}):
-        if name not in names:
-            resolution.problem(
-                pointer_join("/thresholds/requests", name),
-                f"no request named '{name}' in this target{did_you_mean(name, names)}; request names: {', '.join(names)}",
-            )

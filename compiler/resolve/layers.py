@@ -2,7 +2,9 @@
 merged into one configuration, each leaf with the origin (layer, file, pointer) that set it.
 
 Objects merge key by key (header names ignoring case), other values replace; endpoints, flows
-and on_start steps merge by name.
+and on_start steps merge by name, the template's and each population's (populations merge by
+name, key by key). Replaced as a whole: pacing, an on_start step's capture, a request's `when`;
+a population's weight and fixed_count replace each other.
 """
 
 from __future__ import annotations
@@ -60,28 +62,57 @@ def _mark(resolution: Resolution, value: Any, pointer: str, origin: Origin) -> N
             _mark(resolution, item, pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key)))
 
 
+def _in_scope(pointer: str) -> list[str]:
+    """The parts of a pointer below its scope: the template's keys, or a population's."""
+    parts = pointer.split("/")[1:]
+    return parts[2:] if parts[:1] == ["populations"] and len(parts) >= 2 else parts
+
+
+def _is_scope(pointer: str) -> bool:
+    return pointer == "" or (pointer.startswith("/populations/") and pointer.count("/") == 2)
+
+
 def _is_headers(pointer: str) -> bool:
-    parts = pointer.split("/")
-    return pointer == "/headers" or (len(parts) == 4 and parts[1] in ("endpoints", "on_start") and parts[3] == "headers")
+    parts = _in_scope(pointer)
+    return parts == ["headers"] or (len(parts) == 3 and parts[0] in ("endpoints", "on_start") and parts[2] == "headers")
+
+
+def _is_step(pointer: str) -> bool:
+    """An on_start step's or an endpoint's pointer (flows' steps replace as a whole list)."""
+    parts = _in_scope(pointer)
+    return len(parts) == 2 and parts[0] in ("endpoints", "on_start")
 
 
 def _is_capture(pointer: str) -> bool:
-    parts = pointer.split("/")
-    return len(parts) == 4 and parts[1] == "on_start" and parts[3] == "capture"
+    """An on_start step's captures: each capture (by name) is replaced as a whole."""
+    parts = _in_scope(pointer)
+    return len(parts) == 3 and parts[0] == "on_start" and parts[2] == "capture"
+
+
+REPLACE_EACH_OTHER = {"weight": "fixed_count", "fixed_count": "weight"}  # a population's share
 
 
 def merge(resolution: Resolution, base: dict, patch: dict, pointer: str, origin: Origin) -> None:
     for key, value in patch.items():
         here, there = pointer_join(pointer, key), Origin(origin.layer, origin.file, pointer_join(origin.pointer, key))
-        if key in NAMED_LISTS and pointer == "":
-            _merge_named(resolution, base.setdefault(key, {}), value, there, f"/{key}")
+        if key in NAMED_LISTS and _is_scope(pointer):
+            _merge_named(resolution, base.setdefault(key, {}), value, there, here)
             continue
-        if (key == "pacing" and pointer == "") or _is_capture(pointer):  # replaced as a whole
+        if pointer.startswith("/populations/") and _is_scope(pointer) and key in REPLACE_EACH_OTHER:
+            other = REPLACE_EACH_OTHER[key]
+            if other in base and other not in patch:
+                del base[other]
+                _forget(resolution, pointer_join(pointer, other))
+        replaced = (key == "pacing" and _is_scope(pointer)) or _is_capture(pointer) or (_is_step(pointer) and key == "when")
+        if replaced:  # replaced as a whole
             base.pop(key, None)
         if _is_headers(pointer):  # header names ignore case: a later layer's name replaces
             for same in [k for k in base if k.lower() == key.lower() and k != key]:
                 del base[same]
                 _forget(resolution, pointer_join(pointer, same))
+        if (here == "/populations" or _is_scope(here)) and isinstance(value, dict) and not isinstance(base.get(key), dict):
+            base[key] = {}  # a new population: its named lists merge by name like the template's
+            resolution.origins.setdefault(here, there)
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             merge(resolution, base[key], value, here, there)
         else:

@@ -35,18 +35,24 @@ class FeedRef:
     column: str
 
 
-RuntimeRef = Union[EnvRef, CaptureRef, FeedRef]
+@dataclass(frozen=True)
+class RepeatRef:
+    """`${repeat:index}`: the number of this sending of a repeated step, 0 to N-1."""
+
+
+RuntimeRef = Union[EnvRef, CaptureRef, FeedRef, RepeatRef]
 
 
 @dataclass(frozen=True)
 class Text:
-    """A string with `${env:NAME}`, `${capture:NAME}` or `${feed:FEED.COLUMN}` parts, joined at
-    run time. A string that is exactly one capture or feed reference is the bare reference."""
+    """A string with `${env:NAME}`, `${capture:NAME}`, `${feed:FEED.COLUMN}` or `${repeat:index}`
+    parts, joined at run time. A string that is exactly one capture, feed or repeat reference is
+    the bare reference."""
 
-    parts: tuple[Union[str, EnvRef, CaptureRef, FeedRef], ...]
+    parts: tuple[Union[str, EnvRef, CaptureRef, FeedRef, RepeatRef], ...]
 
 
-RuntimeString = Union[str, Text, CaptureRef, FeedRef]
+RuntimeString = Union[str, Text, CaptureRef, FeedRef, RepeatRef]
 
 
 def as_written(value: Any) -> Any:
@@ -58,6 +64,8 @@ def as_written(value: Any) -> Any:
         return "${capture:" + value.name + "}"
     if isinstance(value, FeedRef):
         return "${feed:" + value.feed + "." + value.column + "}"
+    if isinstance(value, RepeatRef):
+        return "${repeat:index}"
     if isinstance(value, Text):
         return "".join(as_written(part) for part in value.parts)
     return value
@@ -106,10 +114,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class JsonPath:
-    """A JSON path of the supported subset (`$`, `.name`, `['name']`, `[index]`), parsed."""
+    """A JSON path of the supported subset (`$`, `.name`, `['name']`, `[index]`; `[*]`, None among
+    the steps, in a capture), parsed."""
 
     text: str
-    steps: tuple[Union[str, int], ...]
+    steps: tuple[Union[str, int, None], ...]
 
 
 @dataclass(frozen=True)
@@ -131,6 +140,15 @@ class Step:
     timeout_seconds: float | None = None  # None: the simulation's request_timeout_seconds
     max_answer_bytes: int | None = None  # None: the simulation's
     continue_on_failure: bool = False
+    label: str | None = None  # Locust's request name when set (free text); else `name`
+    when: Mapping[str, Any] | None = None  # {"capture", "exists"} | {"capture", "equals"}
+    retry: Mapping[str, Any] | None = None  # {"times", "on", "pause"}
+    repeat: int | None = None  # sent this many times in a row, ${repeat:index} 0 to N-1
+
+    @property
+    def request_name(self) -> str:
+        """The name Locust's statistics, reports and failures show: the label, else the name."""
+        return self.label if self.label is not None else self.name
 
 
 @dataclass(frozen=True)
@@ -153,6 +171,23 @@ class Flow:
     weight: int
     tags: tuple[str, ...]
     steps: tuple[Union[Step, Pause], ...]
+
+
+@dataclass(frozen=True)
+class Population:
+    """One Locust user class: its share of the users (weight, or exactly fixed_count), its own
+    login, headers (over the simulation's), tasks, pace and tags."""
+
+    name: str
+    weight: int | None  # None with fixed_count
+    fixed_count: int | None
+    think_time: ThinkTime
+    pacing: Mapping[str, float]
+    tags: tuple[str, ...]  # added to every flow and endpoint of the population
+    headers: Mapping[str, RuntimeString]
+    on_start: tuple[Union[Step, Pause], ...]
+    endpoints: tuple[Endpoint, ...]
+    flows: tuple[Flow, ...]
 
 
 @dataclass(frozen=True)
@@ -233,10 +268,14 @@ class Target:
     iterations: int | None  # per user (closed model) or in all (arrivals); None: until run_time
     task_order: str  # weighted or sequential
     thresholds: Mapping[str, Any]  # frozen, in the merged order
+    # The request names (labels included) each threshold scope of requests.<name> and
+    # tags.<tag> judges: {"requests": {name: (label, ...)}, "tags": {tag: (label, ...)}}.
+    judged_names: Mapping[str, Mapping[str, tuple[str, ...]]]
     origins: Mapping[str, Origin]  # JSON pointer in the resolved configuration -> where it was set
     # JSON pointer of a resolved string (an object key's `${...}` counts for its value) -> the
     # variables it was made with, in order; strings without any are not listed.
     expansions: Mapping[str, tuple[Expansion, ...]]
+    populations: tuple[Population, ...] = ()  # () : the template's own keys are the one population
     # The feed files read while resolving it (path -> feeds.read_feed's digest), declared ones
     # it does not use too: inputs of the file for the manifest (manifest.py), not of its text.
     feeds_read: tuple[tuple[str, str], ...] = field(default=(), compare=False)

@@ -17,9 +17,11 @@ from pathlib import PurePosixPath
 from compiler.problems import pointer_join
 from compiler.resolve import journeys
 from compiler.resolve.layers import layers_of, merge
-from compiler.resolve.model import Endpoint, Limits, Origin, Stage, Target, freeze
+from compiler.resolve.model import Limits, Origin, Stage, Target, freeze
 from compiler.resolve.open_model import arrivals_of, arrivals_seconds, check_iterations
+from compiler.resolve.populations import populations_of
 from compiler.resolve.resolution import Resolution
+from compiler.resolve.thresholds import judged_names
 from compiler.resolve.target_checks import check_host_and_headers, check_limits, check_verbatim, think_time_of
 from compiler.resolve.variables import expand_merged, variables_for
 from compiler.sources import feeds
@@ -67,28 +69,13 @@ def _apply_defaults(resolution: Resolution) -> None:
     if "seed" not in merged:
         merged["seed"] = derived_seed(resolution.ref.name)
         origins["/seed"] = Origin("derived", "", "from the target's name")
-    for name, fields in merged.get("endpoints", {}).items():
-        for key, default in ENDPOINT_DEFAULTS.items():
-            if key not in fields:
-                fields[key] = default
-                origins[pointer_join("/endpoints", name, key)] = Origin("default")
-
-
-def _endpoints(resolution: Resolution, has_flows: bool) -> tuple[Endpoint, ...]:
-    endpoints = []
-    for name, fields in resolution.merged.get("endpoints", {}).items():
-        if fields.get("enabled", True) is False:
-            continue
-        here = pointer_join("/endpoints", name)
-        if "path" not in fields:
-            resolution.problem(here, f"endpoint '{name}' is added here without a path")
-            continue
-        endpoint = journeys.request(resolution, fields, here, endpoint=True)
-        if endpoint is not None:
-            endpoints.append(endpoint)
-    if not endpoints and not has_flows and not resolution.problems:
-        resolution.problem("/endpoints", "no enabled endpoint or flow for this target; a simulation needs at least one")
-    return tuple(endpoints)
+    scopes = [("", merged)] + [(pointer_join("/populations", n), p) for n, p in merged.get("populations", {}).items()]
+    for base, scope in scopes:
+        for name, fields in scope.get("endpoints", {}).items():
+            for key, default in ENDPOINT_DEFAULTS.items():
+                if key not in fields:
+                    fields[key] = default
+                    origins[pointer_join(base, "endpoints", name, key)] = Origin("default")
 
 
 def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | None:
@@ -103,13 +90,19 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
     check_limits(resolution, limits, inputs.catalog.label)
     arrivals = arrivals_of(resolution, limits, inputs.catalog.label)
     check_iterations(resolution)
-    on_start, flows = journeys.on_start(resolution), journeys.flows(resolution)
-    endpoints = _endpoints(resolution, bool(flows))
+    merged = resolution.merged
+    populations = populations_of(resolution, think_time)
+    if journeys.enabled_populations(merged):
+        on_start, flows, endpoints = (), (), ()
+    else:
+        on_start, flows = journeys.on_start(resolution, merged), journeys.flows(resolution, merged)
+        endpoints = journeys.endpoints(resolution, merged)
+        if not endpoints and not flows and not resolution.problems:
+            resolution.problem("/endpoints", "no enabled endpoint or flow for this target; a simulation needs at least one")
     feeds = journeys.check_references(resolution, inputs.catalog.path.parent)
-    journeys.check_thresholds(resolution, journeys.request_names(on_start, flows, endpoints))
+    judged = judged_names(resolution, on_start, flows, endpoints, populations)
     if resolution.problems:
         return None
-    merged = resolution.merged
     staged = bool(merged.get("stages"))
     if arrivals is not None:  # the arrivals decide: users start as needed, up to max_users (-u)
         users, spawn_rate, run_time = arrivals.max_users, None, merged.get("run_time") or f"{arrivals_seconds(arrivals)}s"
@@ -145,6 +138,8 @@ def _build(inputs: Inputs, ref: TargetRef, resolution: Resolution) -> Target | N
         iterations=merged.get("iterations"),
         task_order=merged.get("task_order", "weighted"),
         thresholds=freeze(merged.get("thresholds", {})),
+        judged_names=freeze(judged),
+        populations=populations,
         limits=limits,
         protected=bool(environment.get("protected", False)),
         protected_hosts=(),  # filled in by resolve_all, which sees every target

@@ -1,5 +1,5 @@
-"""Variables: `${name}` expanded for one target, `${env:..}`, `${capture:..}` and `${feed:..}`
-kept for run time where a request sends them.
+"""Variables: `${name}` expanded for one target, `${env:..}`, `${capture:..}`, `${feed:..}` and
+`${repeat:index}` kept for run time where a request sends them.
 
 Expanded after the layers merged, so that a value a later layer replaced is never expanded and
 every problem names the place the text was written; each placeholder used is recorded (explain
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from compiler.problems import did_you_mean, pointer_join
-from compiler.resolve.model import AT_RUN_TIME, BUILT_IN, CaptureRef, EnvRef, Expansion, FeedRef, Origin, Text, locate
+from compiler.resolve.model import AT_RUN_TIME, BUILT_IN, CaptureRef, EnvRef, Expansion, FeedRef, Origin, RepeatRef, Text, locate
 from compiler.resolve.resolution import Resolution
 from compiler.sources.journeys import CHECK_VALUES
 from compiler.sources.load import Document
@@ -23,8 +23,11 @@ from compiler.sources.targets import TargetRef
 PLACEHOLDER = re.compile(r"\$\$\{|\$\{([^{}]*)\}|\$\{")
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RUNTIME_FIELDS = {"headers", "query", "json", "body", "form"}  # where ${env:NAME} may stand
+REPEAT_FIELDS = {"path", "query", "json", "body", "form"}  # where ${repeat:index} may stand
+SCOPE_LISTS = ("endpoints", "on_start")  # a scope's (the template's, a population's) named steps
 CAPTURED = Origin("captured at run time")  # ${capture:NAME}
 FROM_FEED = Origin("read from the feed at run time")  # ${feed:FEED.COLUMN}
+REPEATED = Origin("the repetition's number at run time")  # ${repeat:index}
 
 
 @dataclass(frozen=True)
@@ -54,14 +57,16 @@ def _runtime_ref(body: str, allow_refs: bool, report) -> CaptureRef | FeedRef | 
 
 
 def expand(
-    text: str, variables: dict[str, str], allow_env: bool, report, used: list[str] | None = None, allow_refs: bool = False
-) -> str | Text | CaptureRef | FeedRef:
-    """Expand `${name}`, keep `${env:NAME}`, `${capture:NAME}` and `${feed:FEED.COLUMN}` for run
-    time (where allowed), turn `$${` into a literal `${`. A string that is exactly one capture or
-    feed reference is that reference (in `json` it keeps the captured value's type).
+    text: str, variables: dict[str, str], allow_env: bool, report, used: list[str] | None = None, allow_refs: bool = False,
+    allow_repeat: bool = False,
+) -> str | Text | CaptureRef | FeedRef | RepeatRef:
+    """Expand `${name}`, keep `${env:NAME}`, `${capture:NAME}`, `${feed:FEED.COLUMN}` and
+    `${repeat:index}` for run time (where allowed), turn `$${` into a literal `${`. A string that
+    is exactly one capture, feed or repeat reference is that reference (in `json` it keeps the
+    value's type).
 
     Each placeholder expanded (or kept for run time) is appended to `used`: `name`, `env:NAME`."""
-    parts: list[str | EnvRef | CaptureRef | FeedRef] = []
+    parts: list[str | EnvRef | CaptureRef | FeedRef | RepeatRef] = []
     literal: list[str] = []
     position = 0
     for match in PLACEHOLDER.finditer(text):
@@ -89,6 +94,16 @@ def expand(
                 literal = []
                 if used is not None:
                     used.append(body)
+        elif body.startswith("repeat:"):
+            if body != "repeat:index":
+                report(f"'${{{body}}}' is not a valid repeat reference; write ${{repeat:index}}")
+            elif not allow_repeat:
+                report("'${repeat:index}' is the number of a repeated step's sending and may only stand in its path, query and body")
+            else:
+                parts += ["".join(literal), RepeatRef()]
+                literal = []
+                if used is not None:
+                    used.append(body)
         elif body.startswith(("capture:", "feed:")):
             ref = _runtime_ref(body, allow_refs, report)
             if ref is not None:
@@ -112,7 +127,7 @@ def expand(
     parts = [part for part in parts if part != ""]
     if all(isinstance(part, str) for part in parts):
         return "".join(parts)  # type: ignore[arg-type]
-    if len(parts) == 1 and isinstance(parts[0], (CaptureRef, FeedRef)):
+    if len(parts) == 1 and isinstance(parts[0], (CaptureRef, FeedRef, RepeatRef)):
         return parts[0]
     return Text(tuple(parts))
 
@@ -145,24 +160,25 @@ def _note(resolution: Resolution, at: str, used: list[str], variables: Variables
         placeholder = "${" + name + "}"
         if all(expansion.placeholder != placeholder for expansion in known):
             kind = name.partition(":")[0] if ":" in name else ""
-            source = {"env": AT_RUN_TIME, "capture": CAPTURED, "feed": FROM_FEED}.get(kind) or variables.sources[name]
+            source = {"env": AT_RUN_TIME, "capture": CAPTURED, "feed": FROM_FEED, "repeat": REPEATED}.get(kind) or variables.sources[name]
             known.append(Expansion(placeholder, source))
 
 
 def _expand_value(
-    resolution: Resolution, value: Any, pointer: str, at: str, variables: Variables, allow_env: bool, allow_refs: bool = False
+    resolution: Resolution, value: Any, pointer: str, at: str, variables: Variables, allow_env: bool, allow_refs: bool = False,
+    allow_repeat: bool = False,
 ) -> Any:
     """`value` with its strings expanded. `pointer` is where it was written (problems name it),
     `at` where it ends up in the resolved configuration, keys expanded (explain looks there)."""
     if isinstance(value, str):
         used: list[str] = []
         report = lambda message: resolution.problem(pointer, message)  # noqa: E731
-        result = expand(value, variables.values, allow_env, report, used, allow_refs)
+        result = expand(value, variables.values, allow_env, report, used, allow_refs, allow_repeat)
         _note(resolution, at, used, variables)
         return result
     if isinstance(value, list):
         return [
-            _expand_value(resolution, v, pointer_join(pointer, i), pointer_join(at, i), variables, allow_env, allow_refs)
+            _expand_value(resolution, v, pointer_join(pointer, i), pointer_join(at, i), variables, allow_env, allow_refs, allow_repeat)
             for i, v in enumerate(value)
         ]
     if isinstance(value, dict):
@@ -172,7 +188,7 @@ def _expand_value(
             name = expand(key, variables.values, False, lambda message: resolution.problem(here, f"in this key: {message}"), used)
             key = name if isinstance(name, str) else key
             _note(resolution, pointer_join(at, key), used, variables)
-            result[key] = _expand_value(resolution, item, here, pointer_join(at, key), variables, allow_env, allow_refs)
+            result[key] = _expand_value(resolution, item, here, pointer_join(at, key), variables, allow_env, allow_refs, allow_repeat)
         return result
     return value
 
@@ -193,24 +209,31 @@ def _expand_step(resolution: Resolution, fields: dict, pointer: str, variables: 
             ]
         else:
             fields[key] = _expand_value(resolution, item, here, here, variables, key in RUNTIME_FIELDS,
-                                        key in RUNTIME_FIELDS or key == "path")
+                                        key in RUNTIME_FIELDS or key == "path", key in REPEAT_FIELDS)
 
 
 def expand_merged(resolution: Resolution, variables: Variables) -> None:
     """Expand every string of the merged configuration; `${env:...}` only where it is sent."""
-    merged = resolution.merged
-    for key, value in merged.items():
-        if key in ("endpoints", "on_start"):
+    _expand_scope(resolution, resolution.merged, "", variables)
+
+
+def _expand_scope(resolution: Resolution, scope: dict, base: str, variables: Variables) -> None:
+    """The template's keys (base "") or a population's: steps where they are sent, the rest as text."""
+    for key, value in scope.items():
+        if key in SCOPE_LISTS:
             for name, fields in value.items():
-                _expand_step(resolution, fields, pointer_join("", key, name), variables)
+                _expand_step(resolution, fields, pointer_join(base, key, name), variables)
         elif key == "flows":
             for name, flow in value.items():
                 for field_name, item in flow.items():
                     if field_name != "steps":
-                        here = pointer_join("/flows", name, field_name)
+                        here = pointer_join(base, "flows", name, field_name)
                         flow[field_name] = _expand_value(resolution, item, here, here, variables, False)
                 for index, step in enumerate(flow.get("steps", [])):
-                    _expand_step(resolution, step, pointer_join("/flows", name, "steps", index), variables)
+                    _expand_step(resolution, step, pointer_join(base, "flows", name, "steps", index), variables)
+        elif key == "populations" and not base:
+            for name, population in value.items():
+                _expand_scope(resolution, population, pointer_join("/populations", name), variables)
         elif key != "vars":  # variable values are literal text
-            here = pointer_join("", key)
-            merged[key] = _expand_value(resolution, value, here, here, variables, key == "headers", key == "headers")
+            here = pointer_join(base, key)
+            scope[key] = _expand_value(resolution, value, here, here, variables, key == "headers", key == "headers")

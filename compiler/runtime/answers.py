@@ -1,5 +1,6 @@
-"""Answers judged: checks, JSON as the checks read it, captures, and the plain words for a
-fault while sending.
+"""Answers judged: checks (and the tally of checks made, failed and warned), JSON as the checks
+read it, captures and what they pick, a step's `when`, and the plain words for a fault while
+sending.
 
 Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
@@ -14,8 +15,64 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 
-
 # ---- the generated file holds what follows ----
+# -- checks, captures and the words of faults ------------------------------------------------------
+
+# Per request name (Locust's: the label, else the name): [checks made, checks failed], warnings
+# included, and each warning's message -> occurrences. Each process counts its own; a master adds
+# its workers' (distributed.py).
+CHECK_TALLY = {}
+WARNINGS = {}
+WARNINGS_SHOWN = (
+    20  # distinct warning messages kept per request name; the rest are counted together
+)
+OTHER_WARNINGS = f"(other warnings, past {WARNINGS_SHOWN} different ones)"
+
+
+def warn(store, message):
+    """Count a check that warns, by its message (a few distinct ones per request name)."""
+    key = message if message in store or len(store) < WARNINGS_SHOWN else OTHER_WARNINGS
+    store[key] = store.get(key, 0) + 1
+
+
+def reset_tallies():
+    """When a run starts, in every process: no check counted yet (Requests keep their lists)."""
+    for tally in CHECK_TALLY.values():
+        tally[0] = tally[1] = 0
+    for store in WARNINGS.values():
+        store.clear()
+    run["worker_tallies"] = {}
+
+
+def report_tallies(client_id, data):
+    """A worker's checks and warnings so far, with each report of its statistics."""
+    data["simulation_checks"] = {"tally": CHECK_TALLY, "warnings": WARNINGS}
+
+
+def hear_tallies(client_id, data):
+    """On the master: a worker's checks and warnings so far (each report holds them all)."""
+    if "simulation_checks" in data:
+        run.setdefault("worker_tallies", {})[client_id] = data["simulation_checks"]
+
+
+def check_totals():
+    """The whole run's ({request name: [checks made, failed]}, {request name: {message: count}}):
+    this process's, and on a master its workers' too."""
+    made, said = {}, {}
+    for each in [
+        {"tally": CHECK_TALLY, "warnings": WARNINGS},
+        *run.get("worker_tallies", {}).values(),
+    ]:
+        for name, (its_made, its_failed) in each["tally"].items():
+            total = made.setdefault(name, [0, 0])
+            total[0], total[1] = total[0] + its_made, total[1] + its_failed
+        for name, messages in each["warnings"].items():
+            store = said.setdefault(name, {})
+            for message, count in messages.items():
+                store[message] = store.get(message, 0) + count
+    return made, said
+
+
 def check_failure(check, answer, document, elapsed_ms, scope):
     """What a failed check says: what was expected and what came; None when it passed."""
     if "max_ms" in check:
@@ -43,17 +100,27 @@ def check_failure(check, answer, document, elapsed_ms, scope):
                 if check["exists"]
                 else f"check {path.text}: expected not to exist, got {shown(found)}"
             )
-        expected = render(check["equals"], scope)
-        return (
-            None
-            if found is not MISSING and same_json(found, expected)
-            else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
-        )
+        if "equals" in check:
+            expected = render(check["equals"], scope)
+            return (
+                None
+                if found is not MISSING and same_json(found, expected)
+                else f"check {path.text}: expected {shown(expected)}, got {shown(found)}"
+            )
+        return json_check_failure(check, path, found, scope)
     if "body_contains" in check:
         expected = render(check["body_contains"], scope)
         return (
             None if expected in answer.text else f"check body contains {shown(expected)}: not found"
         )
+    if "body_matches" in check:
+        if re.search(check["body_matches"], answer.text):
+            return None
+        return f"check body matches {shown(check['body_matches'])}: no match"
+    if "status" in check:
+        if answer.status_code in check["status"]:
+            return None
+        return f"check status: expected one of {list(check['status'])}, got {answer.status_code}"
     expected = render(check["contains"], scope)
     value = answer.headers.get(check["header"])
     if value is None:
@@ -63,6 +130,31 @@ def check_failure(check, answer, document, elapsed_ms, scope):
         if expected in value
         else f"check header {check['header']} contains {shown(expected)}: got {shown(value)}"
     )
+
+
+def json_check_failure(check, path, found, scope):
+    """The checks of a JSON value's length, pattern and allowed values."""
+    if found is MISSING:
+        return f"check {path.text}: expected a value, not found"
+    if "one_of" in check:
+        allowed = render(list(check["one_of"]), scope)
+        if any(same_json(found, value) for value in allowed):
+            return None
+        return f"check {path.text}: expected one of {shown(allowed)}, got {shown(found)}"
+    if "matches" in check:
+        if re.search(check["matches"], as_text(found)):
+            return None
+        return f"check {path.text}: expected to match {shown(check['matches'])}, got {shown(found)}"
+    if not isinstance(found, (list, dict, str)):
+        return f"check {path.text}: expected an array, an object or a string to measure, got {TYPE_WORDS[json_type(found)]}"
+    size = len(found)
+    if "length" in check:
+        if size == check["length"]:
+            return None
+        return f"check {path.text}: expected length {check['length']}, got {size}"
+    if size >= check["min_length"]:
+        return None
+    return f"check {path.text}: expected length {check['min_length']} or more, got {size}"
 
 
 TYPE_WORDS = {
@@ -118,9 +210,23 @@ def same_json(found, expected):
     return found == expected
 
 
-def captured(rule, answer, document):
+def captured(rule, answer, document, rng):
+    """What a capture takes from an answer, or MISSING. A JSON path with [*] selects every
+    element; its pick takes the first, the last, one drawn from the user's generator, or all (a
+    list); nothing selected is MISSING."""
     if "json" in rule:
-        return at_path(document, rule["json"]) if document is not MISSING else MISSING
+        if document is MISSING:
+            return MISSING
+        path = rule["json"]
+        if not path.every:
+            return at_path(document, path)
+        found = every_at_path(document, path.steps)
+        if not found:
+            return MISSING
+        pick = rule["pick"]
+        if pick == "all":
+            return found
+        return found[0] if pick == "first" else found[-1] if pick == "last" else rng.choice(found)
     if "header" in rule:
         value = answer.headers.get(rule["header"])
         return MISSING if value is None else value
@@ -128,6 +234,14 @@ def captured(rule, answer, document):
     if match is None:
         return MISSING
     return match.group(1) if match.groups() and match.group(1) is not None else match.group(0)
+
+
+def holds(when, scope):
+    """Whether a step's `when` holds: its capture is set (exists), or not, or equals a value."""
+    value = scope.captures.get(when["capture"], MISSING)
+    if "exists" in when:
+        return (value is not MISSING) == when["exists"]
+    return value is not MISSING and same_json(value, when["equals"])
 
 
 def capture_source(rule):
@@ -171,6 +285,11 @@ FAULTS = (  # (class names in the error's chain, the words for it), the first th
         "request URL not valid",
     ),
 )
+
+
+def kind_of(words):
+    """What a retry calls a fault: "timeout" for one that timed out, else "connection"."""
+    return "timeout" if words.startswith("timed out") else "connection"
 
 
 def fault_of(error, timeout=None):

@@ -13,6 +13,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.iterations import *  # noqa: F401,F403
@@ -240,11 +241,8 @@ def describe(options):
                 f"  {'':<11} the run ends with the arrivals' last stage, at {ARRIVALS_SECONDS}s "
                 f"(run_time {run['run_time_cut']} asked)"
             )
-    elif PACING:
-        ((key, value),) = PACING.items()
-        lines.append(f"  {'pacing':<11} {key} {value:g}")
-    else:
-        lines.append(f"  {'think_time':<11} {seconds_span(*THINK_TIME_SECONDS)}")
+    elif not NAMED_POPULATIONS:  # with populations, each says its own
+        lines.append(pace_line(PACING, THINK_TIME_SECONDS))
     env_file, from_file = run.get("env_file", (None, []))
     if env_file:
         taken = ", ".join(from_file) or "none of the variables this file reads"
@@ -252,19 +250,8 @@ def describe(options):
     lines += iteration_lines(options)
     for key, value in redact(HEADERS).items():
         lines.append(f"  {'header':<11} {key}: {value}")
-    total = sum(item.weight for item in (*ENDPOINTS, *FLOWS))
-    for step in ON_START:
-        lines.append(f"  {'on_start':<11} {step_line(step)}")
-    for endpoint in ENDPOINTS:
-        share = f"{endpoint.weight}/{total}"
-        lines.append(
-            f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {endpoint.method} {redact(endpoint.path)}"
-        )
-    for flow in FLOWS:
-        lines.append(
-            f"  {'flow':<11} {flow.name:<20} {f'{flow.weight}/{total}':<7} {len(flow.steps)} steps"
-        )
-        lines += [f"  {'':<11}   {step_line(step)}" for step in flow.steps]
+    for population in POPULATIONS:
+        lines += task_lines(population, options)
     for name, feed in FEEDS.items():
         lines.append(
             f"  {'feed':<11} {name}: {len(feed.rows)} rows, {feed.mode}"
@@ -277,18 +264,85 @@ def describe(options):
             + ", ".join(f"until {end:g}s {users} users at {rate:g}/s" for end, users, rate in plan)
             + " (-u and -r cap every stage, -t ends the run earlier)"
         )
-    for what, limits in [("all requests", THRESHOLDS)] + sorted(
-        THRESHOLDS.get("requests", {}).items()
-    ):
-        for key in (*MAXIMA, "min_rps", *RUN_KEYS):
+    lines += threshold_lines()
+    return "\n".join(lines)
+
+
+def pace_line(pacing, think_time):
+    if pacing:
+        ((key, value),) = pacing.items()
+        return f"  {'pacing':<11} {key} {value:g}"
+    return f"  {'think_time':<11} {seconds_span(*think_time)}"
+
+
+def task_lines(population, options):
+    """A population's share, pace and headers (with populations), its on_start and its tasks,
+    each with its share of the population's iterations."""
+    lines = []
+    if NAMED_POPULATIONS:
+        weights = sum(p.weight for p in POPULATIONS if not p.fixed_count)
+        share = (
+            f"exactly {population.fixed_count} user(s)"
+            if population.fixed_count
+            else f"weight {population.weight}/{weights} of the other users"
+        )
+        tags = f", tags {', '.join(population.tags)}" if population.tags else ""
+        pace = pace_line(population.pacing, population.think_time_seconds).split(None, 1)
+        lines.append(f"  {'population':<11} {population.name}: {share}, {pace[0]} {pace[1]}{tags}")
+        for key, value in redact(population.headers).items():
+            lines.append(f"  {'header':<11} {key}: {value} ({population.name})")
+        if options.tags or options.exclude_tags:
+            own = [set(task.tags) for task in (*population.endpoints, *population.flows)]
+            tags_asked, excluded = set(options.tags or ()) or None, set(options.exclude_tags or ())
+            if not any(
+                (tags_asked is None or its & tags_asked) and not its & excluded for its in own
+            ):
+                lines.append(
+                    f"  {'':<11} no task of {population.name} is left by --tags/--exclude-tags: its users "
+                    "run on_start and stop"
+                )
+    total = sum(item.weight for item in (*population.endpoints, *population.flows))
+    for step in population.on_start:
+        lines.append(f"  {'on_start':<11} {step_line(step)}")
+    for endpoint in population.endpoints:
+        share = f"{endpoint.weight}/{total}"
+        line = (
+            f"  {'endpoint':<11} {endpoint.name:<20} {share:<7} {step_line(endpoint, named=False)}"
+        )
+        lines.append(line)
+    for flow in population.flows:
+        lines.append(
+            f"  {'flow':<11} {flow.name:<20} {f'{flow.weight}/{total}':<7} {len(flow.steps)} steps"
+        )
+        lines += [f"  {'':<11}   {step_line(step)}" for step in flow.steps]
+    return lines
+
+
+def threshold_lines():
+    """The thresholds as the run judges them: each scope's limits, `for`, abort."""
+    lines = []
+    for what, _names, limits in scopes():
+        held = f" for {limits['for']} in a row (judged every second)" if "for" in limits else ""
+        for key in (*REQUEST_KEYS, *RUN_KEYS):
             if key in limits:
                 sign = ">=" if key.startswith("min_") else "<="
-                lines.append(f"  {'threshold':<11} {what} {key} {sign} {limits[key]:g}")
-    if "abort" in THRESHOLDS:
+                lines.append(
+                    f"  {'threshold':<11} {what} {key} {sign} {limits[key]:g}"
+                    + (held if key not in RUN_KEYS else "")
+                )
+    if ABORT:
+        levels = ", ".join(f"{key} {ABORT[key]:g}" for key in ABORT_LEVELS)
+        held = f", breached for {ABORT['for']} in a row" if "for" in ABORT else ""
         lines.append(
-            f"  {'threshold':<11} abort on the first breach after {THRESHOLDS['abort']['after']}"
+            f"  {'threshold':<11} abort on the first breach after {ABORT.get('after')}"
+            + (
+                f" of its own levels ({levels})"
+                if levels
+                else " of the error ratio and latency limits"
+            )
+            + held
         )
-    return "\n".join(lines)
+    return lines
 
 
 def seconds_span(low, high):
@@ -296,11 +350,32 @@ def seconds_span(low, high):
     return f"{low:g}s" if low == high else f"{low:g}-{high:g}s"
 
 
-def step_line(step):
+def step_line(step, named=True):
     if isinstance(step, Pause):
         return f"pause {seconds_span(step.min, step.max)}"
-    extras = [f"capture {', '.join(step.capture)}"] if step.capture else []
+    extras = [f"as {json.dumps(step.label, ensure_ascii=False)}"] if step.label is not None else []
+    extras += [f"capture {', '.join(step.capture)}"] if step.capture else []
     extras += [f"{len(step.checks)} check(s)"] if step.checks else []
-    return f"{step.name} {step.method} {redact(step.path)}" + (
-        f" ({'; '.join(extras)})" if extras else ""
+    if step.when is not None:
+        holds = (
+            "is set"
+            if step.when.get("exists") is True
+            else (
+                "is not set"
+                if "exists" in step.when
+                else "equals " + json.dumps(step.when["equals"])
+            )
+        )
+        extras.append(f"only when {step.when['capture']} {holds}")
+    if step.retry is not None:
+        extras.append(
+            f"retry {step.retry['times']}x on {', '.join(map(str, step.retry['on']))}"
+            + (f", {step.retry['pause']:g}s apart" if step.retry["pause"] else "")
+        )
+    if step.repeat is not None:
+        extras.append(f"{step.repeat} times in a row")
+    return (
+        (f"{step.name} " if named else "")
+        + f"{step.method} {redact(step.path)}"
+        + (f" ({'; '.join(extras)})" if extras else "")
     )

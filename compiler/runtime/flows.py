@@ -13,6 +13,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- flows, on_start and feeds ---------------------------------------------------------------------
@@ -20,12 +21,14 @@ from compiler.runtime.answers import *  # noqa: F401,F403
 
 class FlowTask:
     """One iteration of a flow: its steps in order, as one task. A failed step ends the
-    iteration unless it says continue_on_failure; a pause is drawn from the user's generator."""
+    iteration's requests unless it says continue_on_failure, and the pauses after it are still
+    taken (a failing user keeps its pace); a pause is drawn from the user's generator."""
 
-    def __init__(self, flow, missing):
+    def __init__(self, flow, missing, headers=None):
         self.name = self.__name__ = flow.name
         self.steps = [
-            Request(step, missing) if isinstance(step, Step) else step for step in flow.steps
+            Request(step, missing, headers) if isinstance(step, Step) else step
+            for step in flow.steps
         ]
         if flow.tags:
             self.locust_tag_set = set(flow.tags)  # Locust's --tags and --exclude-tags read it
@@ -43,30 +46,58 @@ class FlowTask:
                     rows[feed] = draw(
                         feed, user
                     )  # one row per feed, for every step of the iteration
-        run_steps(self.steps, user, Scope(dict(user.captures), rows))
+        run_steps(self.steps, user, Scope(dict(user.captures), rows), keep_pace=True)
 
 
-def run_steps(steps, user, scope):
-    """Whether every step that had to pass passed."""
-    for step in steps:
+def run_steps(steps, user, scope, keep_pace=False):
+    """Whether every step that had to pass passed. After a step that failed (and had to pass),
+    no request is sent; with keep_pace (a flow's iteration), the pauses after it are taken all
+    the same, so a failing iteration lasts as a passing one would (on_start stops at once)."""
+    for index, step in enumerate(steps):
         if isinstance(step, Pause):
             # a greenlet's sleep: Locust patched time
             time.sleep(user.rng.uniform(step.min, step.max))
         elif not step.run(user, scope) and not step.continue_on_failure:
+            if keep_pace:
+                for later in steps[index + 1 :]:
+                    if isinstance(later, Pause):
+                        time.sleep(user.rng.uniform(later.min, later.max))
             return False
     return True
 
 
-def tasks_of(endpoints, flows, missing):
-    """Every endpoint (a flow of one step) and every flow, as Locust tasks with their weights."""
+def tasks_of(population, missing, headers):
+    """Every endpoint (a flow of one step) and every flow of a population, as Locust tasks with
+    their weights; `headers` are the population's (over HEADERS)."""
     tasks = []
-    for endpoint in endpoints:
-        task = Request(endpoint, missing)
+    for endpoint in population.endpoints:
+        task = Request(endpoint, missing, headers)
         if endpoint.tags:
             task.locust_tag_set = set(endpoint.tags)
         tasks.append((task, endpoint.weight))
-    tasks += [(FlowTask(flow, missing), flow.weight) for flow in flows]
+    tasks += [(FlowTask(flow, missing, headers), flow.weight) for flow in population.flows]
     return tasks
+
+
+def population_headers(population):
+    """A population's headers over the simulation's (names ignore case)."""
+    own = {name.lower() for name in population.headers}
+    return {
+        **{name: value for name, value in HEADERS.items() if name.lower() not in own},
+        **population.headers,
+    }
+
+
+def feeds_of_on_start(steps):
+    """The feeds on_start reads: the user's own, drawn once."""
+    return sorted(
+        {
+            ref.feed
+            for step in steps
+            if isinstance(step, Step)
+            for ref in references(vars(step), FromFeed)
+        }
+    )
 
 
 # Feeds. A feed that on_start uses is the user's: drawn once. Any other is drawn for each
@@ -74,14 +105,6 @@ def tasks_of(endpoints, flows, missing):
 # of this process, wrapping; unique: each row at most once in the whole run, every worker
 # included (the master hands the rows out).
 
-USER_FEEDS = sorted(
-    {
-        ref.feed
-        for step in ON_START
-        for ref in references(vars(step), FromFeed)
-        if isinstance(step, Step)
-    }
-)
 feed_state = {"next": {}, "asked": itertools.count(), "answers": {}}
 
 

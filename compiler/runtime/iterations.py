@@ -14,6 +14,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 
@@ -50,10 +51,12 @@ def add_iteration_options(parser):
 
 
 def take_smoke_options(environment, options):
-    """--smoke: one user runs one iteration of every task in order (the closed model, no stages),
-    and the thresholds are not judged: a failed request fails the run."""
-    if options.smoke:
-        options.num_users, options.spawn_rate = 1, 1
+    """--smoke: one user (one of each population) runs one iteration of every task in order (the
+    closed model, no stages), and the thresholds are not judged: a failed request fails the run."""
+    if options.smoke:  # with populations, one user of each
+        options.num_users, options.spawn_rate = len(POPULATIONS), len(POPULATIONS)
+        for user_class in environment.user_classes if NAMED_POPULATIONS else ():
+            user_class.fixed_count = 1
         options.iterations, options.task_order = 1, "sequential"
         environment.shape_class = None
         if STAGES and not options.run_time:  # the stages' duration still bounds the run
@@ -78,7 +81,7 @@ def settle_the_run(environment):
 
 def iteration_problems(options):
     """What the run's options ask that it cannot do: checked before any load."""
-    found = []
+    found = population_problems(options)
     if options.iterations is not None and options.iterations < 1:
         found.append(f"iterations {options.iterations} must be 1 or more")
     elif options.iterations is not None and STAGES and not options.smoke:
@@ -87,6 +90,27 @@ def iteration_problems(options):
             "whose users change over the run"
         )
     return found
+
+
+def population_problems(options):
+    """Users against the populations' fixed counts (they start first): enough users for them, and
+    without a weighted population, exactly their sum."""
+    fixed = {p.name: p.fixed_count for p in POPULATIONS if NAMED_POPULATIONS and p.fixed_count}
+    if not fixed or options.smoke or STAGES or ARRIVALS or options.num_users is None:
+        return []
+    total, users = sum(fixed.values()), options.num_users
+    counts = ", ".join(f"{name} {count}" for name, count in fixed.items())
+    if users < total:
+        return [
+            f"users {users} is fewer than the populations' fixed counts, {total} ({counts}): "
+            f"run with -u {total} or more"
+        ]
+    if len(fixed) == len(POPULATIONS) and users != total:
+        return [
+            f"users {users}, but every population has a fixed_count and they add up to {total} ({counts}): "
+            f"run with -u {total}"
+        ]
+    return []
 
 
 def iteration_lines(options):

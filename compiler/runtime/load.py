@@ -13,21 +13,23 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- pacing and load shape -------------------------------------------------------------------------
 
 
-def pace_seconds(user):
-    """How long each task iteration of a user takes at least under PACING, or None."""
-    if "iteration_seconds" in PACING:
-        return PACING["iteration_seconds"]
-    if "iterations_per_second" in PACING:
-        return 1 / PACING["iterations_per_second"]
-    if "total_iterations_per_second" in PACING:  # spread over the running users of every worker
+def pace_seconds(user, pacing=PACING):
+    """How long each task iteration of a user takes at least under its pacing (its population's,
+    or PACING), or None."""
+    if "iteration_seconds" in pacing:
+        return pacing["iteration_seconds"]
+    if "iterations_per_second" in pacing:
+        return 1 / pacing["iterations_per_second"]
+    if "total_iterations_per_second" in pacing:  # spread over the running users of every worker
         users = run.get("users_in_run") or user.environment.runner.target_user_count or 1
-        return users / PACING["total_iterations_per_second"]
+        return users / pacing["total_iterations_per_second"]
     return None
 
 

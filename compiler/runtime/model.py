@@ -35,6 +35,10 @@ class Step:
     timeout_seconds: float = None  # this step's; default: REQUEST_TIMEOUT_SECONDS
     max_answer_bytes: int = None  # this step's; default: MAX_ANSWER_BYTES
     continue_on_failure: bool = False  # else a failed step ends the iteration of its flow
+    label: str = None  # Locust's request name when set; else `name`
+    when: dict = None  # {"capture", "exists"} | {"capture", "equals"}: sent only when it holds
+    retry: dict = None  # {"times", "on", "pause"}: attempts again on those failures
+    repeat: int = None  # sent this many times in a row, RepeatIndex() 0 to N-1
 
 
 @dataclass(frozen=True)
@@ -73,12 +77,57 @@ class Feed:
     when_exhausted: str = "stop_user"  # unique feeds: stop_user or stop_run
 
 
+@dataclass(frozen=True)
+class Population:
+    """One kind of user, a Locust user class: its share of the users (weight, or exactly
+    fixed_count), its login, headers (over HEADERS), tasks, pace and tags."""
+
+    name: str
+    on_start: tuple
+    endpoints: tuple
+    flows: tuple
+    think_time_seconds: tuple = (0, 0)
+    pacing: dict = field(default_factory=dict)
+    headers: dict = field(default_factory=dict)
+    tags: tuple = ()
+    weight: int = 1
+    fixed_count: int = 0
+
+
 def step_of(fields):
     """One step of the configuration block: a pause (`{"pause": {"min", "max"}}`) or a request."""
     return Pause(**fields["pause"]) if "pause" in fields else Step(**fields)
 
 
+def flow_of(fields):
+    return Flow(**{**fields, "steps": tuple(map(step_of, fields["steps"]))})
+
+
+def population_of(name, fields):
+    return Population(
+        **{
+            **fields,
+            "name": name,
+            "on_start": tuple(map(step_of, fields["on_start"])),
+            "endpoints": tuple(Endpoint(**endpoint) for endpoint in fields["endpoints"]),
+            "flows": tuple(map(flow_of, fields["flows"])),
+        }
+    )
+
+
 ON_START = [step_of(fields) for fields in ON_START]
 ENDPOINTS = [Endpoint(**fields) for fields in ENDPOINTS]
-FLOWS = [Flow(**{**fields, "steps": tuple(map(step_of, fields["steps"]))}) for fields in FLOWS]
+FLOWS = [flow_of(fields) for fields in FLOWS]
 FEEDS = {name: Feed(**fields) for name, fields in FEEDS.items()}
+# The kinds of user: the configuration's populations, or the template's own keys as the one.
+NAMED_POPULATIONS = bool(POPULATIONS)
+POPULATIONS = [population_of(name, fields) for name, fields in POPULATIONS.items()] or [
+    Population(
+        "SimulatedUser",
+        tuple(ON_START),
+        tuple(ENDPOINTS),
+        tuple(FLOWS),
+        THINK_TIME_SECONDS,
+        PACING,
+    )
+]

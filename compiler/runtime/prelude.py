@@ -1,4 +1,4 @@
-"""The prelude of every generated locustfile: its imports, and the five kinds of value its
+"""The prelude of every generated locustfile: its imports, and the six kinds of value its
 configuration block is written in besides plain literals. Inlined as it is
 (compiler/output/render.py); the configuration block follows it, then the runtime.
 """
@@ -74,6 +74,10 @@ class Text:  # literal parts and the values above, joined when the value is read
         self.parts = parts
 
 
-class Json:  # a JSON path as written, and its steps parsed by the compiler (names, indexes)
+class RepeatIndex:  # ${repeat:index}: the number of this sending of a repeated step, 0 to N-1
+    pass
+
+
+class Json:  # a JSON path as written, and its steps parsed by the compiler (names, indexes; None: [*])
     def __init__(self, text, *steps):
-        self.text, self.steps = text, steps
+        self.text, self.steps, self.every = text, steps, None in steps

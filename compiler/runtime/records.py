@@ -94,10 +94,35 @@ def verdict_rows(rows):
             "key": key,
             "limit": limit,
             "measured": measured,
-            "shown": shown_measure(key, measured),
+            "shown": shown_measure(key, measured, held, what),
             "passed": passed,
+            **({"for": held["for"], "longest_seconds": held["longest"]} if held else {}),
         }
-        for what, key, limit, measured, passed in rows
+        for what, key, limit, measured, passed, held in rows
+    ]
+
+
+def check_rows():
+    """Per request name with checks: checks made, failed (warnings included) and warned."""
+    made, said = check_totals()
+    return [
+        {
+            "name": name,
+            "made": counts[0],
+            "failed": counts[1],
+            "warned": sum(said.get(name, {}).values()),
+        }
+        for name, counts in sorted(made.items())
+        if counts[0]
+    ]
+
+
+def warning_rows():
+    """Each check warning (a check with severity warn that failed): name, message, occurrences."""
+    return [
+        {"name": name, "message": without_secrets(message), "occurrences": count}
+        for name, messages in sorted(check_totals()[1].items())
+        for message, count in sorted(messages.items(), key=lambda item: -item[1])
     ]
 
 
@@ -121,6 +146,8 @@ def summary_of(environment, outcome):
             for name, messages in sorted(failure_messages(stats).items())
             for message, count in messages
         ],
+        "checks": check_rows(),
+        "warnings": warning_rows(),
     }
 
 
@@ -153,9 +180,9 @@ def junit_of(environment, outcome):
     statuses'), the way CI systems read JUnit XML."""
     cases = []
     for row in outcome["thresholds"]:
-        what, key, limit, measured, passed = row
-        name = f"{what} {key} {'>=' if key.startswith('min_') else '<='} {limit:g}"
-        value = shown_measure(key, measured)
+        what, key, limit, measured, passed, held = row
+        name = f"{what} {threshold_name(what, key, limit, held)}"
+        value = shown_measure(key, measured, held, what)
         cases.append(
             ("thresholds", name, None if passed else f"measured {value}", f"measured {value}")
         )
@@ -176,6 +203,9 @@ def junit_of(environment, outcome):
                 f"{entry.num_requests} requests, {entry.num_failures} failed",
             )
         )
+    warned = {}
+    for row in warning_rows():
+        warned.setdefault(row["name"], []).append(f"{row['message']} ({row['occurrences']}x)")
     failed = sum(1 for case in cases if case[2])
     suite = ElementTree.Element(
         "testsuite", name=TARGET, tests=str(len(cases)), failures=str(failed), errors="0"
@@ -191,6 +221,14 @@ def junit_of(environment, outcome):
         if failure:
             ElementTree.SubElement(case, "failure", message=failure).text = failure
         ElementTree.SubElement(case, "system-out").text = output
+    for name, messages in sorted(warned.items()):  # warnings: counted, shown, not failed
+        case = ElementTree.SubElement(
+            suite, "testcase", classname=f"{TARGET}.warnings", name=f"{name} check warnings"
+        )
+        text = "; ".join(messages)
+        ElementTree.SubElement(case, "skipped", message=text).text = text
+        suite.set("tests", str(int(suite.get("tests")) + 1))
+        suite.set("skipped", str(int(suite.get("skipped", "0")) + 1))
     for problem in outcome["problems"]:
         case = ElementTree.SubElement(
             suite, "testcase", classname=f"{TARGET}.run", name="the run did what was asked"

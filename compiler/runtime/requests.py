@@ -1,4 +1,5 @@
-"""Requests and their judgement: send, follow redirects within the origin, check, capture.
+"""What sending a request needs: an answer read within its limit, origins compared in one
+spelling, a redirect's next leg, the query and body as sent, a path from data made sendable.
 
 Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
@@ -13,7 +14,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
-# -- requests and their judgement ----------------------------------------------------------------
+# -- sending: answers, origins, redirects, paths from data ---------------------------------------
 
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 MAX_REDIRECTS = 10
@@ -166,274 +167,49 @@ def built_payload(payload):
     return payload
 
 
-class Request:
-    """A step (or an endpoint) ready to send. What never changes is built once, at start:
-    environment values joined, the query encoded, the keyword arguments of the client's call.
-    Only what depends on captures and feed rows is built for each request; the answer's body is
-    parsed only when a check or capture reads it. Per request (run, judge, failure) there is no
-    work a hand-written locustfile would not do (docs/PERFORMANCE.md)."""
+class Refused(Exception):
+    """A request that must not be sent as the data made it: a path from data that is not a path
+    of the run's origin. Nothing is sent; the step fails with the reason."""
 
-    def __init__(self, step, missing):
-        self.name = self.__name__ = step.name  # Locust's reports name tasks by __name__
-        self.method = step.method
-        overridden = {name.lower() for name in step.headers}  # header names ignore case
-        common = {k: v for k, v in HEADERS.items() if k.lower() not in overridden}
-        self.raw_headers = {**common, **step.headers}
-        self.headers = resolve(self.raw_headers, missing)
-        if not any(name.lower() == "accept-encoding" for name in self.headers):
-            # What read_answer decodes within the answer limit; the clients would also ask for br.
-            self.headers = {**self.headers, "Accept-Encoding": "gzip, deflate"}
-        self.path, self.query = resolve(step.path, missing), resolve(step.query, missing)
-        self.payload = {}
-        if step.json is not None:
-            self.payload["json"] = resolve(step.json, missing)
-        if step.body is not None:
-            self.payload["data"] = resolve(step.body, missing)
-        if step.form is not None:
-            self.payload["data"] = resolve(step.form, missing)
-            if not any(name.lower() == "content-type" for name in self.raw_headers):
-                self.headers = {**self.headers, "Content-Type": "application/x-www-form-urlencoded"}
-        self.dynamic = is_dynamic((self.path, self.query, self.headers, self.payload))
-        self.expect_status = step.expect_status
-        self.follow_redirects = step.follow_redirects
-        self.checks = [resolve(check, missing) for check in step.checks]
-        self.capture = resolve(step.capture, missing)
-        self.inspects = bool(self.checks or self.capture)
-        self.reads_json = any("json" in rule for rule in (*self.checks, *self.capture.values()))
-        self.timeout = step.timeout_seconds
-        self.seconds = step.timeout_seconds or REQUEST_TIMEOUT_SECONDS  # the whole answer's
-        self.limit = step.max_answer_bytes or MAX_ANSWER_BYTES
-        self.options = (
-            {"timeout": step.timeout_seconds}
-            if CLIENT == "requests" and step.timeout_seconds
-            else CLIENT_OPTIONS
-        )
-        # The client's keyword arguments but the headers and the body, the same for every request.
-        # catch_response: Locust counts nothing until judge() reports the request; redirects are
-        # followed by redirected(), to the same origin only.
-        self.arguments = {
-            "name": self.name,
-            "catch_response": True,
-            "allow_redirects": False,
-            "stream": True,  # the body is read by read_answer: to its end, and no further than the limit
-            **self.options,
-        }
-        if not self.dynamic:  # built once: the request a hand-written locustfile would send
-            self.url, self.headers, self.payload = self.build(None)
-            self.arguments = {**self.arguments, "headers": self.headers, **self.payload}
-            self.sent = (self.url, self.headers, self.payload, self.arguments)
-        else:  # the parts without a capture or a feed value, built once too
-            self.dynamic_path = is_dynamic(self.path)
-            self.encoded_query = None if is_dynamic(self.query) else encoded_query(self.query)
-            self.built_payload = None if is_dynamic(self.payload) else built_payload(self.payload)
-            # The headers in their order; those made with a capture or a feed value (dynamic_headers)
-            # are filled in for each request.
-            self.header_template = {
-                name: None if is_dynamic(value) else as_text(value)
-                for name, value in self.headers.items()
-            }
-            self.dynamic_headers = [
-                (name, value) for name, value in self.headers.items() if is_dynamic(value)
-            ]
-        self.continue_on_failure = step.continue_on_failure
-        # an endpoint's own draws
-        self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
 
-    def build(self, scope):
-        """(url, headers, payload) for this request; a header whose capture is not set yet is
-        left out, anything else missing raises Unset."""
-        if scope is None or not self.dynamic:
-            query = encoded_query(self.query)
-            return (
-                self.path + ("?" + query if query else ""),
-                self.headers,
-                built_payload(self.payload),
+PATH_SAFE = "/:@!$&'()*+,;=-._~%?"  # RFC 3986 pchar, "/" and "?", and "%" (escapes stay as written)
+LONE_PERCENT = re.compile("%(?![0-9A-Fa-f]{2})")
+
+
+def sendable(text):
+    """A path (and query) from data as sent: as written, but for what cannot stand in a URL
+    (spaces, quotes, control and non-ASCII characters, a '%' that starts no escape), which is
+    percent-encoded; a #fragment, which no client sends, left out."""
+    return LONE_PERCENT.sub("%25", quote(text.partition("#")[0], safe=PATH_SAFE))
+
+
+def data_path(value, reference, host):
+    """The path (or, for a link of the run's origin, the URL) a path that is exactly one
+    ${feed:..} or ${capture:..} sends; Refused when it is neither a path nor of that origin."""
+    text = value if isinstance(value, str) else as_text(value)
+    where = f"path from {written(reference)}"
+    if re.match("(?i)https?://", text):
+        url = next_leg(host + "/", text)
+        if url is None:
+            raise Refused(
+                f"{where}: {shown(text)} is a URL clients read differently (a backslash, a control "
+                "character or a user name), not sent"
             )
-        path = render(self.path, scope, quote_parts=True) if self.dynamic_path else self.path
-        query = (
-            self.encoded_query
-            if self.encoded_query is not None
-            else encoded_query(render(self.query, scope))
-        )
-        payload = (
-            self.built_payload
-            if self.built_payload is not None
-            else built_payload(render(self.payload, scope))
-        )
-        headers = self.header_template.copy()
-        for name, value in self.dynamic_headers:
-            try:
-                headers[name] = as_text(render(value, scope))
-            except Unset:
-                del headers[name]  # sent from the moment the capture is set
-        return path + ("?" + query if query else ""), headers, payload
-
-    def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
-        user = taskset.user
-        if not self.feeds:
-            return self.run(user, user.scope)
-        rows = {
-            **user.rows,
-            **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows},
-        }
-        self.run(user, Scope(user.captures, rows))  # a row of each feed for this call
-
-    def run(self, user, scope):
-        """Send, read, judge, capture: whether the step passed. Every outcome is counted once.
-        The whole answer (redirects followed, bodies read) arrives within the step's timeout."""
-        started = time.perf_counter()
-        # One per user and timeout, started again and again: a new Timeout each time costs.
-        deadline = user.deadlines.get(self.seconds)
-        if deadline is None:
-            deadline = user.deadlines[self.seconds] = GEVENT.Timeout(self.seconds)
-        deadline.start()
-        try:
-            if self.dynamic:
-                url, headers, payload = self.build(scope)
-                arguments = {**self.arguments, "headers": headers, **payload}
-            else:
-                url, headers, payload, arguments = self.sent
-            client = user.client if self.timeout is None else user.client_for(self.timeout)
-            response = client.request(self.method, url, **arguments)
-            answer, failure = self.fetched(response, client, user.host, url, headers, payload)
-            deadline.cancel()
-            response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
-            return self.judge(response, answer, failure, client, scope)
-        except GEVENT.Timeout as error:
-            if error is not deadline:
-                raise
-            return self.failed(f"timed out after {self.seconds:g}s", started, "")
-        except USER_SIGNALS:
-            raise
-        except Unset as error:
-            return self.failed(str(error), started, "")
-        except AnswerTooLarge:
-            return self.failed(f"answer larger than {bounded(self.limit)}", started, "")
-        except SEND_ERRORS as error:  # every answer is counted: an exception is a failure too
-            return self.failed(fault_of(error, self.seconds), started, "")
-        finally:
-            deadline.cancel()
-
-    def failed(self, message, started, url):
-        events.request.fire(
-            request_type=self.method,
-            name=self.name,
-            response_time=(time.perf_counter() - started) * 1000,
-            response_length=0,
-            exception=Failure(message),
-            context={},
-            response=None,
-            url=url,
-        )
-        return False
-
-    def fetched(self, response, client, host, url, headers, payload):
-        """(the final answer, its body read; a failure of the redirects, or None)."""
-        if response.request_meta.get("exception") is None and response.status_code:
-            read_answer(response, self.limit)
-        if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
-            answer, failure = self.redirected(client, host, url, headers, payload, response)
-        else:
-            answer, failure = response, None
-        response.request_meta["response_length"] = (
-            len(answer.content or b"") if answer.status_code else 0
-        )
-        return answer, failure
-
-    def judge(self, response, answer, failure, client, scope):
-        """Judge the answer and report the request, once, through the client's request event:
-        whether the step passed. This is what Locust's `with` block around a catch_response
-        request does on success() or failure(), without its bookkeeping."""
-        status = answer.status_code
-        failure = failure or self.failure(answer, status)
-        if not failure and self.inspects:
-            failure = self.inspect(answer, response.request_meta["response_time"], scope)
-        response.request_meta["exception"] = Failure(failure) if failure else None
-        client.request_event.fire(**response.request_meta)
-        if failure:
-            for name, rule in self.capture.items():  # for a flow that goes on after this step
-                if "default" in rule and name not in scope.captures:
-                    scope.captures[name] = rule["default"]
-            return False
-        return True
-
-    def redirected(self, client, host, url, headers, payload, response):
-        """Follow the answer's redirects within the run's origin: (final answer, failure). Every
-        leg's time counts in the request's; a redirect to another origin is not followed, so
-        no header reaches a host the configuration did not name."""
-        url, method, answer = urljoin(host + "/", url.lstrip("/")), self.method, response
-        for _ in range(MAX_REDIRECTS):
-            location = answer.headers.get("Location")
-            if answer.status_code not in REDIRECT_STATUSES or not location:
-                return answer, None
-            url = next_leg(url, location)
-            if url is None:
-                return (
-                    answer,
-                    "redirect to a Location clients read differently (a backslash, a control character or a user name), not followed",
-                )
-            if origin(url) != origin(host):
-                return answer, f"redirect to another origin {shown_origin(url)}, not followed"
-            if answer.status_code in (301, 302, 303) and method != "HEAD":
-                method, payload = "GET", {}
-            # catch_response and never reported: the request is counted once, as a whole, by judge()
-            leg = client.request(
-                method,
-                url,
-                headers=headers,
-                catch_response=True,
-                allow_redirects=False,
-                stream=True,
-                **payload,
-                **self.options,
+        if origin(url) != origin(host):
+            raise Refused(
+                f"{where}: {shown_origin(url)} is another origin than the run's host {shown_origin(host)}, "
+                "not sent"
             )
-            if leg.request_meta.get("exception") is None and leg.status_code:
-                read_answer(leg, self.limit)
-            answer = leg
-        return answer, f"more than {MAX_REDIRECTS} redirects"
-
-    def failure(self, response, status):
-        """Why the request failed, or None. Written here rather than left to the HTTP client: its
-        messages differ by client and carry the URL, and with it the query's ${env:...} values."""
-        # What kept the answer from arriving whole, if anything. FastHttpUser also files a status
-        # it does not expect (a 5xx, but also a 300) as an error: that one is judged by its status.
-        error = getattr(response, "error", None)
-        if error is None or type(error).__name__ == "LocustBadStatusCode":
-            error = response.request_meta.get("exception")
-            if error is not None and type(error).__name__ == "LocustBadStatusCode":
-                error = None
-        if error is not None or not status:  # no answer, or a body that did not arrive whole
-            return fault_of(error, self.seconds)
-        if self.expect_status:
-            if status in self.expect_status:
-                return None
-            message = f"status {status}, expected one of {list(self.expect_status)}"
-            return message + answer_start(response, (self.name, status))
+        parts, own = urlsplit(url), urlsplit(host)
+        query = "?" + sendable(parts.query) if parts.query else ""
         return (
-            f"status {status}" + answer_start(response, (self.name, status))
-            if status >= 400
-            else None
+            urlunsplit((own.scheme, own.netloc, "", "", "")) + sendable(parts.path or "/") + query
         )
-
-    def inspect(self, answer, elapsed_ms, scope):
-        """The step's checks, then its captures: the first that fails, or None."""
-        document = MISSING
-        if self.reads_json:
-            try:
-                document = parsed_json(answer.content or b"")
-            except ValueError:
-                document = MISSING  # checks and captures of JSON say "the answer is not JSON"
-        for check in self.checks:
-            failure = check_failure(check, answer, document, elapsed_ms, scope)
-            if failure:
-                return failure
-        for name, rule in self.capture.items():
-            value = captured(rule, answer, document)
-            if value is MISSING:
-                value = rule.get("default", MISSING)
-            if value is MISSING:
-                return f"capture {name}: {capture_source(rule)} not found" + (
-                    " (the answer is not JSON)" if "json" in rule and document is MISSING else ""
-                )
-            scope.captures[name] = value
-        return None
+    if not text.startswith("/") or text.startswith("//"):
+        why = (
+            "clients read a leading '//' as a host name"
+            if text.startswith("//")
+            else "it must start with '/'"
+        )
+        raise Refused(f"{where} is not a path ({why}); got {shown(text)}, not sent")
+    return sendable(text)

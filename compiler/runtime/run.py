@@ -13,6 +13,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.iterations import *  # noqa: F401,F403
@@ -23,7 +24,7 @@ from compiler.runtime.metrics import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
-from compiler.runtime.run_files import *  # noqa: F401,F403
+from compiler.runtime.reports import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- the run: prepare, hold the limits, report and judge -----------------------------------------
@@ -39,22 +40,10 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
     env_file, from_file, env_problems = read_env_file(options)  # before any ${env:...} is read
     run["env_file"] = (env_file, from_file)
     missing = set()
-    tasks = tasks_of(ENDPOINTS, FLOWS, missing)
-    Simulation.tasks, Simulation.weights = [task for task, _ in tasks], {
-        task: weight for task, weight in tasks
-    }
-    Simulation.on_start_steps = [
-        Request(step, missing) if isinstance(step, Step) else step for step in ON_START
-    ]
+    requests = set_up_populations(missing)
+    environment._tasks_filtered = True  # by filter_by_tags, when a run starts
     hide_secrets()
-    requests = [
-        step for task in Simulation.tasks for step in getattr(task, "steps", [task])
-    ] + Simulation.on_start_steps
-    secrets = (
-        env_problems
-        + unset_variables(missing)
-        + unsendable_headers([r for r in requests if isinstance(r, Request)])
-    )
+    secrets = env_problems + unset_variables(missing) + unsendable_headers(requests)
     environment.events.test_stopping.add_listener(stop_arrivals)
     if isinstance(runner, WorkerRunner):  # the master checks and reports the run
         options.html_file = None  # and writes the report: a worker's would replace an earlier one
@@ -70,6 +59,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         receive_unique_rows(runner)
         receive_users_in_run(runner)
         environment.events.report_to_master.add_listener(report_iterations)
+        environment.events.report_to_master.add_listener(report_tallies)
         if ARRIVALS:
             keep_the_schedules_users(runner)
             environment.events.report_to_master.add_listener(report_arrivals)
@@ -100,6 +90,7 @@ def prepare(environment, runner, web_ui=None, **_kwargs):
         admit_checked_workers(runner)
         serve_unique_feeds(runner)
         environment.events.worker_report.add_listener(count_worker_iterations)
+        environment.events.worker_report.add_listener(hear_tallies)
         if ARRIVALS:
             hear_arrivals(environment, runner)
     watch_stopped_users(environment, runner)
@@ -306,6 +297,14 @@ def finish(environment, **_kwargs):
         sys.stderr.write(f"{TARGET}: the run ended as asked: every user finished its iterations\n")
     elif ended in EARLY_ENDINGS and not any(EARLY_ENDINGS[ended] in line for line in failures):
         failures.append(EARLY_ENDINGS[ended])  # never passed: it did not run as long as asked
+    warned = warning_rows()
+    if warned:
+        sys.stderr.write(
+            f"{TARGET}: check warnings (severity warn: counted, the requests passed):\n"
+            + "".join(
+                f"  {row['name']:<20} {row['message']} ({row['occurrences']}x)\n" for row in warned
+            )
+        )
     judged = THRESHOLDS and not environment.parsed_options.smoke
     rows = verdicts(stats) if judged else []
     if judged:

@@ -55,7 +55,7 @@ def resolve(value, missing):
         return secret
     if isinstance(value, Text):
         parts = [resolve(part, missing) for part in value.parts]
-        if any(isinstance(part, (Captured, FromFeed)) for part in parts):
+        if any(isinstance(part, (Captured, FromFeed, RepeatIndex)) for part in parts):
             return Text(*parts)  # the rest is filled in for each request
         return "".join(parts)
     if isinstance(value, dict):
@@ -155,6 +155,8 @@ def redact(value):
         return "${capture:" + value.name + "}"
     if isinstance(value, FromFeed):
         return "${feed:" + value.feed + "." + value.column + "}"
+    if isinstance(value, RepeatIndex):
+        return "${repeat:index}"
     if isinstance(value, Text):
         return "".join(redact(part) for part in value.parts)
     if isinstance(value, dict):

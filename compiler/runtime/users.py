@@ -14,6 +14,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.iterations import *  # noqa: F401,F403
@@ -23,27 +24,31 @@ from compiler.runtime.thresholds import *  # noqa: F401,F403
 from compiler.runtime.checks import *  # noqa: F401,F403
 from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
-from compiler.runtime.run_files import *  # noqa: F401,F403
+from compiler.runtime.reports import *  # noqa: F401,F403
 from compiler.runtime.run import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
 # -- the simulated users ---------------------------------------------------------------------------
 
 
-THINK_SPAN = THINK_TIME_SECONDS[1] - THINK_TIME_SECONDS[0]
-
-
 class Simulation(TaskSet):
     """Draws each task (a flow, or an endpoint: a flow of one step) and each think time from the
-    user's own seeded generator; runs on_start's steps once when the user starts."""
+    user's own seeded generator; runs on_start's steps once when the user starts. One per
+    population (a subclass each, with populations), set up at init (prepare)."""
 
-    tasks = []  # set at init; Locust's --tags and --exclude-tags may filter them
+    population = POPULATIONS[0]
+    tasks = []  # set at init; filtered by --tags and --exclude-tags when a run starts
+    every = []  # before the filter
     weights = {}
     on_start_steps = []
+    user_feeds = []  # the feeds on_start reads: drawn once per user
+    think = (0.0, 0.0)  # (min, max - min) seconds: what rng.uniform draws
+    pacing = {}
+    plan = None  # (tasks, cumulative weights, total, last index), once per filtered task list
 
     def on_start(self):
         user = self.user
-        for feed in USER_FEEDS:
+        for feed in self.user_feeds:
             user.rows[feed] = draw(feed, user)
         if not run_steps(self.on_start_steps, user, user.scope):
             raise StopUser()  # the failed step's reason is in the failure table
@@ -52,22 +57,21 @@ class Simulation(TaskSet):
         """The next iteration: with arrivals, the one this user's ticket is for; one task drawn
         by weight, or with task_order sequential every task in order."""
         tasks, user = self.tasks, self.user
+        if not tasks:
+            raise StopUser()  # its population has no task left after --tags or --exclude-tags
         if run["open"]:
             start_ticketed_iteration(user)
         run["iterations"] += 1
         user.iterations += 1
         if run["sequential"]:
             return every_task(tasks)
-        if run.get("weighted") is not tasks:  # once, after Locust filtered the tasks by tags
+        plan = self.plan
+        if plan is None or plan[0] is not tasks:  # once, after the tags filtered the tasks
             cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
-            run["weighted"], run["draw"] = tasks, (
-                cum_weights,
-                cum_weights[-1] + 0.0,
-                len(tasks) - 1,
-            )
-        if PACING:
+            plan = type(self).plan = (tasks, cum_weights, cum_weights[-1] + 0.0, len(tasks) - 1)
+        if self.pacing:
             user.iteration_started = time.monotonic()
-        cum_weights, total, last = run["draw"]
+        _tasks, cum_weights, total, last = plan
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
         return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
@@ -77,11 +81,46 @@ class Simulation(TaskSet):
             return wait_for_ticket(user)
         if run["per_user"] is not None and user.iterations >= run["per_user"]:
             raise StopUser()  # its iterations are done
-        if PACING:  # the next iteration starts `pace` seconds after this one started
-            return max(0.0, pace_seconds(user) - (time.monotonic() - user.iteration_started))
-        return (
-            THINK_TIME_SECONDS[0] + THINK_SPAN * user.rng.random()
-        )  # what rng.uniform(*THINK_TIME_SECONDS) draws
+        if self.pacing:  # the next iteration starts `pace` seconds after this one started
+            elapsed = time.monotonic() - user.iteration_started
+            return max(0.0, pace_seconds(user, self.pacing) - elapsed)
+        low, span = self.think
+        return low + span * user.rng.random()  # what rng.uniform(low, low + span) draws
+
+
+def set_up_populations(missing):
+    """At init: each population's tasks, login and pace, as its task set's; the requests they send."""
+    requests = []
+    for taskset in TASK_SETS:
+        population = taskset.population
+        headers = population_headers(population)
+        tasks = tasks_of(population, missing, headers)
+        taskset.every = taskset.tasks = [task for task, _ in tasks]
+        taskset.weights = {task: weight for task, weight in tasks}
+        taskset.on_start_steps = [
+            Request(step, missing, headers) if isinstance(step, Step) else step
+            for step in population.on_start
+        ]
+        taskset.user_feeds = feeds_of_on_start(population.on_start)
+        low, high = population.think_time_seconds
+        taskset.think, taskset.pacing = (low, high - low), population.pacing
+        requests += [step for task in taskset.tasks for step in getattr(task, "steps", [task])]
+        requests += taskset.on_start_steps
+    return [request for request in requests if isinstance(request, Request)]
+
+
+def filter_by_tags(environment):
+    """When a run starts, in every process: each population's tasks that --tags and
+    --exclude-tags leave (Locust's rule, done here so that a population left with none keeps
+    its users, which log in and stop, instead of failing to start)."""
+    options = environment.parsed_options
+    tags = set(options.tags) if options and options.tags else None
+    excluded = set(options.exclude_tags) if options and options.exclude_tags else set()
+    for taskset in TASK_SETS:
+        own = [(task, getattr(task, "locust_tag_set", set())) for task in taskset.every]
+        taskset.tasks = [
+            task for task, its in own if (tags is None or its & tags) and not its & excluded
+        ]
 
 
 def report_iterations(client_id, data):
@@ -98,23 +137,30 @@ def count_worker_iterations(client_id, data):
 
 @events.test_start.add_listener
 def count_users_from_zero(environment, **_kwargs):
+    filter_by_tags(environment)
+    reset_tallies()
     run["user_numbers"] = itertools.count()  # the same seeds for the same users, run after run
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
     settle_the_run(environment)
     if run["open"]:
         begin_arrivals(environment)
-    if "abort" in THRESHOLDS and not isinstance(environment.runner, WorkerRunner):
+    streaks.clear()
+    run.update(abort_seen={}, aborted_by=None)
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master judges the thresholds
+    if ABORT and "for" not in ABORT:
         threading.Thread(
-            target=abort_on_breach,
-            args=(environment.runner, THRESHOLDS["abort"]["after"]),
-            daemon=True,
+            target=abort_on_breach, args=(environment.runner, ABORT["after"]), daemon=True
         ).start()
+    if windowed():
+        threading.Thread(target=watch_windows, args=(environment.runner,), daemon=True).start()
 
 
 class SimulatedUser(USER_CLASS):
+    abstract = NAMED_POPULATIONS  # with populations, each is a user class of its own (below)
     host = DEFAULTS["host"]
-    tasks = [Simulation]
+    tasks = [] if NAMED_POPULATIONS else [Simulation]  # Locust adds a base class's tasks to its own
     network_timeout = connection_timeout = REQUEST_TIMEOUT_SECONDS  # FastHttpUser's
 
     def __init__(self, environment):
@@ -125,7 +171,7 @@ class SimulatedUser(USER_CLASS):
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
-        # seconds -> the whole-answer deadline of this user's requests (requests.py)
+        # seconds -> the whole-answer deadline of this user's requests (sending.py)
         self.deadlines = {}
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
@@ -158,3 +204,29 @@ class SimulatedUser(USER_CLASS):
                 concurrency=self.concurrency,
             )
         return self.clients[timeout]
+
+
+def user_class_of(population):
+    """A population's Locust user class, named after it, with a task set of its own."""
+    taskset = type(f"{population.name}_tasks", (Simulation,), {"population": population})
+    return type(
+        population.name,
+        (SimulatedUser,),
+        {
+            "tasks": [taskset],
+            "population_tasks": taskset,
+            "weight": population.weight,
+            "fixed_count": population.fixed_count,
+            "abstract": False,
+            "__module__": __name__,
+        },
+    )
+
+
+TASK_SETS = [Simulation]
+if (
+    NAMED_POPULATIONS
+):  # Locust finds user classes among the file's names (the compiler keeps them apart)
+    USER_CLASSES = [user_class_of(each) for each in POPULATIONS]
+    TASK_SETS = [user_class.population_tasks for user_class in USER_CLASSES]
+    globals().update({user_class.__name__: user_class for user_class in USER_CLASSES})

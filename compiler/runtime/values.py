@@ -21,13 +21,13 @@ COLUMN_OF = {
 
 
 class Scope:
-    """What one iteration of a flow sees: the captures so far (on_start's, then the flow's own)
-    and the row drawn from each feed it uses."""
+    """What one iteration of a flow sees: the captures so far (on_start's, then the flow's own),
+    the row drawn from each feed it uses, and the number of a repeated step's sending."""
 
-    __slots__ = ("captures", "rows")
+    __slots__ = ("captures", "rows", "index")
 
     def __init__(self, captures, rows):
-        self.captures, self.rows = captures, rows
+        self.captures, self.rows, self.index = captures, rows, 0
 
 
 class Unset(Exception):
@@ -35,8 +35,9 @@ class Unset(Exception):
 
 
 def is_dynamic(value):
-    """Whether a value holds a capture or a feed reference, and so is built for each request."""
-    if isinstance(value, (Captured, FromFeed)):
+    """Whether a value holds a capture, a feed or a repeat reference, and so is built for each
+    request."""
+    if isinstance(value, (Captured, FromFeed, RepeatIndex)):
         return True
     if isinstance(value, Text):
         return any(is_dynamic(part) for part in value.parts)
@@ -66,9 +67,22 @@ def lookup(reference, scope):
     if isinstance(reference, Captured):
         value = scope.captures.get(reference.name, MISSING)
         if value is MISSING:
-            raise Unset(f"capture {reference.name} is not set (the step that sets it failed)")
+            raise Unset(
+                f"capture {reference.name} is not set (the step that sets it failed or found nothing)"
+            )
         return value
+    if isinstance(reference, RepeatIndex):
+        return scope.index
     return scope.rows[reference.feed][COLUMN_OF[reference.feed, reference.column]]
+
+
+def written(reference):
+    """A reference as the configuration wrote it: ${capture:NAME}, ${feed:FEED.COLUMN}."""
+    if isinstance(reference, Captured):
+        return "${capture:" + reference.name + "}"
+    if isinstance(reference, FromFeed):
+        return "${feed:" + reference.feed + "." + reference.column + "}"
+    return "${repeat:index}"
 
 
 def as_text(value):
@@ -81,14 +95,14 @@ def render(value, scope, quote_parts=False):
     path each filled-in value is percent-encoded as one segment."""
     if type(value) is str:  # the usual case, first
         return value
-    if isinstance(value, (Captured, FromFeed)):
+    if isinstance(value, (Captured, FromFeed, RepeatIndex)):
         return lookup(value, scope)
     if isinstance(value, Text):
         parts = []
         for part in value.parts:
             if type(part) is str:
                 parts.append(part)
-            else:  # Captured or FromFeed: the run's Env values are joined already
+            else:  # Captured, FromFeed or RepeatIndex: the run's Env values are joined already
                 text = as_text(lookup(part, scope))
                 parts.append(quote(text, safe="") if quote_parts else text)
         return "".join(parts)
@@ -104,6 +118,27 @@ def as_sent(value):
     if isinstance(value, list):
         return [as_sent(item) for item in value]
     return as_text(value)
+
+
+def every_at_path(document, steps):
+    """Every value a JSON path with [*] (None among its steps: each element of an array, each
+    value of an object) selects, in the answer's order."""
+    found = [document]
+    for step in steps:
+        following = []
+        for value in found:
+            if step is None:
+                if isinstance(value, list):
+                    following.extend(value)
+                elif isinstance(value, dict):
+                    following.extend(value.values())
+            elif isinstance(step, str):
+                if isinstance(value, dict) and step in value:
+                    following.append(value[step])
+            elif isinstance(value, list) and -len(value) <= step < len(value):
+                following.append(value[step])
+        found = following
+    return found
 
 
 def at_path(document, path):

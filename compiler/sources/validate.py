@@ -200,49 +200,64 @@ def check_simulation_references(inputs: Inputs, relative: str, document: Documen
                 + "; ".join(r for r in reasons if r)
                 + f" ({inputs.catalog.label})",
             )
-    defined = {e["name"] for _, layer in _all_layers(document.data) for e in layer.get("endpoints", []) if "path" in e}
     journeys.check_names(label, _all_layers(document.data), problems)
+    populations = dict.fromkeys(name for _, layer in _all_layers(document.data) for name in layer.get("populations", {}))
+    defined = {  # per population ("" for the template's own keys): the endpoints some layer defines
+        population: {
+            e["name"]
+            for _, layer in _all_layers(document.data)
+            for e in (layer.get("populations", {}).get(population, {}) if population else layer).get("endpoints", [])
+            if "path" in e
+        }
+        for population in ["", *populations]
+    }
     for base, layer in _all_layers(document.data):
         journeys.check_layer(label, base, layer, problems)
         check_vars(label, pointer_join(base, "vars"), layer.get("vars", {}), problems)
-        header_sets = [(pointer_join(base, "headers"), layer.get("headers", {}))] + [
-            (pointer_join(base, "endpoints", index, "headers"), endpoint.get("headers", {}))
-            for index, endpoint in enumerate(layer.get("endpoints", []))
-        ]
-        for where, headers in header_sets:
-            first: dict[str, str] = {}
-            for name in headers:
-                if name.lower() in first:
-                    problems.add(
-                        label,
-                        pointer_join(where, name),
-                        f"header '{name}' repeats '{first[name.lower()]}': header names ignore case, "
-                        "so only one of them would be sent; keep one",
-                    )
-                first.setdefault(name.lower(), name)
-        for index, endpoint in enumerate(layer.get("endpoints", [])):
-            if endpoint["name"] not in defined:
+        for here, scope in journeys.scopes_of(layer, base):
+            _check_endpoints(label, here, scope, defined[here.rsplit("/", 1)[1] if here != base else ""], problems)
+            think = scope.get("think_time_seconds")
+            if isinstance(think, dict) and {"min", "max"} <= set(think) and think["min"] > think["max"]:
                 problems.add(
                     label,
-                    pointer_join(base, "endpoints", index, "name"),
-                    f"no layer defines an endpoint '{endpoint['name']}' (with a path)"
-                    f"{did_you_mean(endpoint['name'], defined)}",
+                    pointer_join(here, "think_time_seconds"),
+                    f"min {think['min']} is above max {think['max']}",
                 )
-        seen: dict[str, int] = {}
-        for index, endpoint in enumerate(layer.get("endpoints", [])):
-            name = endpoint["name"]
-            if name in seen:
+
+
+def _check_endpoints(label: str, base: str, scope: dict, defined: set[str], problems: Problems) -> None:
+    """One layer's endpoints (of the template's own keys, or of a population): their header names
+    once each, names that some layer defines, each once."""
+    header_sets = [(pointer_join(base, "headers"), scope.get("headers", {}))] + [
+        (pointer_join(base, "endpoints", index, "headers"), endpoint.get("headers", {}))
+        for index, endpoint in enumerate(scope.get("endpoints", []))
+    ]
+    for where, headers in header_sets:
+        first: dict[str, str] = {}
+        for name in headers:
+            if name.lower() in first:
                 problems.add(
                     label,
-                    pointer_join(base, "endpoints", index, "name"),
-                    f"duplicate endpoint name '{name}' (first at {pointer_join(base, 'endpoints', seen[name])})",
+                    pointer_join(where, name),
+                    f"header '{name}' repeats '{first[name.lower()]}': header names ignore case, "
+                    "so only one of them would be sent; keep one",
                 )
-            seen.setdefault(name, index)
-        think = layer.get("think_time_seconds")
-        if isinstance(think, dict) and {"min", "max"} <= set(think) and think["min"] > think["max"]:
+            first.setdefault(name.lower(), name)
+    for index, endpoint in enumerate(scope.get("endpoints", [])):
+        if endpoint["name"] not in defined:
             problems.add(
                 label,
-                pointer_join(base, "think_time_seconds"),
-                f"min {think['min']} is above max {think['max']}",
+                pointer_join(base, "endpoints", index, "name"),
+                f"no layer defines an endpoint '{endpoint['name']}' (with a path)"
+                f"{did_you_mean(endpoint['name'], defined)}",
             )
-
+    seen: dict[str, int] = {}
+    for index, endpoint in enumerate(scope.get("endpoints", [])):
+        name = endpoint["name"]
+        if name in seen:
+            problems.add(
+                label,
+                pointer_join(base, "endpoints", index, "name"),
+                f"duplicate endpoint name '{name}' (first at {pointer_join(base, 'endpoints', seen[name])})",
+            )
+        seen.setdefault(name, index)

@@ -1,4 +1,5 @@
-"""The run's files: the HTML report, the final CSVs, and a plain run's own folder.
+"""The run's files: Locust's CSVs rewritten with the final statistics, a folder of its own for
+each run, the HTML report written atomically (an earlier one kept under another name).
 
 Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
@@ -13,6 +14,7 @@ from compiler.runtime.secrets import *  # noqa: F401,F403
 from compiler.runtime.values import *  # noqa: F401,F403
 from compiler.runtime.requests import *  # noqa: F401,F403
 from compiler.runtime.answers import *  # noqa: F401,F403
+from compiler.runtime.sending import *  # noqa: F401,F403
 from compiler.runtime.flows import *  # noqa: F401,F403
 from compiler.runtime.load import *  # noqa: F401,F403
 from compiler.runtime.iterations import *  # noqa: F401,F403
@@ -25,7 +27,7 @@ from compiler.runtime.records import *  # noqa: F401,F403
 from compiler.runtime.distributed import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
-# -- the run's files ------------------------------------------------------------------------------
+# -- the run's files -------------------------------------------------------------------------------
 
 
 def write_final_csvs(environment):
