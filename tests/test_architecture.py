@@ -155,3 +155,17 @@ def test_every_folder_says_what_it_holds_and_may_import():
         assert len(doc) > 100, f"{folder.name}/__init__.py: no docstring saying what the folder holds"
         if folder.name != "runtime":
             assert "May import" in doc, f"{folder.name}/__init__.py: its docstring does not say what it may import"
+
+
+def test_no_top_level_name_is_defined_twice_in_the_runtime():
+    """The runtime's parts are inlined into one module: a function one part defines under a name
+    another part already uses replaces it silently (two `capped` functions did once)."""
+    runtime = PACKAGE / "runtime"
+    defined: dict[str, list[str]] = {}
+    for path in sorted(runtime.glob("*.py")):
+        if path.name in ("__init__.py", "configuration.py"):
+            continue
+        for node in ast.parse(path.read_text("utf-8")).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.setdefault(node.name, []).append(path.name)
+    assert {name: files for name, files in defined.items() if len(files) > 1} == {}

@@ -53,15 +53,15 @@ def test_the_demo_catalog_split_between_processes_gives_the_same_bytes(demo: Pat
         "OUT: 26 written, 0 unchanged, 0 removed"
     ]
     assert {name: tree(demo / "out-1")[name] for name in committed} == committed
-    simulation = demo / "data/simulations/shop.json"
+    simulation = demo / "data/simulations/app.json"
     data = json.loads(simulation.read_text())
     data["endpoints"][0]["weight"] = 9
     simulation.write_text(json.dumps(data))
-    code, stdout, _ = same_either_way(demo)  # the fast path: only the shop targets again
-    shop = len([name for name in committed if name.startswith("shop_")])
-    assert code == 0 and f"{shop} written, {len(committed) - shop} unchanged" in stdout
+    code, stdout, _ = same_either_way(demo)  # the fast path: only the app targets again
+    app = len([name for name in committed if name.startswith("app_")])
+    assert code == 0 and f"{app} written, {len(committed) - app} unchanged" in stdout
     assert [line for line in stdout.splitlines() if "endpoints" in line] == [
-        f"OUT/{name}: endpoints: ~{data['endpoints'][0]['name']}" for name in sorted(committed) if name.startswith("shop_")
+        f"OUT/{name}: endpoints: ~{data['endpoints'][0]['name']}" for name in sorted(committed) if name.startswith("app_")
     ]
 
 

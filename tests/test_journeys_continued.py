@@ -153,3 +153,14 @@ def test_every_new_key_is_settable_in_every_layer():
     for kind in ("thresholds", "thresholds_patch"):
         assert {"tags", "for", "checks_failed_ratio", "abort"} <= set(defs[kind]["properties"]), kind
     assert set(defs["population_patch"]["properties"]) == set(defs["population"]["properties"])
+
+
+def test_a_population_may_not_take_a_name_python_or_the_runtime_uses(journey):
+    """Each population is a user class at the file's top level: `max` would replace the builtin
+    the runtime calls, `__name__` the module's own name, `run` a runtime function."""
+    simulation = copy.deepcopy(POPULATIONS)
+    shoppers = simulation["populations"].pop("shoppers")
+    simulation["populations"].update({"max": shoppers, "__name__": copy.deepcopy(shoppers), "run": copy.deepcopy(shoppers)})
+    _targets, problems = resolve(journey, simulation, names={"shop_qa_mx"})
+    refused = sorted(re.findall(r"/populations/(\S+): population name '\S+' is a name the generated file already uses", "\n".join(problems)))
+    assert refused == ["__name__", "max", "run"], problems

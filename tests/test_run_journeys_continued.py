@@ -375,3 +375,24 @@ def test_a_failed_step_still_takes_the_pauses_after_it(tmp_path, make_server):
     assert run.returncode == 1, run
     assert 3 <= by_path(server)["/broken"] <= 10, by_path(server)  # about 2s / 0.25s, not thousands
     assert "/next" not in by_path(server)
+
+
+def test_failure_messages_that_quote_the_answer_stay_few_whatever_the_target_answers(tmp_path, make_server):
+    """A target that answers a new value every time (an id, a time) gives a failed check a new
+    message every time: past 20 different ones for a check, the rest are counted under one, so
+    Locust's failure table, the report and the record stay small; every failure still counts."""
+    server = make_server()
+    server.set_numbered_body("", "GET", "/count")  # 1, 2, 3, ...: JSON numbers
+    endpoints = [{"name": "count", "path": "/count", "checks": [{"json": "$", "equals": 0}]}]
+    simulation = alone(endpoints=endpoints, users=1, iterations=40)
+    run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run", "--summary-json", "summary.json")
+
+    assert run.returncode == 1, run
+    assert by_path(server)["/count"] == 40
+    failures = summary(tmp_path / "run")["failures"]
+    assert sum(f["occurrences"] for f in failures) == 40, failures  # every failure counted
+    quoted = [f for f in failures if re.fullmatch(r"check \$: expected 0, got \d+", f["message"])]
+    rest = [f for f in failures if f not in quoted]
+    assert len(quoted) == 20 and all(f["occurrences"] == 1 for f in quoted), failures
+    assert [(f["message"], f["occurrences"]) for f in rest] == [
+        ("check $: failed (more than 20 different messages; the rest not quoted)", 20)], failures

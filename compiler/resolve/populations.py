@@ -13,6 +13,7 @@ unless it sets its own.
 from __future__ import annotations
 
 import ast
+import builtins
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,8 @@ def runtime_names() -> frozenset[str]:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 for target in targets:
                     names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
-    return frozenset(names)
+    # Python's builtins too: a user class named `max` would replace the one the runtime calls.
+    return frozenset(names | set(dir(builtins)))
 
 
 def populations_of(resolution: Resolution, think_time: ThinkTime) -> tuple[Population, ...]:
@@ -68,7 +70,7 @@ def populations_of(resolution: Resolution, think_time: ThinkTime) -> tuple[Popul
             "with populations (after overrides), or arrivals without them",
         )
     for name in populations:
-        if name in runtime_names():
+        if name in runtime_names() or (name.startswith("__") and name.endswith("__")):
             resolution.problem(
                 pointer_join("/populations", name),
                 f"population name '{name}' is a name the generated file already uses (each population is a "

@@ -35,6 +35,30 @@ def warn(store, message):
     store[key] = store.get(key, 0) + 1
 
 
+def check_label(check):
+    """What a check is about, without what the answer held: the message of its failures once
+    more than ANSWERS_SHOWN different ones came (an id, a link or a time in every answer)."""
+    if "max_ms" in check:
+        return f"check max_ms {check['max_ms']:g}"
+    if "json" in check:
+        return f"check {check['json'].text}"
+    if "header" in check:
+        return f"check header {check['header']}"
+    return "check status" if "status" in check else "check body"
+
+
+def quoted_few(message, where, label):
+    """A failure's message as reported: as written for the first ANSWERS_SHOWN different ones at
+    `where`, then `label` and that the rest are not quoted. Locust files each distinct message
+    apart (and workers send them all to the master): a target that answers something new every
+    time must not grow the failure table, the report or the record without bound."""
+    seen = ANSWERS_SEEN.setdefault(where, set())
+    if message in seen or len(seen) < ANSWERS_SHOWN:
+        seen.add(message)
+        return message
+    return f"{label}: failed (more than {ANSWERS_SHOWN} different messages; the rest not quoted)"
+
+
 def reset_tallies():
     """When a run starts, in every process: no check counted yet (Requests keep their lists)."""
     for tally in CHECK_TALLY.values():

@@ -183,6 +183,9 @@ def sendable(text):
     return LONE_PERCENT.sub("%25", quote(text.partition("#")[0], safe=PATH_SAFE))
 
 
+USER_PART = re.compile(r"//[^/?#]*@")  # a URL's user name (and password), never quoted
+
+
 def data_path(value, reference, host):
     """The path (or, for a link of the run's origin, the URL) a path that is exactly one
     ${feed:..} or ${capture:..} sends; Refused when it is neither a path nor of that origin."""
@@ -192,7 +195,7 @@ def data_path(value, reference, host):
         url = next_leg(host + "/", text)
         if url is None:
             raise Refused(
-                f"{where}: {shown(text)} is a URL clients read differently (a backslash, a control "
+                f"{where}: {shown(USER_PART.sub('//', text))} is a URL clients read differently (a backslash, a control "
                 "character or a user name), not sent"
             )
         if origin(url) != origin(host):

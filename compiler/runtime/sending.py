@@ -56,7 +56,10 @@ class Request:
         self.follow_redirects = step.follow_redirects
         self.checks = [resolve(check, missing) for check in step.checks]
         # (check, whether it only warns): a warning is counted, the request still passes
-        self.judged = [(check, check.get("severity") == "warn") for check in self.checks]
+        self.judged = [
+            (check, check.get("severity") == "warn", (self.name, index), check_label(check))
+            for index, check in enumerate(self.checks)
+        ]
         self.tally = CHECK_TALLY.setdefault(self.name, [0, 0])  # checks made, failed
         self.warnings = WARNINGS.setdefault(self.name, {})  # message -> occurrences
         self.capture = resolve(step.capture, missing)
@@ -199,10 +202,8 @@ class Request:
         "connection", "timeout", or another word). Every outcome is counted once. The whole answer
         (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
-        # One per user and timeout, started again and again: a new Timeout each time costs.
-        deadline = user.deadlines.get(self.seconds)
-        if deadline is None:
-            deadline = user.deadlines[self.seconds] = GEVENT.Timeout(self.seconds)
+        # A new Timeout each time: one started again counts from its first start (gevent's timer).
+        deadline = GEVENT.Timeout(self.seconds)
         deadline.start()
         try:
             if self.dynamic:
@@ -213,7 +214,7 @@ class Request:
             client = user.client if self.timeout is None else user.client_for(self.timeout)
             response = client.request(self.method, url, **arguments)
             answer, failure = self.fetched(response, client, user.host, url, headers, payload)
-            deadline.cancel()
+            deadline.close()
             response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
             return self.judge(response, answer, failure, client, scope, user, attempt)
         except GEVENT.Timeout as error:
@@ -222,8 +223,11 @@ class Request:
             return self.failed(f"timed out after {self.seconds:g}s", started, "timeout", attempt)
         except USER_SIGNALS:
             raise
-        except (Unset, Refused) as error:
+        except Unset as error:
             return self.failed(str(error), started, "unsent", attempt)
+        except Refused as error:  # its words hold what the data held: a link in every answer
+            words = quoted_few(str(error), (self.name, "path"), f"path from {written(self.path)}")
+            return self.failed(words, started, "unsent", attempt)
         except AnswerTooLarge:
             return self.failed(
                 f"answer larger than {bounded(self.limit)}", started, "large", attempt
@@ -232,7 +236,7 @@ class Request:
             words = fault_of(error, self.seconds)
             return self.failed(words, started, kind_of(words), attempt)
         finally:
-            deadline.cancel()
+            deadline.close()
 
     def said(self, message, kind, attempt):
         """A failure's message, saying so when the attempt is tried again."""
@@ -360,10 +364,11 @@ class Request:
         failure = None
         if self.judged:
             failed = 0
-            for check, warns in self.judged:
+            for check, warns, where, label in self.judged:
                 message = check_failure(check, answer, document, elapsed_ms, scope)
                 if message is not None:
                     failed += 1
+                    message = quoted_few(message, where, label)
                     if warns:
                         warn(self.warnings, message)
                     elif failure is None:

@@ -171,8 +171,6 @@ class SimulatedUser(USER_CLASS):
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
-        # seconds -> the whole-answer deadline of this user's requests (sending.py)
-        self.deadlines = {}
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
         self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:a7ffc2998e093daadadebafd5d03e72474f90f5595ec57c23ad0f5fb49c0d391
+# compiler-digest: sha256:e26fcd3910bafea6421829eef28550021fb02b8ee1c2438c44aa8e0b6345bc1c
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -1001,6 +1001,9 @@ def sendable(text):
     return LONE_PERCENT.sub("%25", quote(text.partition("#")[0], safe=PATH_SAFE))
 
 
+USER_PART = re.compile(r"//[^/?#]*@")  # a URL's user name (and password), never quoted
+
+
 def data_path(value, reference, host):
     """The path (or, for a link of the run's origin, the URL) a path that is exactly one
     ${feed:..} or ${capture:..} sends; Refused when it is neither a path nor of that origin."""
@@ -1010,7 +1013,7 @@ def data_path(value, reference, host):
         url = next_leg(host + "/", text)
         if url is None:
             raise Refused(
-                f"{where}: {shown(text)} is a URL clients read differently (a backslash, a control "
+                f"{where}: {shown(USER_PART.sub('//', text))} is a URL clients read differently (a backslash, a control "
                 "character or a user name), not sent"
             )
         if origin(url) != origin(host):
@@ -1050,6 +1053,30 @@ def warn(store, message):
     """Count a check that warns, by its message (a few distinct ones per request name)."""
     key = message if message in store or len(store) < WARNINGS_SHOWN else OTHER_WARNINGS
     store[key] = store.get(key, 0) + 1
+
+
+def check_label(check):
+    """What a check is about, without what the answer held: the message of its failures once
+    more than ANSWERS_SHOWN different ones came (an id, a link or a time in every answer)."""
+    if "max_ms" in check:
+        return f"check max_ms {check['max_ms']:g}"
+    if "json" in check:
+        return f"check {check['json'].text}"
+    if "header" in check:
+        return f"check header {check['header']}"
+    return "check status" if "status" in check else "check body"
+
+
+def quoted_few(message, where, label):
+    """A failure's message as reported: as written for the first ANSWERS_SHOWN different ones at
+    `where`, then `label` and that the rest are not quoted. Locust files each distinct message
+    apart (and workers send them all to the master): a target that answers something new every
+    time must not grow the failure table, the report or the record without bound."""
+    seen = ANSWERS_SEEN.setdefault(where, set())
+    if message in seen or len(seen) < ANSWERS_SHOWN:
+        seen.add(message)
+        return message
+    return f"{label}: failed (more than {ANSWERS_SHOWN} different messages; the rest not quoted)"
 
 
 def reset_tallies():
@@ -1374,7 +1401,10 @@ class Request:
         self.follow_redirects = step.follow_redirects
         self.checks = [resolve(check, missing) for check in step.checks]
         # (check, whether it only warns): a warning is counted, the request still passes
-        self.judged = [(check, check.get("severity") == "warn") for check in self.checks]
+        self.judged = [
+            (check, check.get("severity") == "warn", (self.name, index), check_label(check))
+            for index, check in enumerate(self.checks)
+        ]
         self.tally = CHECK_TALLY.setdefault(self.name, [0, 0])  # checks made, failed
         self.warnings = WARNINGS.setdefault(self.name, {})  # message -> occurrences
         self.capture = resolve(step.capture, missing)
@@ -1517,10 +1547,8 @@ class Request:
         "connection", "timeout", or another word). Every outcome is counted once. The whole answer
         (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
-        # One per user and timeout, started again and again: a new Timeout each time costs.
-        deadline = user.deadlines.get(self.seconds)
-        if deadline is None:
-            deadline = user.deadlines[self.seconds] = GEVENT.Timeout(self.seconds)
+        # A new Timeout each time: one started again counts from its first start (gevent's timer).
+        deadline = GEVENT.Timeout(self.seconds)
         deadline.start()
         try:
             if self.dynamic:
@@ -1531,7 +1559,7 @@ class Request:
             client = user.client if self.timeout is None else user.client_for(self.timeout)
             response = client.request(self.method, url, **arguments)
             answer, failure = self.fetched(response, client, user.host, url, headers, payload)
-            deadline.cancel()
+            deadline.close()
             response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
             return self.judge(response, answer, failure, client, scope, user, attempt)
         except GEVENT.Timeout as error:
@@ -1540,8 +1568,11 @@ class Request:
             return self.failed(f"timed out after {self.seconds:g}s", started, "timeout", attempt)
         except USER_SIGNALS:
             raise
-        except (Unset, Refused) as error:
+        except Unset as error:
             return self.failed(str(error), started, "unsent", attempt)
+        except Refused as error:  # its words hold what the data held: a link in every answer
+            words = quoted_few(str(error), (self.name, "path"), f"path from {written(self.path)}")
+            return self.failed(words, started, "unsent", attempt)
         except AnswerTooLarge:
             return self.failed(
                 f"answer larger than {bounded(self.limit)}", started, "large", attempt
@@ -1550,7 +1581,7 @@ class Request:
             words = fault_of(error, self.seconds)
             return self.failed(words, started, kind_of(words), attempt)
         finally:
-            deadline.cancel()
+            deadline.close()
 
     def said(self, message, kind, attempt):
         """A failure's message, saying so when the attempt is tried again."""
@@ -1678,10 +1709,11 @@ class Request:
         failure = None
         if self.judged:
             failed = 0
-            for check, warns in self.judged:
+            for check, warns, where, label in self.judged:
                 message = check_failure(check, answer, document, elapsed_ms, scope)
                 if message is not None:
                     failed += 1
+                    message = quoted_few(message, where, label)
                     if warns:
                         warn(self.warnings, message)
                     elif failure is None:
@@ -4758,8 +4790,6 @@ class SimulatedUser(USER_CLASS):
         # Same seed, worker and spawn number: the same requests and think times, every run.
         self.rng = random.Random(f"{seed}/{worker_index}/{next(run['user_numbers'])}")
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
-        # seconds -> the whole-answer deadline of this user's requests (sending.py)
-        self.deadlines = {}
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
         self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()
