@@ -277,7 +277,9 @@ def test_a_lost_worker_leaves_its_share_to_the_others_and_fails_the_run(files, s
     late = [request for request in server.received() if request.timestamp > settled]
     seconds = max(request.timestamp for request in late) - settled
     assert seconds > 1.5, ran
-    assert len(late) >= 18 * seconds, (len(late), seconds)  # about 20/s from the one left, not its half
+    # About 20/s from the one left, not the 10/s of its half: 15/s tells them apart (a busy
+    # machine gave 18.0/s over 2 s, just under an earlier line of 18).
+    assert len(late) >= 15 * seconds, (len(late), seconds)
 
 
 def test_what_an_open_or_counted_run_cannot_do_stops_it_before_any_load(files, server, rundir):

@@ -359,7 +359,9 @@ def test_compare_two_comparable_runs(steady):
 
 def test_compare_flags_the_planted_regression(steady):
     a, _, b = steady
-    result = compiler(ROOT, "compare", str(a), str(b), "--tolerance", "0.5")
+    # The planted regression is 8 times the latency; a tolerance of 100% keeps the shared
+    # machine's noise on the fast request's p99 (+75% seen, 34 -> 59 ms) from flagging it too.
+    result = compiler(ROOT, "compare", str(a), str(b), "--tolerance", "1.0")
     assert result.returncode == 1, result.stdout + result.stderr
     slow = next(line for line in result.stdout.splitlines() if line.startswith("GET slow"))
     assert "REGRESSION: p50_ms" in slow, result.stdout
