@@ -344,10 +344,10 @@ def test_an_abort_level_stops_the_run_while_the_end_judges_its_own(tmp_path, mak
 
 def test_labels_name_the_statistics_and_thresholds_judge_by_label(tmp_path, make_server):
     server = make_server()
-    server.set_delay(0.02, "POST", "/api/items")
+    server.set_delay(0.5, "POST", "/api/items")  # far from GET's, even on a busy machine
     endpoints = [{"name": "list_items", "label": "GET /api/items", "path": "/api/items"},
                  {"name": "add_item", "label": "POST /api/items", "method": "POST", "path": "/api/items"}]  # fmt: skip
-    thresholds = {"requests": {"add_item": {"p50_ms": 1000}, "list_items": {"max_ms": 5}}, "tags": {"writes": {"min_rps": 0.1}}}
+    thresholds = {"requests": {"add_item": {"p50_ms": 1000}, "list_items": {"max_ms": 400}}, "tags": {"writes": {"min_rps": 0.1}}}
     endpoints[1]["tags"] = ["writes"]
     simulation = alone(endpoints=endpoints, users=1, run_time="2s", thresholds=thresholds)
     run = run_locust(compiled(tmp_path, server, simulation), tmp_path / "run", "--summary-json", "summary.json")
@@ -356,7 +356,7 @@ def test_labels_name_the_statistics_and_thresholds_judge_by_label(tmp_path, make
     record = summary(tmp_path / "run")
     assert {row["name"] for row in record["requests"]} == {"GET /api/items", "POST /api/items", None}
     rows = {(row["scope"], row["key"]): row for row in record["thresholds"]}
-    assert rows[("add_item", "p50_ms")]["measured"] >= 20  # POST's statistics, not GET's
+    assert rows[("add_item", "p50_ms")]["measured"] >= 500  # POST's statistics, not GET's
     assert rows[("list_items", "max_ms")]["passed"] and rows[("tag writes", "min_rps")]["passed"], rows
     assert re.search(r"GET +GET /api/items +\d+", run.stdout + run.stderr), run
 
