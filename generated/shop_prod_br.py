@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:3619bf6230bac931863717574aca84da16fbba5d5f3cc223b9cc85ac2acc5f05
+# compiler-digest: sha256:090b55ca25f612d767bff519877b5b34d4203c4202c19bfc7857698ab6d75ee8
 "Load simulation shop_prod_br, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1006,9 +1006,12 @@ MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SEND_ERRORS = (Exception,)  # what sending may raise; Locust's own signals to a user pass through
 USER_SIGNALS = (StopUser, StopTest, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
-# Locust runs on gevent (it patches the standard library with it): its Timeout bounds a whole
-# answer, from sending to the body's last byte, whatever the target drips.
+# Locust runs on gevent (it patches the standard library with it): a timer of its loop bounds a
+# whole answer, from sending to the body's last byte, whatever the target drips.
 GEVENT = sys.modules["gevent"]
+GETCURRENT = sys.modules["greenlet"].getcurrent
+NO_REDIRECTS = frozenset()  # what FastHttpUser's client follows by itself: redirected() follows
+EVERY_STATUS = frozenset(range(1000))  # what it takes as expected: every status is judged here
 READ_BLOCK = 65536
 # No retry hidden by a client: geventhttpclient (FastHttpUser's) sends an idempotent request
 # again when its connection closes before the answer, so the target would see two requests where
@@ -1018,6 +1021,35 @@ sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda meth
 
 class AnswerTooLarge(Exception):
     pass
+
+
+class AnswerDeadline(BaseException):
+    """Thrown into a request's greenlet when its whole answer did not arrive in time. Not an
+    Exception, and not gevent's Timeout: no client catches it as a network error of its own."""
+
+
+def judged_here(session):
+    """A FastHttpUser client that leaves redirects and statuses to this file: it follows no
+    redirect (redirected() does, within the origin) and raises for no status, so it never reads
+    the body of one it does not expect on its own, whole, past the answer limit (read_answer
+    reads every answer's, bounded)."""
+    agent = session.client
+    agent.redirect_response_codes, agent.valid_response_codes = NO_REDIRECTS, EVERY_STATUS
+    return session
+
+
+def fast_http_sends(payload, headers):
+    """(body, headers) as FastHttpUser's request() sends these keyword arguments: a JSON body
+    dumped, with Content-Type and Accept application/json unless the headers have them."""
+    data = payload.get("data")
+    if data or payload.get("json") is None:
+        return data, headers
+    added = {}
+    if "Content-Type" not in headers and "content-type" not in headers:
+        added["Content-Type"] = "application/json"
+    if "Accept" not in headers and "accept" not in headers:
+        added["Accept"] = "application/json"
+    return json.dumps(payload["json"]), {**headers, **added}
 
 
 def bounded(limit):
@@ -1045,7 +1077,8 @@ def read_answer(response, limit):
         body = b"".join(parts)
         if not fast:
             response.raw.release_conn()
-    encoding = response.headers.get("content-encoding")
+    headers = response.headers  # asked first: a missing header's get() raises and catches
+    encoding = headers.get("content-encoding") if "content-encoding" in headers else None
     if encoding and encoding.lower() in ("gzip", "x-gzip", "deflate"):
         body = decompressed(body, encoding.lower(), limit)
     if fast:
@@ -1599,6 +1632,7 @@ class Request:
             self.url, self.headers, self.payload = self.build(None)
             self.arguments = {**self.arguments, "headers": self.headers, **self.payload}
             self.sent = (self.url, self.headers, self.payload, self.arguments)
+            self.fast_sent = fast_http_sends(self.payload, self.headers)
         else:  # the parts without a capture or a feed value, built once too
             self.dynamic_path = is_dynamic(self.path)
             self.encoded_query = None if is_dynamic(self.query) else encoded_query(self.query)
@@ -1615,7 +1649,8 @@ class Request:
         self.continue_on_failure = step.continue_on_failure
         self.when, self.retry, self.repeat = step.when, step.retry, step.repeat
         self.retry_on = frozenset(step.retry["on"]) if step.retry else frozenset()
-        if step.when is not None or step.retry is not None or step.repeat is not None:
+        self.sends_once = step.when is None and step.retry is None and step.repeat is None
+        if not self.sends_once:
             self.run = self.run_in_full
         # an endpoint's own draws
         self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
@@ -1660,7 +1695,13 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            return self.run(user, user.scope)
+            if (
+                self.sends_once
+            ):  # what run() does, one call less: Locust ignores what a task returns
+                self.send(user, user.scope)
+            else:
+                self.run(user, user.scope)
+            return
         rows = {
             **user.rows,
             **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows},
@@ -1714,24 +1755,31 @@ class Request:
         "connection", "timeout", or another word). Every outcome is counted once. The whole answer
         (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
-        # A new Timeout each time: one started again counts from its first start (gevent's timer).
-        deadline = GEVENT.Timeout(self.seconds)
-        deadline.start()
+        # The whole answer's deadline: a timer of gevent's loop that throws AnswerDeadline into
+        # this greenlet, counted from the clock's now (update=True). One gevent Timeout per
+        # request would cost twice as much, for the same timer; closed once the answer is in.
+        deadline = GEVENT.get_hub().loop.timer(self.seconds, priority=-1)
+        deadline.start(GETCURRENT().throw, AnswerDeadline, update=True)
         try:
             if self.dynamic:
                 url, headers, payload = self.build(scope, user.host)
-                arguments = {**self.arguments, "headers": headers, **payload}
             else:
                 url, headers, payload, arguments = self.sent
             client = user.client if self.timeout is None else user.client_for(self.timeout)
-            response = client.request(self.method, url, **arguments)
+            if CLIENT == "fasthttp":
+                body, sent_headers = (
+                    fast_http_sends(payload, headers) if self.dynamic else self.fast_sent
+                )
+                response = self.sent_fast(client, url, body, sent_headers)
+            else:
+                if self.dynamic:
+                    arguments = {**self.arguments, "headers": headers, **payload}
+                response = client.request(self.method, url, **arguments)
             answer, failure = self.fetched(response, client, user.host, url, headers, payload)
             deadline.close()
             response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
             return self.judge(response, answer, failure, client, scope, user, attempt)
-        except GEVENT.Timeout as error:
-            if error is not deadline:
-                raise
+        except AnswerDeadline:
             return self.failed(f"timed out after {self.seconds:g}s", started, "timeout", attempt)
         except USER_SIGNALS:
             raise
@@ -1749,6 +1797,28 @@ class Request:
             return self.failed(words, started, kind_of(words), attempt)
         finally:
             deadline.close()
+
+    def sent_fast(self, client, url, body, headers):
+        """Send with FastHttpUser's client the way its request() does (the URL on the host, the
+        host's own credentials; the client judged_here), without what request() does
+        for a caller that leaves the judging to it: its context manager, the Content-Length
+        lookup of a stream, raise_for_status. The answer carries the request_meta that judge()
+        reports, as request() would have made it."""
+        if client.auth_header:
+            headers = {**headers, "Authorization": client.auth_header}
+        url, start_time = client._build_url(url), time.time()
+        response = client._send_request_safe_mode(self.method, url, payload=body, headers=headers)
+        response.request_meta = {
+            "request_type": self.method,
+            "name": self.name,
+            "context": client.user.context() if client.user else {},
+            "response": response,
+            "exception": None,
+            "start_time": start_time,
+            "url": url,
+            "response_length": 0,
+        }
+        return response
 
     def said(self, message, kind, attempt):
         """A failure's message, saying so when the attempt is tried again."""
@@ -1771,15 +1841,15 @@ class Request:
 
     def fetched(self, response, client, host, url, headers, payload):
         """(the final answer, its body read; a failure of the redirects, or None)."""
-        if response.request_meta.get("exception") is None and response.status_code:
+        status = response.status_code
+        if status and response.request_meta.get("exception") is None:
             read_answer(response, self.limit)
-        if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
+        if status in REDIRECT_STATUSES and self.follow_redirects:
             answer, failure = self.redirected(client, host, url, headers, payload, response)
+            status = answer.status_code
         else:
             answer, failure = response, None
-        response.request_meta["response_length"] = (
-            len(answer.content or b"") if answer.status_code else 0
-        )
+        response.request_meta["response_length"] = len(answer.content or b"") if status else 0
         return answer, failure
 
     def judge(self, response, answer, failure, client, scope, user, attempt=0):
@@ -4830,7 +4900,9 @@ class Simulation(TaskSet):
     user_feeds = []  # the feeds on_start reads: drawn once per user
     think = (0.0, 0.0)  # (min, max - min) seconds: what rng.uniform draws
     pacing = {}
-    plan = None  # (tasks, cumulative weights, total, last index), once per filtered task list
+    plan = (
+        None  # (tasks, cumulative weights, total, last index, only drawn), per filtered task list
+    )
 
     def on_start(self):
         user = self.user
@@ -4842,7 +4914,11 @@ class Simulation(TaskSet):
     def get_next_task(self):
         """The next iteration: with arrivals, the one this user's ticket is for; one task drawn
         by weight, or with task_order sequential every task in order."""
-        tasks, user = self.tasks, self.user
+        tasks, user, plan = self.tasks, self.user, self.plan
+        if plan is not None and plan[0] is tasks and plan[4]:  # a draw by weight, nothing else
+            run["iterations"] += 1
+            user.iterations += 1
+            return tasks[bisect_right(plan[1], user.rng.random() * plan[2], 0, plan[3])]
         if not tasks:
             raise StopUser()  # its population has no task left after --tags or --exclude-tags
         if run["open"]:
@@ -4851,13 +4927,14 @@ class Simulation(TaskSet):
         user.iterations += 1
         if run["sequential"]:
             return every_task(tasks)
-        plan = self.plan
         if plan is None or plan[0] is not tasks:  # once, after the tags filtered the tasks
             cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
-            plan = type(self).plan = (tasks, cum_weights, cum_weights[-1] + 0.0, len(tasks) - 1)
+            only_drawn = not run["open"] and not self.pacing  # the first lines above suffice
+            plan = (tasks, cum_weights, cum_weights[-1] + 0.0, len(tasks) - 1, only_drawn)
+            type(self).plan = plan
         if self.pacing:
             user.iteration_started = time.monotonic()
-        _tasks, cum_weights, total, last = plan
+        _tasks, cum_weights, total, last, _only_drawn = plan
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
         return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
@@ -4871,6 +4948,8 @@ class Simulation(TaskSet):
             elapsed = time.monotonic() - user.iteration_started
             return max(0.0, pace_seconds(user, self.pacing) - elapsed)
         low, span = self.think
+        if not span:  # a fixed think time (no think time): nothing to draw
+            return low
         return low + span * user.rng.random()  # what rng.uniform(low, low + span) draws
 
 
@@ -4929,6 +5008,8 @@ def count_users_from_zero(environment, **_kwargs):
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
     settle_the_run(environment)
+    for taskset in TASK_SETS:
+        taskset.plan = None  # drawn anew for this run's tasks, model and pace
     if run["open"]:
         begin_arrivals(environment)
     streaks.clear()
@@ -4963,6 +5044,8 @@ class SimulatedUser(USER_CLASS):
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
+        else:
+            judged_here(self.client)
 
     def on_stop(self):
         if run["open"]:
@@ -4976,16 +5059,18 @@ class SimulatedUser(USER_CLASS):
         if timeout is None or CLIENT == "requests":
             return self.client
         if timeout not in self.clients:
-            self.clients[timeout] = FastHttpSession(
-                base_url=self.host,
-                request_event=self.environment.events.request,
-                user=self,
-                network_timeout=timeout,
-                connection_timeout=timeout,
-                max_retries=self.max_retries,
-                max_redirects=self.max_redirects,
-                insecure=self.insecure,
-                concurrency=self.concurrency,
+            self.clients[timeout] = judged_here(
+                FastHttpSession(
+                    base_url=self.host,
+                    request_event=self.environment.events.request,
+                    user=self,
+                    network_timeout=timeout,
+                    connection_timeout=timeout,
+                    max_retries=self.max_retries,
+                    max_redirects=self.max_redirects,
+                    insecure=self.insecure,
+                    concurrency=self.concurrency,
+                )
             )
         return self.clients[timeout]
 

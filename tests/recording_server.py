@@ -99,8 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         huge = self.server.fault_for(self.server.huges, self.command, url.path)
         if huge:
-            size, chunked, gzip_bomb = huge
-            self.send_response(200)
+            size, chunked, gzip_bomb, status = huge
+            self.send_response(status)
             if gzip_bomb:  # compressed a block at a time: the server never holds `size` bytes
                 import zlib as _zlib
 
@@ -231,7 +231,7 @@ class RecordingServer(ThreadingHTTPServer):
         self.alternate_resets: dict[tuple[str, str], int] = {}  # reset every Nth request
         self.alternate_count = 0
         self.drips: dict[tuple[str, str], tuple[int, float]] = {}
-        self.huges: dict[tuple[str, str], tuple[int, bool, bool]] = {}
+        self.huges: dict[tuple[str, str], tuple[int, bool, bool, int]] = {}
         self.echoes: dict[tuple[str, str], str] = {}
         self.delay_sequence: list[float] = []
         self.sequenced = 0
@@ -288,10 +288,11 @@ class RecordingServer(ThreadingHTTPServer):
         with self._lock:
             self.drips[(method.upper(), path)] = (size, pause)
 
-    def set_huge(self, size: int, method: str = "*", path: str = "*", chunked: bool = False, gzip_bomb: bool = False) -> None:
+    def set_huge(self, size: int, method: str = "*", path: str = "*", chunked: bool = False, gzip_bomb: bool = False,
+                 status: int = 200) -> None:  # fmt: skip
         """Answer with `size` bytes of body (chunked, or a small gzip that unpacks to `size`)."""
         with self._lock:
-            self.huges[(method.upper(), path)] = (size, chunked, gzip_bomb)
+            self.huges[(method.upper(), path)] = (size, chunked, gzip_bomb, status)
 
     def set_echo(self, header: str, method: str = "*", path: str = "*") -> None:
         """Answer with {"echo": the request's `header`}."""

@@ -96,6 +96,21 @@ def test_an_answer_larger_than_the_limit_fails_and_memory_stays_bounded(tmp_path
     assert peak_mib < 200, f"the run's process peaked at {peak_mib:.0f} MiB, for answers of 300 MiB"
 
 
+@pytest.mark.parametrize("client", CLIENTS)
+def test_an_error_answer_larger_than_the_limit_is_bounded_too(tmp_path, hostile, client):
+    """A status the client does not expect (a 500) is read no further than any other answer:
+    FastHttpUser's client would read its whole body on its own, for its error's log."""
+    size = 300 * 1024 * 1024
+    path = generated(tmp_path, hostile.port, {**PLAIN, "client": client, "max_answer_bytes": 4 * 1024 * 1024})
+    hostile.set_huge(size, "GET", "/item", status=500)
+    output, peak_mib = run_measured(path, tmp_path, "-t", "3s", "--run-record", "run.json")
+    record = json.loads((tmp_path / "run.json").read_text())
+    (row,) = [row for row in record["requests"] if row["name"] == "item"]
+    assert row["requests"] >= 1 and row["failures"] == row["requests"], (row, output[-2000:])
+    assert {f["message"] for f in record["failures"]} == {"answer larger than 4 MiB"}, record["failures"]
+    assert peak_mib < 200, f"the run's process peaked at {peak_mib:.0f} MiB, for answers of 300 MiB"
+
+
 def test_a_step_can_take_a_larger_answer_than_the_simulation(tmp_path, hostile):
     simulation = {**PLAIN, "max_answer_bytes": 1000, "endpoints": [
         {"name": "item", "path": "/item"}, {"name": "big", "path": "/big", "max_answer_bytes": 100000}]}  # fmt: skip

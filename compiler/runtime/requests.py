@@ -21,9 +21,12 @@ MAX_REDIRECTS = 10
 DEFAULT_PORTS = {"http": 80, "https": 443}
 SEND_ERRORS = (Exception,)  # what sending may raise; Locust's own signals to a user pass through
 USER_SIGNALS = (StopUser, StopTest, InterruptTaskSet, RescheduleTask, RescheduleTaskImmediately)
-# Locust runs on gevent (it patches the standard library with it): its Timeout bounds a whole
-# answer, from sending to the body's last byte, whatever the target drips.
+# Locust runs on gevent (it patches the standard library with it): a timer of its loop bounds a
+# whole answer, from sending to the body's last byte, whatever the target drips.
 GEVENT = sys.modules["gevent"]
+GETCURRENT = sys.modules["greenlet"].getcurrent
+NO_REDIRECTS = frozenset()  # what FastHttpUser's client follows by itself: redirected() follows
+EVERY_STATUS = frozenset(range(1000))  # what it takes as expected: every status is judged here
 READ_BLOCK = 65536
 # No retry hidden by a client: geventhttpclient (FastHttpUser's) sends an idempotent request
 # again when its connection closes before the answer, so the target would see two requests where
@@ -33,6 +36,35 @@ sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda meth
 
 class AnswerTooLarge(Exception):
     pass
+
+
+class AnswerDeadline(BaseException):
+    """Thrown into a request's greenlet when its whole answer did not arrive in time. Not an
+    Exception, and not gevent's Timeout: no client catches it as a network error of its own."""
+
+
+def judged_here(session):
+    """A FastHttpUser client that leaves redirects and statuses to this file: it follows no
+    redirect (redirected() does, within the origin) and raises for no status, so it never reads
+    the body of one it does not expect on its own, whole, past the answer limit (read_answer
+    reads every answer's, bounded)."""
+    agent = session.client
+    agent.redirect_response_codes, agent.valid_response_codes = NO_REDIRECTS, EVERY_STATUS
+    return session
+
+
+def fast_http_sends(payload, headers):
+    """(body, headers) as FastHttpUser's request() sends these keyword arguments: a JSON body
+    dumped, with Content-Type and Accept application/json unless the headers have them."""
+    data = payload.get("data")
+    if data or payload.get("json") is None:
+        return data, headers
+    added = {}
+    if "Content-Type" not in headers and "content-type" not in headers:
+        added["Content-Type"] = "application/json"
+    if "Accept" not in headers and "accept" not in headers:
+        added["Accept"] = "application/json"
+    return json.dumps(payload["json"]), {**headers, **added}
 
 
 def bounded(limit):
@@ -60,7 +92,8 @@ def read_answer(response, limit):
         body = b"".join(parts)
         if not fast:
             response.raw.release_conn()
-    encoding = response.headers.get("content-encoding")
+    headers = response.headers  # asked first: a missing header's get() raises and catches
+    encoding = headers.get("content-encoding") if "content-encoding" in headers else None
     if encoding and encoding.lower() in ("gzip", "x-gzip", "deflate"):
         body = decompressed(body, encoding.lower(), limit)
     if fast:

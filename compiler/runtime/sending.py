@@ -87,6 +87,7 @@ class Request:
             self.url, self.headers, self.payload = self.build(None)
             self.arguments = {**self.arguments, "headers": self.headers, **self.payload}
             self.sent = (self.url, self.headers, self.payload, self.arguments)
+            self.fast_sent = fast_http_sends(self.payload, self.headers)
         else:  # the parts without a capture or a feed value, built once too
             self.dynamic_path = is_dynamic(self.path)
             self.encoded_query = None if is_dynamic(self.query) else encoded_query(self.query)
@@ -103,7 +104,8 @@ class Request:
         self.continue_on_failure = step.continue_on_failure
         self.when, self.retry, self.repeat = step.when, step.retry, step.repeat
         self.retry_on = frozenset(step.retry["on"]) if step.retry else frozenset()
-        if step.when is not None or step.retry is not None or step.repeat is not None:
+        self.sends_once = step.when is None and step.retry is None and step.repeat is None
+        if not self.sends_once:
             self.run = self.run_in_full
         # an endpoint's own draws
         self.feeds = sorted({ref.feed for ref in references(vars(step), FromFeed)})
@@ -148,7 +150,13 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            return self.run(user, user.scope)
+            if (
+                self.sends_once
+            ):  # what run() does, one call less: Locust ignores what a task returns
+                self.send(user, user.scope)
+            else:
+                self.run(user, user.scope)
+            return
         rows = {
             **user.rows,
             **{feed: draw(feed, user) for feed in self.feeds if feed not in user.rows},
@@ -202,24 +210,31 @@ class Request:
         "connection", "timeout", or another word). Every outcome is counted once. The whole answer
         (redirects followed, bodies read) arrives within the step's timeout."""
         started = time.perf_counter()
-        # A new Timeout each time: one started again counts from its first start (gevent's timer).
-        deadline = GEVENT.Timeout(self.seconds)
-        deadline.start()
+        # The whole answer's deadline: a timer of gevent's loop that throws AnswerDeadline into
+        # this greenlet, counted from the clock's now (update=True). One gevent Timeout per
+        # request would cost twice as much, for the same timer; closed once the answer is in.
+        deadline = GEVENT.get_hub().loop.timer(self.seconds, priority=-1)
+        deadline.start(GETCURRENT().throw, AnswerDeadline, update=True)
         try:
             if self.dynamic:
                 url, headers, payload = self.build(scope, user.host)
-                arguments = {**self.arguments, "headers": headers, **payload}
             else:
                 url, headers, payload, arguments = self.sent
             client = user.client if self.timeout is None else user.client_for(self.timeout)
-            response = client.request(self.method, url, **arguments)
+            if CLIENT == "fasthttp":
+                body, sent_headers = (
+                    fast_http_sends(payload, headers) if self.dynamic else self.fast_sent
+                )
+                response = self.sent_fast(client, url, body, sent_headers)
+            else:
+                if self.dynamic:
+                    arguments = {**self.arguments, "headers": headers, **payload}
+                response = client.request(self.method, url, **arguments)
             answer, failure = self.fetched(response, client, user.host, url, headers, payload)
             deadline.close()
             response.request_meta["response_time"] = (time.perf_counter() - started) * 1000
             return self.judge(response, answer, failure, client, scope, user, attempt)
-        except GEVENT.Timeout as error:
-            if error is not deadline:
-                raise
+        except AnswerDeadline:
             return self.failed(f"timed out after {self.seconds:g}s", started, "timeout", attempt)
         except USER_SIGNALS:
             raise
@@ -237,6 +252,28 @@ class Request:
             return self.failed(words, started, kind_of(words), attempt)
         finally:
             deadline.close()
+
+    def sent_fast(self, client, url, body, headers):
+        """Send with FastHttpUser's client the way its request() does (the URL on the host, the
+        host's own credentials; the client judged_here), without what request() does
+        for a caller that leaves the judging to it: its context manager, the Content-Length
+        lookup of a stream, raise_for_status. The answer carries the request_meta that judge()
+        reports, as request() would have made it."""
+        if client.auth_header:
+            headers = {**headers, "Authorization": client.auth_header}
+        url, start_time = client._build_url(url), time.time()
+        response = client._send_request_safe_mode(self.method, url, payload=body, headers=headers)
+        response.request_meta = {
+            "request_type": self.method,
+            "name": self.name,
+            "context": client.user.context() if client.user else {},
+            "response": response,
+            "exception": None,
+            "start_time": start_time,
+            "url": url,
+            "response_length": 0,
+        }
+        return response
 
     def said(self, message, kind, attempt):
         """A failure's message, saying so when the attempt is tried again."""
@@ -259,15 +296,15 @@ class Request:
 
     def fetched(self, response, client, host, url, headers, payload):
         """(the final answer, its body read; a failure of the redirects, or None)."""
-        if response.request_meta.get("exception") is None and response.status_code:
+        status = response.status_code
+        if status and response.request_meta.get("exception") is None:
             read_answer(response, self.limit)
-        if self.follow_redirects and response.status_code in REDIRECT_STATUSES:
+        if status in REDIRECT_STATUSES and self.follow_redirects:
             answer, failure = self.redirected(client, host, url, headers, payload, response)
+            status = answer.status_code
         else:
             answer, failure = response, None
-        response.request_meta["response_length"] = (
-            len(answer.content or b"") if answer.status_code else 0
-        )
+        response.request_meta["response_length"] = len(answer.content or b"") if status else 0
         return answer, failure
 
     def judge(self, response, answer, failure, client, scope, user, attempt=0):

@@ -44,7 +44,9 @@ class Simulation(TaskSet):
     user_feeds = []  # the feeds on_start reads: drawn once per user
     think = (0.0, 0.0)  # (min, max - min) seconds: what rng.uniform draws
     pacing = {}
-    plan = None  # (tasks, cumulative weights, total, last index), once per filtered task list
+    plan = (
+        None  # (tasks, cumulative weights, total, last index, only drawn), per filtered task list
+    )
 
     def on_start(self):
         user = self.user
@@ -56,7 +58,11 @@ class Simulation(TaskSet):
     def get_next_task(self):
         """The next iteration: with arrivals, the one this user's ticket is for; one task drawn
         by weight, or with task_order sequential every task in order."""
-        tasks, user = self.tasks, self.user
+        tasks, user, plan = self.tasks, self.user, self.plan
+        if plan is not None and plan[0] is tasks and plan[4]:  # a draw by weight, nothing else
+            run["iterations"] += 1
+            user.iterations += 1
+            return tasks[bisect_right(plan[1], user.rng.random() * plan[2], 0, plan[3])]
         if not tasks:
             raise StopUser()  # its population has no task left after --tags or --exclude-tags
         if run["open"]:
@@ -65,13 +71,14 @@ class Simulation(TaskSet):
         user.iterations += 1
         if run["sequential"]:
             return every_task(tasks)
-        plan = self.plan
         if plan is None or plan[0] is not tasks:  # once, after the tags filtered the tasks
             cum_weights = list(itertools.accumulate(self.weights[t] for t in tasks))
-            plan = type(self).plan = (tasks, cum_weights, cum_weights[-1] + 0.0, len(tasks) - 1)
+            only_drawn = not run["open"] and not self.pacing  # the first lines above suffice
+            plan = (tasks, cum_weights, cum_weights[-1] + 0.0, len(tasks) - 1, only_drawn)
+            type(self).plan = plan
         if self.pacing:
             user.iteration_started = time.monotonic()
-        _tasks, cum_weights, total, last = plan
+        _tasks, cum_weights, total, last, _only_drawn = plan
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
         return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
@@ -85,6 +92,8 @@ class Simulation(TaskSet):
             elapsed = time.monotonic() - user.iteration_started
             return max(0.0, pace_seconds(user, self.pacing) - elapsed)
         low, span = self.think
+        if not span:  # a fixed think time (no think time): nothing to draw
+            return low
         return low + span * user.rng.random()  # what rng.uniform(low, low + span) draws
 
 
@@ -143,6 +152,8 @@ def count_users_from_zero(environment, **_kwargs):
     run["started"] = True  # from now on Locust handles SIGTERM, and so Ctrl-C
     run["iterations"], run["started_at"] = 0, time.time()
     settle_the_run(environment)
+    for taskset in TASK_SETS:
+        taskset.plan = None  # drawn anew for this run's tasks, model and pace
     if run["open"]:
         begin_arrivals(environment)
     streaks.clear()
@@ -177,6 +188,8 @@ class SimulatedUser(USER_CLASS):
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
+        else:
+            judged_here(self.client)
 
     def on_stop(self):
         if run["open"]:
@@ -190,16 +203,18 @@ class SimulatedUser(USER_CLASS):
         if timeout is None or CLIENT == "requests":
             return self.client
         if timeout not in self.clients:
-            self.clients[timeout] = FastHttpSession(
-                base_url=self.host,
-                request_event=self.environment.events.request,
-                user=self,
-                network_timeout=timeout,
-                connection_timeout=timeout,
-                max_retries=self.max_retries,
-                max_redirects=self.max_redirects,
-                insecure=self.insecure,
-                concurrency=self.concurrency,
+            self.clients[timeout] = judged_here(
+                FastHttpSession(
+                    base_url=self.host,
+                    request_event=self.environment.events.request,
+                    user=self,
+                    network_timeout=timeout,
+                    connection_timeout=timeout,
+                    max_retries=self.max_retries,
+                    max_redirects=self.max_redirects,
+                    insecure=self.insecure,
+                    concurrency=self.concurrency,
+                )
             )
         return self.clients[timeout]
 
