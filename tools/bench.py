@@ -17,7 +17,8 @@ Sections (`--only NAME ...` runs some, `--skip NAME ...` leaves some out; all by
 - throughput: requests per second of generated locustfiles against hand-written FastHttpUser
   and HttpUser ones with the same requests, against nginx, interleaved, plain and with a flow.
 - instructions: CPU instructions per request of the same generated and hand-written files under
-  valgrind: the throughput ratio without the machine's noise.
+  valgrind: the throughput ratio without the machine's noise (plain, flow, and the open model
+  at a rate, against a hand-written file paced to it).
 - arrivals: the open model's precision (rate reached / asked, start-lag p99) at 200, 1,000 and
   2,000 iterations per second on one process, and its throughput against a hand-written
   FastHttpUser at the same rate limit.
@@ -85,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each compile figure (matrix, demo, render, clients)")
     parser.add_argument("--pairs", type=int, default=5, help="interleaved rounds of the throughput runs (at least 5)")
     parser.add_argument("--seconds", type=int, default=10, help="length of each throughput run")
-    parser.add_argument("--kinds", choices=["plain", "flow"], nargs="+", default=["plain", "flow"], help="throughput and instructions: which simulations")
+    parser.add_argument("--kinds", choices=["plain", "flow", "arrivals"], nargs="+", default=["plain", "flow", "arrivals"],
+                        help="throughput (plain, flow) and instructions (all three): which simulations")
     parser.add_argument("--memory-runs", type=int, default=3, help="interleaved rounds of the 1,000-user runs")
     parser.add_argument("--max-targets", type=int, default=10000, choices=sorted(compiling.SCALE_SHAPES),
                         help="the largest row of the scale table")

@@ -75,6 +75,8 @@ def schedule(seed, limit):
 
 
 arrivals = {"shares": [], "origin": None}  # this process's: reset after each run
+WHOLE_SCHEDULE = [(0, 0, 1)]  # the shares of a process that releases every iteration itself
+WAITER = sys.modules["gevent.hub"].Waiter
 
 
 def reset_arrivals():
@@ -114,7 +116,7 @@ def begin_arrivals(environment):
     if isinstance(runner, MasterRunner):
         return
     if not isinstance(runner, WorkerRunner):
-        arrivals.update(origin=time.monotonic(), shares=[(0, 0, 1)], cap=run["max_users"])
+        arrivals.update(origin=time.monotonic(), shares=list(WHOLE_SCHEDULE), cap=run["max_users"])
         arrivals["end"] = run["arrivals_run_time"]
     # a greenlet of the runner's own group: it goes when the runner quits
     arrivals["greenlet"] = runner.greenlet.spawn(release_the_schedule, environment)
@@ -184,13 +186,15 @@ def release(environment):
     while not arrivals["shares"]:
         arrivals["woken"].wait()  # a greenlet's wait: Locust patched threading
     origin, idle, counts, last = arrivals["origin"], arrivals["idle"], arrivals["counts"], -1
+    shares, loop = arrivals["shares"], GEVENT.get_hub().loop
     for number, second in schedule(environment.parsed_options.seed, run["in_all"]):
         if second >= arrivals["end"]:  # -t shorter than the stages
             break
         last = number
-        index, count = share_at(second)
-        if index is None or number % count != index:
-            continue
+        if shares != WHOLE_SCHEDULE:  # divided among workers: this process's share only
+            index, count = share_at(second)
+            if index is None or number % count != index:
+                continue
         due = origin + second
         while time.monotonic() < due:
             time.sleep(due - time.monotonic())  # a greenlet's sleep: Locust patched time
@@ -201,7 +205,7 @@ def release(environment):
         if idle:
             user = idle.popleft()
             user.ticket = (stage, due)
-            user.ticket_ready.set()
+            loop.run_callback(wake_for_ticket, user)
         elif arrivals["size"] < arrivals["cap"]:
             arrivals["size"] += 1
             arrivals["users"] += 1
@@ -226,7 +230,7 @@ def start_ticketed_iteration(user):
     user.ticket = None
     stage[1] += 1
     lag = (time.monotonic() - due) * 1000
-    bucket = float(f"{lag:.3g}")
+    bucket = bucket_response_time(lag)  # 3 significant digits, as response times are kept
     arrivals["lags"][bucket] = arrivals["lags"].get(bucket, 0) + 1
     if lag > arrivals["lag_max"]:
         arrivals["lag_max"] = lag
@@ -238,9 +242,21 @@ def wait_for_ticket(user):
     arrivals["idle"].append(user)
     if arrivals["exhausted"]:
         check_done(run["runner"])
-    user.ticket_ready.wait()
-    user.ticket_ready.clear()
+    if user.ticket is None:  # not handed one yet: wait in the loop until wake_for_ticket
+        user.waiter = WAITER()
+        try:
+            user.waiter.get()
+        finally:
+            user.waiter = None
     return 0
+
+
+def wake_for_ticket(user):
+    """From gevent's loop, once the schedule gave a waiting user its ticket: the user goes on.
+    gevent's own handoff (a Waiter switched from the loop), lighter than an Event per user: one
+    callback, no links to notify."""
+    if user.waiter is not None:  # not stopped in the meantime (its ticket then counts as dropped)
+        user.waiter.switch(None)
 
 
 def arrivals_user_stopped(user):

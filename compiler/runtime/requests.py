@@ -1,5 +1,6 @@
-"""What sending a request needs: an answer read within its limit, origins compared in one
-spelling, a redirect's next leg, the query and body as sent, a path from data made sendable.
+"""What sending a request needs: an answer read within its limit and its time kept to 3
+significant digits, origins compared in one spelling, a redirect's next leg, the query and body
+as sent, a path from data made sendable.
 
 Part of the runtime inlined into every generated locustfile (compiler/output/render.py). The lines
 above the marker are for linters, editors and tests only: in the generated file the prelude,
@@ -32,6 +33,30 @@ READ_BLOCK = 65536
 # again when its connection closes before the answer, so the target would see two requests where
 # Locust counts one. Here every attempt is one request, and a closed connection is a failure.
 sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda method: False
+
+
+def bucket_response_time(milliseconds):
+    """Response times as Locust stores them for percentiles, to 3 significant digits (0.5% at
+    most from the real time) from 0.1 ms to 10 min, instead of Locust's 2 (347 ms is not 350):
+    Locust lets a locustfile replace its bucketing, so its tables, CSVs, web UI and the
+    distributed merge gain the precision too. Deterministic keys: workers' buckets sum exactly."""
+    # int(x * scale + 0.5) / scale: round() with digits formats the number, ten times the cost.
+    if milliseconds < 10:
+        if milliseconds >= 1:
+            return int(milliseconds * 100 + 0.5) / 100
+        return int(milliseconds * 1000 + 0.5) / 1000
+    if milliseconds < 100:
+        return int(milliseconds * 10 + 0.5) / 10
+    if milliseconds < 1000:
+        return int(milliseconds + 0.5)
+    if milliseconds < 10000:
+        return int(milliseconds / 10 + 0.5) * 10
+    if milliseconds < 100000:
+        return int(milliseconds / 100 + 0.5) * 100
+    return int(milliseconds / 1000 + 0.5) * 1000
+
+
+locust_stats.bucket_response_time = bucket_response_time
 
 
 class AnswerTooLarge(Exception):

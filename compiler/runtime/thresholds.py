@@ -65,30 +65,6 @@ def checks_of(names):
     return made, failed
 
 
-def bucket_response_time(milliseconds):
-    """Response times as Locust stores them for percentiles, to 3 significant digits (0.5% at
-    most from the real time) from 0.1 ms to 10 min, instead of Locust's 2 (347 ms is not 350):
-    Locust lets a locustfile replace its bucketing, so its tables, CSVs, web UI and the
-    distributed merge gain the precision too. Deterministic keys: workers' buckets sum exactly."""
-    # int(x * scale + 0.5) / scale: round() with digits formats the number, ten times the cost.
-    if milliseconds < 10:
-        if milliseconds >= 1:
-            return int(milliseconds * 100 + 0.5) / 100
-        return int(milliseconds * 1000 + 0.5) / 1000
-    if milliseconds < 100:
-        return int(milliseconds * 10 + 0.5) / 10
-    if milliseconds < 1000:
-        return int(milliseconds + 0.5)
-    if milliseconds < 10000:
-        return int(milliseconds / 10 + 0.5) * 10
-    if milliseconds < 100000:
-        return int(milliseconds / 100 + 0.5) * 100
-    return int(milliseconds / 1000 + 0.5) * 1000
-
-
-locust_stats.bucket_response_time = bucket_response_time
-
-
 def bucket_margin(milliseconds):
     """How far a stored response time may be from the real one (half a bucket of
     bucket_response_time): a maximum is judged on the highest real time it can stand for."""

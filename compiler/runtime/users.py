@@ -82,6 +82,12 @@ class Simulation(TaskSet):
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
         return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
+    def _sleep(self, seconds):
+        """Locust's sleep between iterations. With arrivals, wait_time has just waited for the
+        user's ticket and returns 0: a sleep(0) then is only one more turn of gevent's loop."""
+        if seconds > 0 or not run["open"]:
+            GEVENT.sleep(seconds)
+
     def wait_time(self):
         user = self.user
         if run["open"]:  # until the schedule hands this user its next ticket
@@ -184,7 +190,7 @@ class SimulatedUser(USER_CLASS):
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
-        self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()
+        self.iterations, self.ticket, self.waiter = 0, None, None
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location

@@ -4,7 +4,8 @@ throughput comparison without the machine's noise.
 On a shared machine requests per second move by 10 to 20 % from one run to the next, more than
 the difference to measure. Instructions executed do not depend on what else runs: each file runs
 in one Locust process under valgrind's cachegrind (`--cache-sim=no`, counting instructions
-only; Debian's package, unpacked like nginx), one user, no think time, against nginx; once for
+only; Debian's package, unpacked like nginx), one user, no think time (the open model: RATE
+iterations a second, the hand-written file paced to it), against nginx; once for
 SHORT_SECONDS and once for LONG_SECONDS. With one user every request goes the same way through
 gevent's loop, and the figure repeats within 0.1 % (with 5 users, within 1 %: how many answers
 one turn of the loop handles varies). The difference of the two runs' instructions divided by
@@ -24,7 +25,11 @@ from pathlib import Path
 
 from .common import LOCUSTFILES, PYTHON, record, run_measured_together
 from .debian import CACHE, installed_or_unpacked
-from .throughput import CHECKED, FAST, HANDWRITTEN, PASSWORD
+from .throughput import CHECKED, FAST, HANDWRITTEN, PASSWORD, RATE
+
+# Each kind's hand-written files; the open model's is paced to the generated file's rate, so both
+# send the same requests and the figure is what each request costs, the schedule's work included.
+COMPARED = {**HANDWRITTEN, "arrivals": {FAST: "handwritten_fasthttp_rate.py"}}
 
 USERS = 1
 SHORT_SECONDS, LONG_SECONDS = 10, 40
@@ -61,13 +66,14 @@ def counted_runs(binary: Path, env: dict, locustfiles: list[Path], host: str, se
         return counts
 
 
-def bench_instructions(nginx_url: str, generated: dict[str, Path], kinds: tuple[str, ...] = ("plain", "flow")) -> dict:
+def bench_instructions(nginx_url: str, generated: dict[str, Path], kinds: tuple[str, ...] = ("plain", "flow", "arrivals")) -> dict:
     binary, env = valgrind()
+    env = {**env, "BENCH_RATE_PER_USER": str(RATE / USERS)}  # the open model's hand-written file
     print(f"instructions: one Locust process under valgrind's cachegrind, {USERS} users, no think time, "
           f"({LONG_SECONDS} s run - {SHORT_SECONDS} s run) / (their requests' difference)", flush=True)
     results = {}
     for kind in kinds:
-        files = {"generated": generated[kind], **{name: LOCUSTFILES / file for name, file in HANDWRITTEN[kind].items() if name in (FAST, CHECKED)}}
+        files = {"generated": generated[kind], **{name: LOCUSTFILES / file for name, file in COMPARED[kind].items() if name in (FAST, CHECKED)}}
         short = counted_runs(binary, env, list(files.values()), nginx_url, SHORT_SECONDS)
         long = counted_runs(binary, env, list(files.values()), nginx_url, LONG_SECONDS)
         counts = {name: (b[0] - a[0]) / (b[1] - a[1]) for name, a, b in zip(files, short, long)}

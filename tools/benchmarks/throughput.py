@@ -80,6 +80,11 @@ FLOW = {
     }],
 }
 IDLE = {**PLAIN, "think_time_seconds": {"min": 1, "max": 2}}  # the memory benchmark's 1,000 users
+# The instructions benchmark's open model: PLAIN's endpoints at RATE iterations a second (one
+# user can carry it under valgrind), against the hand-written file paced to the same rate.
+RATE = 50
+ARRIVING = {**{k: v for k, v in PLAIN.items() if k not in ("users", "spawn_rate", "run_time", "think_time_seconds")},
+            "arrivals": {"stages": [{"duration": "10m", "rate": RATE}], "max_users": 10}}  # fmt: skip
 
 FAST, CHECKED, SLOW = "hand-written FastHttpUser", "hand-written FastHttpUser, checks in the file", "hand-written HttpUser"
 HANDWRITTEN = {  # the files of tools/bench_locustfiles/ each generated file is measured against
@@ -89,10 +94,10 @@ HANDWRITTEN = {  # the files of tools/bench_locustfiles/ each generated file is 
 
 
 def compile_simulations(folder: Path, host: str) -> dict[str, Path]:
-    """The generated files of PLAIN, FLOW and IDLE for `host`, compiled by the real compiler."""
+    """The generated files of PLAIN, FLOW, IDLE and ARRIVING for `host`, compiled by the real compiler."""
     data = folder / "data"
     (data / "simulations").mkdir(parents=True)
-    simulations = {"plain": PLAIN, "flow": FLOW, "idle": IDLE}
+    simulations = {"plain": PLAIN, "flow": FLOW, "idle": IDLE, "arrivals": ARRIVING}
     for name, simulation in simulations.items():
         (data / f"simulations/{name}.json").write_text(json.dumps(simulation, indent=2))
     catalog = {
@@ -133,7 +138,7 @@ def bench_throughput(nginx_url: str, pairs: int, seconds: int, kinds: tuple[str,
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as folder:
         files = generated or compile_simulations(Path(folder), nginx_url)
-        for kind in kinds:
+        for kind in (kind for kind in kinds if kind in HANDWRITTEN):  # at a rate limit: arrivals.py
             variants = {"generated": files[kind], **{name: LOCUSTFILES / file for name, file in HANDWRITTEN[kind].items()}}
             runs: dict[str, list[dict]] = {name: [] for name in variants}
             print(f"throughput, {kind}: one Locust process, {USERS} users, no think time, {seconds} s each, "

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:9208c321cb31284b3af8053ca33b885204370b76c844957f840c8465f5a43e54
+# compiler-digest: sha256:4619c9824901c92a8a6be13ff5665704a034f09541eb82548254bfaf12298cf4
 "Load simulation shop_prod_mx, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1017,6 +1017,30 @@ READ_BLOCK = 65536
 # again when its connection closes before the answer, so the target would see two requests where
 # Locust counts one. Here every attempt is one request, and a closed connection is a failure.
 sys.modules["geventhttpclient.client"]._may_retry_after_send_error = lambda method: False
+
+
+def bucket_response_time(milliseconds):
+    """Response times as Locust stores them for percentiles, to 3 significant digits (0.5% at
+    most from the real time) from 0.1 ms to 10 min, instead of Locust's 2 (347 ms is not 350):
+    Locust lets a locustfile replace its bucketing, so its tables, CSVs, web UI and the
+    distributed merge gain the precision too. Deterministic keys: workers' buckets sum exactly."""
+    # int(x * scale + 0.5) / scale: round() with digits formats the number, ten times the cost.
+    if milliseconds < 10:
+        if milliseconds >= 1:
+            return int(milliseconds * 100 + 0.5) / 100
+        return int(milliseconds * 1000 + 0.5) / 1000
+    if milliseconds < 100:
+        return int(milliseconds * 10 + 0.5) / 10
+    if milliseconds < 1000:
+        return int(milliseconds + 0.5)
+    if milliseconds < 10000:
+        return int(milliseconds / 10 + 0.5) * 10
+    if milliseconds < 100000:
+        return int(milliseconds / 100 + 0.5) * 100
+    return int(milliseconds / 1000 + 0.5) * 1000
+
+
+locust_stats.bucket_response_time = bucket_response_time
 
 
 class AnswerTooLarge(Exception):
@@ -2503,6 +2527,8 @@ def schedule(seed, limit):
 
 
 arrivals = {"shares": [], "origin": None}  # this process's: reset after each run
+WHOLE_SCHEDULE = [(0, 0, 1)]  # the shares of a process that releases every iteration itself
+WAITER = sys.modules["gevent.hub"].Waiter
 
 
 def reset_arrivals():
@@ -2542,7 +2568,7 @@ def begin_arrivals(environment):
     if isinstance(runner, MasterRunner):
         return
     if not isinstance(runner, WorkerRunner):
-        arrivals.update(origin=time.monotonic(), shares=[(0, 0, 1)], cap=run["max_users"])
+        arrivals.update(origin=time.monotonic(), shares=list(WHOLE_SCHEDULE), cap=run["max_users"])
         arrivals["end"] = run["arrivals_run_time"]
     # a greenlet of the runner's own group: it goes when the runner quits
     arrivals["greenlet"] = runner.greenlet.spawn(release_the_schedule, environment)
@@ -2612,13 +2638,15 @@ def release(environment):
     while not arrivals["shares"]:
         arrivals["woken"].wait()  # a greenlet's wait: Locust patched threading
     origin, idle, counts, last = arrivals["origin"], arrivals["idle"], arrivals["counts"], -1
+    shares, loop = arrivals["shares"], GEVENT.get_hub().loop
     for number, second in schedule(environment.parsed_options.seed, run["in_all"]):
         if second >= arrivals["end"]:  # -t shorter than the stages
             break
         last = number
-        index, count = share_at(second)
-        if index is None or number % count != index:
-            continue
+        if shares != WHOLE_SCHEDULE:  # divided among workers: this process's share only
+            index, count = share_at(second)
+            if index is None or number % count != index:
+                continue
         due = origin + second
         while time.monotonic() < due:
             time.sleep(due - time.monotonic())  # a greenlet's sleep: Locust patched time
@@ -2629,7 +2657,7 @@ def release(environment):
         if idle:
             user = idle.popleft()
             user.ticket = (stage, due)
-            user.ticket_ready.set()
+            loop.run_callback(wake_for_ticket, user)
         elif arrivals["size"] < arrivals["cap"]:
             arrivals["size"] += 1
             arrivals["users"] += 1
@@ -2654,7 +2682,7 @@ def start_ticketed_iteration(user):
     user.ticket = None
     stage[1] += 1
     lag = (time.monotonic() - due) * 1000
-    bucket = float(f"{lag:.3g}")
+    bucket = bucket_response_time(lag)  # 3 significant digits, as response times are kept
     arrivals["lags"][bucket] = arrivals["lags"].get(bucket, 0) + 1
     if lag > arrivals["lag_max"]:
         arrivals["lag_max"] = lag
@@ -2666,9 +2694,21 @@ def wait_for_ticket(user):
     arrivals["idle"].append(user)
     if arrivals["exhausted"]:
         check_done(run["runner"])
-    user.ticket_ready.wait()
-    user.ticket_ready.clear()
+    if user.ticket is None:  # not handed one yet: wait in the loop until wake_for_ticket
+        user.waiter = WAITER()
+        try:
+            user.waiter.get()
+        finally:
+            user.waiter = None
     return 0
+
+
+def wake_for_ticket(user):
+    """From gevent's loop, once the schedule gave a waiting user its ticket: the user goes on.
+    gevent's own handoff (a Waiter switched from the loop), lighter than an Event per user: one
+    callback, no links to notify."""
+    if user.waiter is not None:  # not stopped in the meantime (its ticket then counts as dropped)
+        user.waiter.switch(None)
 
 
 def arrivals_user_stopped(user):
@@ -2990,30 +3030,6 @@ def checks_of(names):
         if names is None or name in names:
             made, failed = made + its_made, failed + its_failed
     return made, failed
-
-
-def bucket_response_time(milliseconds):
-    """Response times as Locust stores them for percentiles, to 3 significant digits (0.5% at
-    most from the real time) from 0.1 ms to 10 min, instead of Locust's 2 (347 ms is not 350):
-    Locust lets a locustfile replace its bucketing, so its tables, CSVs, web UI and the
-    distributed merge gain the precision too. Deterministic keys: workers' buckets sum exactly."""
-    # int(x * scale + 0.5) / scale: round() with digits formats the number, ten times the cost.
-    if milliseconds < 10:
-        if milliseconds >= 1:
-            return int(milliseconds * 100 + 0.5) / 100
-        return int(milliseconds * 1000 + 0.5) / 1000
-    if milliseconds < 100:
-        return int(milliseconds * 10 + 0.5) / 10
-    if milliseconds < 1000:
-        return int(milliseconds + 0.5)
-    if milliseconds < 10000:
-        return int(milliseconds / 10 + 0.5) * 10
-    if milliseconds < 100000:
-        return int(milliseconds / 100 + 0.5) * 100
-    return int(milliseconds / 1000 + 0.5) * 1000
-
-
-locust_stats.bucket_response_time = bucket_response_time
 
 
 def bucket_margin(milliseconds):
@@ -4938,6 +4954,12 @@ class Simulation(TaskSet):
         # The task rng.choices(tasks, cum_weights=cum_weights) draws, the same way, without its list.
         return tasks[bisect_right(cum_weights, user.rng.random() * total, 0, last)]
 
+    def _sleep(self, seconds):
+        """Locust's sleep between iterations. With arrivals, wait_time has just waited for the
+        user's ticket and returns 0: a sleep(0) then is only one more turn of gevent's loop."""
+        if seconds > 0 or not run["open"]:
+            GEVENT.sleep(seconds)
+
     def wait_time(self):
         user = self.user
         if run["open"]:  # until the schedule hands this user its next ticket
@@ -5040,7 +5062,7 @@ class SimulatedUser(USER_CLASS):
         self.captures, self.rows = {}, {}  # on_start's: for the user's life
         self.scope = Scope(self.captures, self.rows)  # what the endpoints see
         self.iteration_started = time.monotonic()
-        self.iterations, self.ticket, self.ticket_ready = 0, None, threading.Event()
+        self.iterations, self.ticket, self.waiter = 0, None, None
         self.clients = {None: self.client}
         if CLIENT == "requests":  # redirects are this file's to follow: python-requests would
             self.client.get_redirect_target = lambda _response: None  # still parse Location
