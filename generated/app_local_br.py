@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:915d03091d2961b388ff0befc8c99ea2601fe77760333c9bbe299869b477bf2e
+# compiler-digest: sha256:15e0265c94b224a449eb15d0aa73410d3ffee58a20214705580d6e9ae587ca9c
 "Load simulation app_local_br, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1553,9 +1553,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:f40a69e02ffd6444847362b4b1b8eb681f4606e936d2eac9c5e7f54dc5336711
+# compiler-digest: sha256:f4dfb2f7c22a27f34a4c31abd6704064318f38510e521466eb5fb87b2a6b357e
 "Load simulation app_prod_co, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1553,9 +1553,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:24ef785fedf23c67237f888f505c0776370ea09e179898fa59d00b25d9a906ae
+# compiler-digest: sha256:6bed06fe3d8b6996ce65bcf42afdaf21ea1e09094a947d6d1fe136361a2f6a57
 "Load simulation app_staging_br, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1553,9 +1553,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:b8bf2752f15b901b699368e8983689cc9bb9073af49b2eac9f399c3c552bf45f
+# compiler-digest: sha256:822b2e4892c0252bf4c944f18173a1a4a5232469f247ab64b45e9b4ccb5fe6f2
 "Load simulation payments_local_co, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -1544,9 +1544,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

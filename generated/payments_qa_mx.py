@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:a9f6c697957015f505a5f854ae14cea9d2fa00f22af1b39f08aa5114b177b85b
+# compiler-digest: sha256:3864c9a782a27aaf396086865e4a1e232260fc1605f3a24a94d4c5f7c9a23357
 "Load simulation payments_qa_mx, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -1544,9 +1544,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

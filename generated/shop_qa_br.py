@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:687b29ea38da7b2d41e433f3b2fcf79a1dbdd59eb137aa923e6497941daf0813
+# compiler-digest: sha256:fa7334cc72d3b5d1f245d45e1ec5c0e66f8a8f9a1a264735184470ccfa8238d0
 "Load simulation shop_qa_br, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1719,9 +1719,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:b9d32ff6fe27e145bd25996c889b0a8c78a03f8751077269d1845c10a17f6122
+# compiler-digest: sha256:742a1719487eb6927da6b08fb087b76e577f680bdf4e5df1ebd83807018b451d
 "Load simulation shop_staging_co, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1719,9 +1719,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:bdd285815a21bf28dabb7143d42d8e1232618939b588967eff99cdcd9e32425f
+# compiler-digest: sha256:029a642517efa21fde6d8af23d524486b6c062df2329dbac24c9b44a0d094043
 "Load simulation shop_staging_mx, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1719,9 +1719,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:f684c78d0e9f4cf399bd23b7fe21e9ff39eef118d1a6ea7a3b2dbe1ee9aa4816
+# compiler-digest: sha256:23205ad1575a013bd220f29b9d74316cb5e7002cb653443a7b2b44cf9c1bdfb7
 "Load simulation app_qa_br, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1553,9 +1553,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

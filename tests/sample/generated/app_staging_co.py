@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:2adc35fd2e0ffa5162c36beb09573dd25c24cbbd50f1485714c0ddb686b2eaee
+# compiler-digest: sha256:fd50829dfa9978d34469926d559ee1af35706a1b479b4653876716df8302a9c4
 "Load simulation app_staging_co, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1545,9 +1545,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

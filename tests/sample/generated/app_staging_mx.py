@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:03aa268d9989a21a0bfcb615d5428ddacbe365a5ed0af766d1a74926b6bb7918
+# compiler-digest: sha256:0865bb94bc6693f14e273a542b62345124ff5bfb52196554e1fab897ce2c0504
 "Load simulation app_staging_mx, generated from catalog.json and simulations/app.json."
 
 import base64
@@ -1553,9 +1553,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

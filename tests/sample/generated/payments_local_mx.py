@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:94e4b6afc0ebf5d816315953278a5402ab7c866ecb9eb71cbe1886a6d8a14761
+# compiler-digest: sha256:1dab1a168966c263540753cca28b44b0c44d7a357770790e2126ed756e2a28c8
 "Load simulation payments_local_mx, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -1544,9 +1544,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

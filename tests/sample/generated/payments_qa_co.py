@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:9862dd25b9c6577b746853aec60cd4bb8e92cf7f2982ae40211e793cbb82c4e1
+# compiler-digest: sha256:3fde895d1fdff8db06048f2ec183f8ae395769152d02bbe0ab0e801eb522c9b4
 "Load simulation payments_qa_co, generated from catalog.json and simulations/payments.json."
 
 import base64
@@ -1552,9 +1552,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:aa3ea2cd00d0a7bb4bacd985e90ef726d20d786410b70964f9fc1e7bac7b8412
+# compiler-digest: sha256:2a09a8cc6762ae1738f703e383e035b21212da21143a6ded425016ea9dc87b4c
 "Load simulation shop_local_co, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1719,9 +1719,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)

@@ -5,7 +5,7 @@
 # weighted|sequential, --smoke, --env-file FILE, --run-record FILE, --junit FILE,
 # --summary-json FILE, --metrics-port PORT, --metrics-host HOST, --run-id ID.
 # The configuration follows the imports; the runtime starts at "# ---- How it runs".
-# compiler-digest: sha256:4619c9824901c92a8a6be13ff5665704a034f09541eb82548254bfaf12298cf4
+# compiler-digest: sha256:52491b9dd6a2f1733901b03bce5b55fbd4047575f1dd6de394c5bbb61e9ae3f7
 "Load simulation shop_prod_mx, generated from catalog.json and simulations/shop.json."
 
 import base64
@@ -1719,9 +1719,8 @@ class Request:
     def __call__(self, taskset):  # an endpoint: a flow of one step, in the user's own scope
         user = taskset.user
         if not self.feeds:
-            if (
-                self.sends_once
-            ):  # what run() does, one call less: Locust ignores what a task returns
+            # What run() does, one call less when it sends once: Locust ignores what a task returns.
+            if self.sends_once:
                 self.send(user, user.scope)
             else:
                 self.run(user, user.scope)
