@@ -107,7 +107,7 @@ def command_validate(args, problems: Problems) -> int:
 
 
 def command_compile(args, problems: Problems) -> int:
-    planned = workspace.plan_compile(args.catalog, args.only, args.out, problems)
+    planned = workspace.plan_compile(args.catalog, args.only, args.out, problems, check=args.check)
     try:  # the targets are resolved as they are written: their warnings come with the rest
         compiled = workspace.write_compile(planned, check=args.check, force=args.force)
     except UsageError:

@@ -216,10 +216,11 @@ class CompilePlan:
             yield f"{built.name}.py", built.text
 
 
-def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Problems) -> CompilePlan:
+def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Problems, check: bool = False) -> CompilePlan:
     """Load, select, and plan what to render: ConfigError or UsageError, or the plan. The targets
     are resolved and rendered as `write_compile` writes them (problems found then are reported
-    into `problems`, errors raise from it)."""
+    into `problems`, errors raise from it). `check`: the plan of a `compile --check`, which
+    writes nothing (not even the manifest)."""
     if not out:  # an unset variable in `--out "$DIR"` would write to the current folder
         raise UsageError("--out is empty; name the output folder (default: generated)")
     inputs = load(catalog, problems)
@@ -227,7 +228,7 @@ def plan_compile(catalog: str, only: list[str] | None, out: str, problems: Probl
     folder = Path(out)
     # The fast path: targets whose inputs did not change keep the bytes of their file (see
     # output/manifest.py); the others are resolved and rendered. Every file is then judged by `sync`.
-    manifest = Manifest(inputs, folder) if FAST_PATH and not problems.errors else None
+    manifest = Manifest(inputs, folder, recording=not check) if FAST_PATH and not problems.errors else None
     plan = manifest.plan(refs) if manifest else Plan(todo=refs)
     planned = CompilePlan(folder, only, inputs, problems, manifest, plan, refs)
     if problems.errors:  # the targets' own problems too, all at once, before anything is written
@@ -250,7 +251,7 @@ def write_compile(planned: CompilePlan, check: bool, force: bool, wait: float = 
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
     if planned.manifest is not None and not check and stopped is None:
-        planned.manifest.save(planned.plan, planned.made, planned.refs, report.written + report.unchanged)
+        planned.manifest.save(planned.plan, planned.made, planned.refs, report.written + report.unchanged, report.wrote)
     rendered = [f"{made.name}.py" for made in planned.made]
     return Compiled(planned.out, rendered, planned.plan.reused, report, check, force, stopped)
 

@@ -6,13 +6,15 @@ corrupted, stale, missing, from another compiler, or not a file."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from compiler import cli, workspace
-from compiler.output import build, manifest, render
+from compiler.output import build, manifest, render, verified
 from compiler.sources import feeds
 from compiler.output.manifest import NAME
 
@@ -173,10 +175,8 @@ def test_a_manifest_not_to_be_trusted(demo: Path, how: str, monkeypatch):
         path.write_bytes(b"\x00garbage{")
     elif how == "truncated":
         path.write_bytes(path.read_bytes()[:100])
-    elif how == "tampered":  # a claim changed without its checksum: the whole manifest is ignored
-        manifest_data = json.loads(path.read_text())
-        manifest_data["targets"]["app_qa_mx"]["own"] = "0" * 64
-        path.write_text(json.dumps(manifest_data))
+    elif how == "tampered":
+        pass  # below, once the stale file is written
     elif how == "other compiler":
         monkeypatch.setattr(manifest, "compiler_digest", lambda: "another")
     elif how == "missing":
@@ -184,10 +184,76 @@ def test_a_manifest_not_to_be_trusted(demo: Path, how: str, monkeypatch):
     else:
         path.unlink()
         path.mkdir()
-    (demo / "generated/app_qa_co.py").write_text(render.MARKER + "\n# stale\n")
+    stale = demo / "generated/app_qa_co.py"
+    stale.write_text(render.MARKER + "\n# stale\n")
+    if how == "tampered":  # a claim changed without its checksum (that it holds the stale file): ignored
+        text = path.read_text()
+        body = json.loads(text)["manifest"]
+        body["targets"]["app_qa_co"]["file"] = verified.file_status(stale.lstat())
+        path.write_text(text[: text.index('"manifest": ') + 12] + json.dumps(body, ensure_ascii=False, indent=0) + "}\n")
     assert_fast_is_full(demo)
     if how != "a folder":
-        assert path.is_file() and json.loads(path.read_text())["targets"]
+        assert path.is_file() and json.loads(path.read_text())["manifest"]["targets"]
+
+
+@pytest.fixture
+def reads(monkeypatch) -> list[str]:
+    """The generated files the fast path read to verify them (the others it knew by their status)."""
+    names: list[str] = []
+    original = verified.holds
+
+    def counting(path: Path, expected: str, clock):
+        names.append(path.name)
+        return original(path, expected, clock)
+
+    monkeypatch.setattr(verified, "holds", counting)
+    return names
+
+
+def settled() -> None:
+    """Past the file system's clock tick of the last change (its timestamps may be coarse)."""
+    time.sleep(0.05)
+
+
+def test_an_unchanged_file_is_known_by_its_status_and_not_read(demo: Path, reads: list[str]):
+    settled()
+    assert run(demo, "compile")[0] == 0  # reads those a change in the compile's last tick could have hidden
+    reads.clear()
+    assert run(demo, "compile")[1] == "OUT: 0 written, 26 unchanged, 0 removed\n"
+    assert run(demo, "compile", "--check")[1] == "OUT: up to date (26 file(s))\n"
+    assert reads == []
+    edit(demo / "data/simulations/app.json", lambda s: s["endpoints"][0].update(weight=7))
+    assert run(demo, "compile")[0] == 0
+    settled()
+    assert run(demo, "compile")[0] == 0
+    reads.clear()
+    assert run(demo, "compile", "--check")[0] == 0 and reads == []  # the files written are known too
+
+
+@pytest.mark.parametrize("how", ["same size, times put back", "replaced, times copied", "mode changed"])
+def test_a_file_changed_behind_its_status_is_read_again(demo: Path, reads: list[str], how: str):
+    settled()
+    assert run(demo, "compile")[0] == 0
+    path = demo / "generated/app_qa_mx.py"
+    before = path.stat()
+    data = path.read_bytes()
+    edited = data.replace(b"weight", b"WEIGHT", 1)
+    assert edited != data and len(edited) == len(data)
+    if how == "same size, times put back":  # `touch -r`: only the change time tells
+        path.write_bytes(edited)
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif how == "replaced, times copied":  # `cp -p` of another file of the same size
+        other = demo / "other.py"
+        other.write_bytes(edited)
+        os.utime(other, ns=(before.st_atime_ns, before.st_mtime_ns))
+        os.replace(other, path)
+    else:
+        path.chmod(0o600)
+    assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
+    reads.clear()
+    code, _, stderr = assert_fast_is_full(demo)
+    assert "app_qa_mx.py" in reads
+    assert (code, "edited by hand" in stderr) == ((0, False) if how == "mode changed" else (2, True))
 
 
 def test_the_manifest_is_never_taken_for_a_generated_or_foreign_file(demo: Path):

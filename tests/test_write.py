@@ -6,28 +6,33 @@ from pathlib import Path
 import pytest
 
 from compiler.output.render import MARK
-from compiler.output.write import TEMP_PREFIX, sync, write_atomically
+from compiler.output.render import with_header
+from compiler.output.write import TEMP_PREFIX, WriteError, sync
+
+OLD, NEW = with_header('"Load simulation x."\nTARGET = 1\n'), with_header('"Load simulation x."\nTARGET = 2\n')
 
 
 def test_a_write_replaces_whole_files_and_leaves_no_temporary(tmp_path: Path):
     target = tmp_path / "x.py"
-    target.write_text("old")
-    write_atomically(target, "new")
-    assert target.read_text() == "new"
+    target.write_text(OLD)
+    report = sync(tmp_path, {"x.py": NEW}, None, check=False)
+    assert target.read_text() == NEW and report.written == ["x.py"]
     assert [p.name for p in tmp_path.iterdir()] == ["x.py"]
+    status = target.stat()
+    assert report.wrote["x.py"] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
 
 
 def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path: Path, monkeypatch):
     target = tmp_path / "x.py"
-    target.write_text("old")
+    target.write_text(OLD)
 
     def broken_replace(*_args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError):
-        write_atomically(target, "new")
-    assert target.read_text() == "old"
+    with pytest.raises(WriteError, match="x.py: not written: No space left on device"):
+        sync(tmp_path, {"x.py": NEW}, None, check=False)
+    assert target.read_text() == OLD
     assert [p.name for p in tmp_path.iterdir()] == ["x.py"]
 
 
@@ -46,7 +51,6 @@ def test_sync_tidies_leftover_temporaries_but_not_foreign_files(tmp_path: Path):
 
 import fcntl  # noqa: E402
 
-from compiler.output.render import with_header  # noqa: E402
 from compiler.output.write import OutputError, edited_by_hand  # noqa: E402
 
 
@@ -222,7 +226,7 @@ def test_a_generated_file_saved_with_a_bom_or_crlf_is_still_the_compilers(projec
     made = project()
     made.cli("compile")
     generated = made.folder / "generated"
-    original = {p.name: p.read_bytes() for p in generated.iterdir()}
+    original = {p.name: p.read_bytes() for p in generated.glob("*.py")}  # the manifest records their status
     (generated / "shop_qa_mx.py").write_bytes(b"\xef\xbb\xbf" + original["shop_qa_mx.py"])
     (generated / "shop_qa_br.py").write_bytes(original["shop_qa_br.py"].replace(b"\n", b"\r\n"))
     (generated / "shop_prod_mx.py").write_bytes(b"\xef\xbb\xbf" + original["shop_prod_mx.py"].replace(b"\n", b"\r\n"))
@@ -241,7 +245,7 @@ def test_a_generated_file_saved_with_a_bom_or_crlf_is_still_the_compilers(projec
         "generated/shop_qa_mx.py: saved with a UTF-8 BOM; written as generated",
         "generated: 3 written, 0 unchanged, 0 removed",
     ], "")  # fmt: skip
-    assert {p.name: p.read_bytes() for p in generated.iterdir()} == original
+    assert {p.name: p.read_bytes() for p in generated.glob("*.py")} == original
     assert made.cli("compile", "--check")[0] == 0
 
 

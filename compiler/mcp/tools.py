@@ -161,7 +161,7 @@ def compile_targets(
         raise ToolFailure(["error: check and force exclude each other: check writes nothing"])
     problems = Problems()
     with tool_errors(problems):
-        planned = workspace.plan_compile(settings.catalog, targets or None, settings.out, problems)
+        planned = workspace.plan_compile(settings.catalog, targets or None, settings.out, problems, check=check)
         try:
             compiled = workspace.write_compile(planned, check=check, force=force)
         except UsageError as error:  # the command line printed the warnings before it

@@ -17,7 +17,10 @@ have digest D". K covers everything a target's text depends on:
 
 A claim is never trusted over the files: a target is skipped only when K is the same now and
 the file at its path holds bytes of digest D, and then the "rendered" text is those very bytes,
-which are what a full compile writes. Anything else (a manifest missing, corrupt, from another
+which are what a full compile writes. The file holds them when it is read and hashed, or, as
+git trusts its index, when its status (size, modification and change times in nanoseconds,
+inode, device) is the one recorded when its bytes were last known to be D (verified.py: when
+a status is worth recording). Anything else (a manifest missing, corrupt, from another
 compiler, a file edited, saved otherwise, missing, a symbolic link) sends that target through
 the full path: resolve, render, and `write.sync`, which judges every file as it always did. The
 whole catalog is still loaded and validated on every run, so errors and warnings are the same.
@@ -31,6 +34,7 @@ import json
 import os
 import stat
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -38,7 +42,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from compiler.output.render import runtime_bytes, runtime_text
+from compiler.output import verified
 from compiler.resolve.model import Limits, ProtectedHost, Target, host_entry
 from compiler.resolve.target import resolve_target
 from compiler.sources.feeds import read_state
@@ -47,11 +51,10 @@ from compiler.sources.targets import TargetRef, compatible_targets
 from compiler.sources.validate import Inputs
 
 NAME = ".compiler-manifest.json"
-FORMAT = 2  # 2: protected targets' entries hold their ProtectedHost
+FORMAT = 3  # 2: protected targets' entries hold their ProtectedHost; 3: and their file's status
 PACKAGE = Path(__file__).parent.parent
 VERIFIERS = 4  # files read and hashed at once (the threads end before a build forks)
 VERIFIED_AT_ONCE = 50  # files handed to a thread at a time
-_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 
 def _sha(text: str | bytes) -> str:
@@ -60,26 +63,6 @@ def _sha(text: str | bytes) -> str:
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
-
-
-def file_digest(data: bytes) -> str:
-    """What the manifest records of a file's bytes. Every file ends with the same runtime (about
-    two thirds of it): that part is compared with the runtime byte for byte, and only what comes
-    before it is hashed, so that a no-op over thousands of files hashes a third of their bytes.
-    The bytes are as verified as by a digest of the whole (a file that does not end with the
-    runtime is hashed whole, under another prefix)."""
-    runtime = runtime_bytes()
-    if len(data) > len(runtime) and data.endswith(runtime):
-        return "head:" + hashlib.sha256(memoryview(data)[: len(data) - len(runtime)]).hexdigest()
-    return "whole:" + hashlib.sha256(data).hexdigest()
-
-
-def text_digest(text: str) -> str:
-    """file_digest of a text's UTF-8 bytes, without encoding the runtime it ends with."""
-    runtime = runtime_text()
-    if len(text) > len(runtime) and text.endswith(runtime):
-        return "head:" + hashlib.sha256(text[: len(text) - len(runtime)].encode("utf-8")).hexdigest()
-    return file_digest(text.encode("utf-8"))
 
 
 @cache
@@ -137,7 +120,7 @@ class Built:
     @classmethod
     def of(cls, text: str, target: Target) -> Built:
         host, protected = (host_entry(target), protected_entry(target)) if target.protected else (None, None)
-        return cls(text, Made(target.name, tuple(target.feeds_read), host, text_digest(text), protected))
+        return cls(text, Made(target.name, tuple(target.feeds_read), host, verified.text_digest(text), protected))
 
 
 def protected_entry(target: Target) -> dict | None:
@@ -168,27 +151,33 @@ class Plan:
     hosts: str = ""
     resolved: dict[str, Any] = field(default_factory=dict)  # name -> resolve_target's answer, for build
     protected: dict[str, ProtectedHost] = field(default_factory=dict)  # of the other protected targets
+    statuses: dict[str, list[int]] = field(default_factory=dict)  # name -> its reused file's status to record
+    clock: int | None = None  # the file system's clock before any file was read (clock_of)
 
 
 class Manifest:
-    def __init__(self, inputs: Inputs, out: Path):
-        self.inputs, self.out = inputs, out
+    def __init__(self, inputs: Inputs, out: Path, recording: bool = True):
+        """`recording`: whether this compile may save a manifest (not with --check): then the
+        file system's clock is read, in a temporary file, before files are read."""
+        self.inputs, self.out, self.recording = inputs, out, recording
         self.context = _sha(json.dumps([compiler_digest(), label_base(), str(inputs.catalog.path), inputs.catalog.label]))
         self.old = _read_manifest(out / NAME)
         self.hosts = ""
         self.new: dict[str, dict] = {}
         self._dumped: dict[tuple[str, str], str] = {}
+        self._app_parts: dict[str, tuple[str, str]] = {}  # app -> (its entry's JSON, its simulation's digest's)
 
     def own_key(self, ref: TargetRef, feeds_read: dict[str, str]) -> str:
         """The digest of the JSON list [context, catalog name, environment, country, app,
         simulation's digest, feeds read]; each catalog entry's JSON made once, not per target."""
-        catalog = self.inputs.catalog.data
-        app = catalog["apps"][ref.app]
-        simulation = self.inputs.simulations.get(app["simulation"])
+        app_parts = self._app_parts.get(ref.app)
+        if app_parts is None:
+            simulation = self.inputs.simulations.get(self.inputs.catalog.data["apps"][ref.app]["simulation"])
+            app_parts = self._app_parts[ref.app] = (self._json("apps", ref.app), _dumps(simulation.digest if simulation else None))
         parts = [
             self._json("", self.context), self._json("", self.inputs.catalog.path.name),
-            self._json("environments", ref.environment), self._json("countries", ref.country), self._json("apps", ref.app),
-            _dumps(simulation.digest if simulation else None), _dumps(sorted(feeds_read.items())),
+            self._json("environments", ref.environment), self._json("countries", ref.country), *app_parts,
+            _dumps(sorted(feeds_read.items())) if feeds_read else "[]",
         ]  # fmt: skip
         return _sha("[" + ", ".join(parts) + "]")  # what json.dumps writes of the list
 
@@ -234,21 +223,31 @@ class Manifest:
         self.hosts = _sha(json.dumps(hosts, ensure_ascii=False))
         plan = Plan(hosts=self.hosts, resolved=resolved, protected=known)
         candidates: list[tuple[TargetRef, dict | None, str | None]] = []
+        held: dict[str, list[int]] = {}  # name -> the recorded status its file still has
         for ref in refs:
             entry = entries.get(ref.name) or self._unchanged_entry(ref)
             old = self.old.get(ref.name) or {}
             same = entry is not None and entry["own"] == old.get("own") and old.get("hosts") == self.hosts
             candidates.append((ref, entry, old.get("output") if same else None))
-        def verify(part: list[tuple[TargetRef, dict | None, str | None]]) -> list[bool]:
-            return [bool(output) and _holds(self.out / f"{ref.name}.py", output) for ref, _entry, output in part]
+            if same and old.get("output") and verified.has_status(self.out / f"{ref.name}.py", old.get("file")):
+                held[ref.name] = old["file"]
+        if self.recording and len(held) < len(candidates):  # files will be read, by verify or by write.sync
+            plan.clock = verified.clock_of(self.out)
+
+        def verify(part: list[tuple[TargetRef, dict | None, str | None]]) -> list[tuple[bool, list[int] | None]]:
+            return [(True, held[ref.name]) if ref.name in held else
+                    verified.holds(self.out / f"{ref.name}.py", output, plan.clock) if output else (False, None)
+                    for ref, _entry, output in part]  # fmt: skip
 
         parts = [candidates[start : start + VERIFIED_AT_ONCE] for start in range(0, len(candidates), VERIFIED_AT_ONCE)]
         with ThreadPoolExecutor(max_workers=VERIFIERS) as pool:  # reading and hashing release the GIL
-            held = [holds for part in pool.map(verify, parts) for holds in part]
-        for (ref, entry, _output), holds in zip(candidates, held):
+            results = [found for part in pool.map(verify, parts) for found in part]
+        for (ref, entry, _output), (holds, status) in zip(candidates, results):
             if holds:
                 plan.reused.add(f"{ref.name}.py")
                 entries[ref.name] = entry  # type: ignore[assignment]
+                if status is not None:
+                    plan.statuses[ref.name] = status
             else:
                 plan.todo.append(ref)
         plan.entries = entries
@@ -257,10 +256,12 @@ class Manifest:
     def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None, protected: dict | None) -> dict:
         return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host, "protected": protected}
 
-    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str]) -> None:
+    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str],
+             wrote: dict[str, tuple[int, int, int, int]]) -> None:  # fmt: skip
         """Record the targets whose file now holds exactly what the full compile writes
         (`in_place`: written or unchanged, of those `made` and `plan.reused`), keeping the other
-        current targets' entries."""
+        current targets' entries. `wrote`: write.Report.wrote, of the files written."""
+        statuses = self._statuses([name for name in in_place if name not in plan.reused], wrote, plan.clock)
         by_name = {item.name: item for item in made}
         compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
         selected = {ref.name for ref in refs}
@@ -270,7 +271,8 @@ class Manifest:
         for name, entry in plan.entries.items():  # protected ones seen for the hosts too
             old = records.get(name) or {}
             same = old.get("own") == entry["own"]
-            records[name] = {**entry, "hosts": old.get("hosts") if same else None, "output": old.get("output") if same else None}
+            records[name] = {**entry, "hosts": old.get("hosts") if same else None, "output": old.get("output") if same else None,
+                             "file": old.get("file") if same else None}  # fmt: skip
         for file_name in in_place:
             name = file_name[: -len(".py")]
             if name not in selected:
@@ -281,29 +283,52 @@ class Manifest:
                 entry = self._entry(compatible[name], dict(made.feeds_read), made.host, made.protected)
             if entry is not None:
                 output = self.old[name]["output"] if file_name in plan.reused else by_name[name].output
-                records[name] = {**entry, "hosts": plan.hosts, "output": output}
+                status = plan.statuses.get(name) if file_name in plan.reused else statuses.get(file_name)
+                records[name] = {**entry, "hosts": plan.hosts, "output": output, "file": status}
         if records != self.old:
             _write_manifest(self.out / NAME, records)
         else:  # left by a compile killed while writing the manifest
             with contextlib.suppress(OSError):
                 (self.out / (NAME + ".tmp")).unlink(missing_ok=True)
 
+    def _statuses(self, names: list[str], wrote: dict[str, tuple[int, int, int, int]], read_after: int | None,
+                  ) -> dict[str, list[int] | None]:  # fmt: skip
+        """The statuses to record of these files, written or found unchanged by `write.sync`, with
+        the clock read after they were put in place; those written in the tick the clock was
+        read in are looked at once more, after the clock moved on (so that a no-op after a
+        compile need not read them, nor write the manifest again)."""
+        if not names:
+            return {}
+        clock = verified.clock_of(self.out)
+        found = {name: self._status(name, wrote, read_after, clock) for name in names}
+        late = [name for name in names if found[name] is None and name in wrote]
+        if late and clock is not None:
+            time.sleep(0.01)  # a coarse clock ticks in 1 to 10 ms
+            clock = verified.clock_of(self.out)
+            found.update({name: self._status(name, wrote, read_after, clock) for name in late})
+        return found
 
-def _holds(path: Path, expected: str) -> bool:
-    """Whether `path` is a regular file whose bytes have digest `expected`. Those bytes are then
-    what the compiler wrote (UTF-8 text): they need not be decoded."""
-    try:
-        if not stat.S_ISREG(path.lstat().st_mode):
-            return False
-        descriptor = os.open(path, _READ_FLAGS)
-        with os.fdopen(descriptor, "rb") as handle:
-            return file_digest(handle.read()) == expected
-    except OSError:
-        return False
+    def _status(self, file_name: str, wrote: dict[str, tuple[int, int, int, int]], read_after: int | None,
+                written_before: int | None) -> list[int] | None:  # fmt: skip
+        """The status to record of a file just written (`wrote` has it: the same inode, size and
+        modification time in place, last changed before the clock `written_before`), or of one
+        `write.sync` found unchanged by reading it after the clock `read_after`; else None."""
+        try:
+            now = os.lstat(self.out / file_name)
+        except OSError:
+            return None
+        if not stat.S_ISREG(now.st_mode):
+            return None
+        if file_name in wrote:
+            same = (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) == wrote[file_name]
+            return verified.file_status(now) if same and written_before is not None and now.st_ctime_ns < written_before else None
+        return verified.file_status(now) if read_after is not None and now.st_ctime_ns < read_after else None
 
 
-def _checksum(body: dict) -> str:
-    return _sha(json.dumps(body, sort_keys=True, ensure_ascii=False))
+# A manifest is one JSON object: {"checksum": "<the SHA-256 of the text of M>", "manifest": M}, with
+# M {"format", "compiler", "targets"}; its checksum is checked on the bytes, not on M decoded and
+# encoded again (75 ms at ten thousand targets).
+_OPENING, _MIDDLE, _CLOSING = b'{"checksum": "', b'", "manifest": ', b"}\n"
 
 
 def _read_manifest(path: Path) -> dict[str, dict]:
@@ -311,13 +336,22 @@ def _read_manifest(path: Path) -> dict[str, dict]:
     try:
         if not stat.S_ISREG(path.lstat().st_mode):
             return {}
-        manifest = json.loads(path.read_bytes())
-        body = {key: manifest[key] for key in ("format", "compiler", "targets")}
-        if manifest["checksum"] != _checksum(body) or body["format"] != FORMAT or body["compiler"] != compiler_digest():
+        data = path.read_bytes()
+        start = len(_OPENING) + 64 + len(_MIDDLE)
+        if not (data.startswith(_OPENING) and data[len(_OPENING) + 64 : start] == _MIDDLE and data.endswith(_CLOSING)):
+            return {}
+        text = data[start : -len(_CLOSING)]
+        if data[len(_OPENING) : len(_OPENING) + 64].decode("ascii") != _sha(text):
+            return {}
+        body = json.loads(text)
+        if body["format"] != FORMAT or body["compiler"] != compiler_digest():
             return {}
         targets = body["targets"]
         for entry in targets.values():
             if not (isinstance(entry["own"], str) and isinstance(entry["feeds"], dict)):
+                return {}
+            status = entry.get("file")
+            if status is not None and not (isinstance(status, list) and len(status) == 5 and all(type(n) is int for n in status)):
                 return {}
         return targets
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -328,13 +362,14 @@ def _write_manifest(path: Path, targets: dict[str, Any]) -> None:
     """Best effort: the manifest only saves time, so a failure to write it (or a symbolic link
     or a folder in its place) leaves no manifest, or the old one, whose claims stay true."""
     body = {"format": FORMAT, "compiler": compiler_digest(), "targets": dict(sorted(targets.items()))}
-    text = json.dumps({**body, "checksum": _checksum(body)}, ensure_ascii=False, indent=0)
+    manifest = json.dumps(body, ensure_ascii=False, indent=0)
+    text = f"{_OPENING.decode()}{_sha(manifest)}{_MIDDLE.decode()}{manifest}{_CLOSING.decode()}"
     temporary = path.with_name(NAME + ".tmp")  # one compile at a time writes to a folder (write.py's lock)
     try:
         if path.is_symlink() or (path.exists() and not path.is_file()):
             return
         temporary.unlink(missing_ok=True)
-        with open(temporary, "x", encoding="utf-8") as handle:
+        with open(temporary, "x", encoding="utf-8", newline="") as handle:
             handle.write(text)
         os.replace(temporary, path)
     except OSError:

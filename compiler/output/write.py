@@ -90,6 +90,8 @@ class Report:
     # What changed in the configuration of each file written (or, with --check, stale): "new",
     # "endpoints: +product", or "" when only the runtime changed (output/changes.py).
     changes: dict[str, str] = field(default_factory=dict)
+    # Of each file written: (inode, device, size, modification time) of the bytes written (manifest.py)
+    wrote: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
@@ -108,17 +110,9 @@ class Report:
         )
 
 
-def write_atomically(path: Path, text: str) -> None:
-    temporary = _flushed_temporary(path, text)
-    try:
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _flushed_temporary(path: Path, text: str) -> str:
-    """A temporary file next to `path` holding `text`, on the disk: what replaces `path`."""
+def _flushed_temporary(path: Path, text: str) -> tuple[str, tuple[int, int, int, int]]:
+    """A temporary file next to `path` holding `text`, on the disk: what replaces `path`; and
+    its inode, device, size and modification time."""
     descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
@@ -126,16 +120,17 @@ def _flushed_temporary(path: Path, text: str) -> str:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
+        status = os.stat(temporary)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return temporary
+    return temporary, (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
 
 
 class _Writer:
-    """Files written as `write_atomically` does, several at once and as they come: a disk
-    flushes several files in about the time of one (a thousand files took 2.5 s one at a time).
-    Each goes to a flushed temporary file as soon as it is handed over, its text then dropped
+    """Files written atomically, several at once and as they come: a disk flushes several files
+    in about the time of one (a thousand files took 2.5 s one at a time). Each goes to a
+    flushed temporary file as soon as it is handed over (then renamed), its text then dropped
     (at most PENDING texts wait for a writer); `finish` puts them in place in the order they
     came. The first that failed stops there: the files before it are written, the others are as
     they were, and no temporary file is left; nothing else is written once one failed."""
@@ -145,7 +140,7 @@ class _Writer:
     def __init__(self, out: Path, report: Report):
         self.out, self.report = out, report
         self.files: list[tuple[str, Path]] = []
-        self.temporaries: list[str | None] = []
+        self.temporaries: list[tuple[str, tuple[int, int, int, int]] | None] = []
         self.failures: dict[int, OSError] = {}
         self.slots = threading.BoundedSemaphore(self.PENDING)
         self.pool: ThreadPoolExecutor | None = None
@@ -177,7 +172,8 @@ class _Writer:
             if index in self.failures:
                 raise WriteError(self.out / name, "not written", self.failures[index], self.report)
             with _failing_as(self.out / name, "not written", self.report):
-                os.replace(self.temporaries[index], path)  # type: ignore[arg-type]
+                os.replace(self.temporaries[index][0], path)  # type: ignore[index]
+            self.report.wrote[name] = self.temporaries[index][1]  # type: ignore[index]
             self.temporaries[index] = None
             self.report.written.append(name)
 
@@ -193,7 +189,7 @@ class _Writer:
         self._wait(cancel=True)
         for temporary in self.temporaries:
             if temporary is not None:
-                Path(temporary).unlink(missing_ok=True)
+                Path(temporary[0]).unlink(missing_ok=True)
 
 
 def edited_by_hand(text: str) -> bool:
@@ -387,7 +383,7 @@ def _sync(
 ) -> None:
     """The work of `sync` inside the (locked) resolved folder; `out` is how messages name it."""
     with _failing_as(out, "cannot list the output folder", report):
-        listed = sorted(folder.iterdir()) if folder.is_dir() else []
+        listed = sorted(folder.iterdir(), key=lambda entry: entry.name) if folder.is_dir() else []  # names: 10 times faster
     if not check:
         for entry in listed:  # left by an interrupted compile
             if _is_our_temporary(entry):

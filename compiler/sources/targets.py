@@ -7,15 +7,16 @@ entry matches it; an entry matches every target that agrees on the fields it nam
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from compiler.problems import pointer_join
 
 BUILTIN_VARIABLES = ("app", "environment", "country", "target")
 
 
-@dataclass(frozen=True, order=True)
-class TargetRef:
+class TargetRef(NamedTuple):
+    """A target by its names; a tuple, so that ten thousand of them are made and sorted fast."""
+
     app: str
     environment: str
     country: str
@@ -35,19 +36,12 @@ def _excluded_by(app: dict, environment: str, country: str) -> int | None:
 def compatible_targets(catalog: dict) -> list[TargetRef]:
     """Every compatible target, sorted by app, environment and country."""
     return sorted(
-        (
-            TargetRef(app_name, environment, country)
-            for app_name, app in catalog["apps"].items()
-            for environment in app["environments"]
-            for country in app["countries"]
-            if _excluded_by(app, environment, country) is None
-        ),
-        key=_order,  # the dataclass's order, compared as tuples (ten thousand targets: 20 times faster)
+        TargetRef(app_name, environment, country)
+        for app_name, app in catalog["apps"].items()
+        for environment in app["environments"]
+        for country in app["countries"]
+        if not app.get("exclude") or _excluded_by(app, environment, country) is None
     )
-
-
-def _order(ref: TargetRef) -> tuple[str, str, str]:
-    return ref.app, ref.environment, ref.country
 
 
 def why_not_compatible(catalog: dict, app_name: str, environment: str, country: str) -> str | None:
