@@ -251,7 +251,7 @@ def write_compile(planned: CompilePlan, check: bool, force: bool, wait: float = 
     except WriteError as error:  # a full disk, a read-only folder: say where, and how far it got
         report, stopped = error.report, error
     if planned.manifest is not None and not check and stopped is None:
-        planned.manifest.save(planned.plan, planned.made, planned.refs, report.written + report.unchanged, report.wrote)
+        planned.manifest.save(planned.plan, planned.made, planned.refs, report.written + report.unchanged)
     rendered = [f"{made.name}.py" for made in planned.made]
     return Compiled(planned.out, rendered, planned.plan.reused, report, check, force, stopped)
 

@@ -256,6 +256,23 @@ def test_a_file_changed_behind_its_status_is_read_again(demo: Path, reads: list[
     assert (code, "edited by hand" in stderr) == ((0, False) if how == "mode changed" else (2, True))
 
 
+def test_a_file_edited_while_the_compile_writes_is_not_taken_for_its_own(demo: Path, monkeypatch):
+    edit(demo / "data/simulations/app.json", lambda s: s["endpoints"][0].update(weight=7))  # app_* written
+    path, save = demo / "generated/app_qa_mx.py", manifest.Manifest.save
+
+    def edited_meanwhile(self, *args):  # after the files are in place, before the manifest records them
+        before = path.stat()
+        path.write_bytes(path.read_bytes().replace(b"weight", b"WEIGHT", 1))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # its size and times as written
+        return save(self, *args)
+
+    monkeypatch.setattr(manifest.Manifest, "save", edited_meanwhile)
+    assert run(demo, "compile")[0] == 0
+    monkeypatch.setattr(manifest.Manifest, "save", save)
+    code, _, stderr = assert_fast_is_full(demo)
+    assert code == 2 and "app_qa_mx.py" in stderr and "edited by hand" in stderr
+
+
 def test_the_manifest_is_never_taken_for_a_generated_or_foreign_file(demo: Path):
     out = demo / "generated"
     assert (out / NAME).is_file()

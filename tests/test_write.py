@@ -18,8 +18,6 @@ def test_a_write_replaces_whole_files_and_leaves_no_temporary(tmp_path: Path):
     report = sync(tmp_path, {"x.py": NEW}, None, check=False)
     assert target.read_text() == NEW and report.written == ["x.py"]
     assert [p.name for p in tmp_path.iterdir()] == ["x.py"]
-    status = target.stat()
-    assert report.wrote["x.py"] == (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
 
 
 def test_a_failed_write_keeps_the_old_file_and_removes_its_temporary(tmp_path: Path, monkeypatch):

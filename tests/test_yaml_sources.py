@@ -273,7 +273,7 @@ def test_the_fast_path_covers_yaml_sources(tmp_path):
     assert first.returncode == 0 and "8 written" in first.stdout, first.stdout + first.stderr
     again = compiler(catalog, "compile", "--out", str(out))
     assert again.stdout.strip().splitlines()[-1] == f"{out}: 0 written, 8 unchanged, 0 removed"
-    assert json.loads((out / ".compiler-manifest.json").read_text())["targets"].keys() >= {"shop_qa_mx", "shop_prod_no"}
+    assert json.loads((out / ".compiler-manifest.json").read_text())["manifest"]["targets"].keys() >= {"shop_qa_mx", "shop_prod_no"}
     # a change through an anchor: the qa and staging limits both change, the files of both follow
     text = catalog.read_text()
     catalog.write_text(text.replace("max_users: 50", "max_users: 40"))

@@ -256,13 +256,13 @@ class Manifest:
     def _entry(self, ref: TargetRef, feeds_read: dict[str, str], host: str | None, protected: dict | None) -> dict:
         return {"own": self.own_key(ref, feeds_read), "feeds": feeds_read, "host": host, "protected": protected}
 
-    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str],
-             wrote: dict[str, tuple[int, int, int, int]]) -> None:  # fmt: skip
+    def save(self, plan: Plan, made: list[Made], refs: list[TargetRef], in_place: list[str]) -> None:
         """Record the targets whose file now holds exactly what the full compile writes
         (`in_place`: written or unchanged, of those `made` and `plan.reused`), keeping the other
-        current targets' entries. `wrote`: write.Report.wrote, of the files written."""
-        statuses = self._statuses([name for name in in_place if name not in plan.reused], wrote, plan.clock)
+        current targets' entries."""
         by_name = {item.name: item for item in made}
+        statuses = self._statuses({name: by_name[name[: -len(".py")]].output for name in in_place
+                                   if name not in plan.reused and name[: -len(".py")] in by_name})  # fmt: skip
         compatible = {ref.name: ref for ref in compatible_targets(self.inputs.catalog.data)}
         selected = {ref.name for ref in refs}
         records: dict[str, dict] = {
@@ -291,38 +291,33 @@ class Manifest:
             with contextlib.suppress(OSError):
                 (self.out / (NAME + ".tmp")).unlink(missing_ok=True)
 
-    def _statuses(self, names: list[str], wrote: dict[str, tuple[int, int, int, int]], read_after: int | None,
-                  ) -> dict[str, list[int] | None]:  # fmt: skip
-        """The statuses to record of these files, written or found unchanged by `write.sync`, with
-        the clock read after they were put in place; those written in the tick the clock was
-        read in are looked at once more, after the clock moved on (so that a no-op after a
-        compile need not read them, nor write the manifest again)."""
-        if not names:
+    def _statuses(self, expected: dict[str, str]) -> dict[str, list[int] | None]:
+        """The statuses to record of files just put in place (written, or found unchanged by
+        `write.sync`): name -> digest of the bytes the full compile writes. Each is read back
+        after the clock is read, as a file is verified (a change made during the compile, even
+        one that kept the file's size and times, is then seen); those changed in the tick the
+        clock was read in are read once more after the clock moved on, so that a no-op after a
+        compile need not read them, nor write the manifest again."""
+        if not expected:
             return {}
         clock = verified.clock_of(self.out)
-        found = {name: self._status(name, wrote, read_after, clock) for name in names}
-        late = [name for name in names if found[name] is None and name in wrote]
+        found = dict(zip(expected, self._read_back(expected, clock)))
+        late = {name: expected[name] for name, status in found.items() if status is None}
         if late and clock is not None:
             time.sleep(0.01)  # a coarse clock ticks in 1 to 10 ms
             clock = verified.clock_of(self.out)
-            found.update({name: self._status(name, wrote, read_after, clock) for name in late})
+            found.update(zip(late, self._read_back(late, clock)))
         return found
 
-    def _status(self, file_name: str, wrote: dict[str, tuple[int, int, int, int]], read_after: int | None,
-                written_before: int | None) -> list[int] | None:  # fmt: skip
-        """The status to record of a file just written (`wrote` has it: the same inode, size and
-        modification time in place, last changed before the clock `written_before`), or of one
-        `write.sync` found unchanged by reading it after the clock `read_after`; else None."""
-        try:
-            now = os.lstat(self.out / file_name)
-        except OSError:
-            return None
-        if not stat.S_ISREG(now.st_mode):
-            return None
-        if file_name in wrote:
-            same = (now.st_ino, now.st_dev, now.st_size, now.st_mtime_ns) == wrote[file_name]
-            return verified.file_status(now) if same and written_before is not None and now.st_ctime_ns < written_before else None
-        return verified.file_status(now) if read_after is not None and now.st_ctime_ns < read_after else None
+    def _read_back(self, expected: dict[str, str], clock: int | None) -> list[list[int] | None]:
+        names = list(expected)
+        parts = [names[start : start + VERIFIED_AT_ONCE] for start in range(0, len(names), VERIFIED_AT_ONCE)]
+
+        def read(part: list[str]) -> list[list[int] | None]:
+            return [verified.holds(self.out / name, expected[name], clock)[1] for name in part]
+
+        with ThreadPoolExecutor(max_workers=VERIFIERS) as pool:
+            return [status for part in pool.map(read, parts) for status in part]
 
 
 # A manifest is one JSON object: {"checksum": "<the SHA-256 of the text of M>", "manifest": M}, with

@@ -54,9 +54,11 @@ def file_status(status: os.stat_result) -> list[int]:
 
 def clock_of(folder: Path) -> int | None:
     """The file system's clock now, as it stamps a file changed now: the change time of a new
-    empty temporary file in `folder`, then removed (write.sync tidies one a kill left); None when
-    one cannot be made (no folder yet, a read-only one), and on Windows, whose change time is
-    the file's creation (so no status is recorded there, and every file is read)."""
+    empty temporary file in `folder`, then removed (write.sync tidies one a kill left). None,
+    and so no status recorded and every file read, when one cannot be made (no folder yet, a
+    read-only one), and where change times cannot be trusted: on Windows (a file's creation),
+    and on a file system whose change time follows a modification time set back (sshfs, s3fs
+    and other FUSE file systems that report the one as the other)."""
     if os.name == "nt":
         return None
     try:
@@ -64,7 +66,11 @@ def clock_of(folder: Path) -> int | None:
     except OSError:
         return None
     try:
-        return os.fstat(descriptor).st_ctime_ns
+        made = os.fstat(descriptor).st_ctime_ns
+        past = made - 86_400 * 10**9
+        os.utime(descriptor, ns=(past, past))  # as `touch -r` does: the change time must stay now
+        now = os.fstat(descriptor)
+        return now.st_ctime_ns if now.st_ctime_ns >= made and now.st_ctime_ns != now.st_mtime_ns else None
     except OSError:
         return None
     finally:
@@ -74,13 +80,21 @@ def clock_of(folder: Path) -> int | None:
 
 
 def has_status(path: Path, status: Any) -> bool:
-    """Whether `path` is a regular file (not a symbolic link) with this recorded status."""
+    """Whether `path` is a regular file (not a symbolic link) with this recorded status. The
+    file is opened, not only looked up: opening asks a network file system's server, where a
+    lookup may answer from a cache a minute old."""
     if not isinstance(status, list):
         return False
     try:
-        now = os.lstat(path)
+        descriptor = os.open(path, _READ_FLAGS)
     except OSError:
         return False
+    try:
+        now = os.fstat(descriptor)
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
     return stat.S_ISREG(now.st_mode) and file_status(now) == status
 
 

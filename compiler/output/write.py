@@ -90,8 +90,6 @@ class Report:
     # What changed in the configuration of each file written (or, with --check, stale): "new",
     # "endpoints: +product", or "" when only the runtime changed (output/changes.py).
     changes: dict[str, str] = field(default_factory=dict)
-    # Of each file written: (inode, device, size, modification time) of the bytes written (manifest.py)
-    wrote: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
 
     @property
     def differences(self) -> list[str]:
@@ -110,9 +108,8 @@ class Report:
         )
 
 
-def _flushed_temporary(path: Path, text: str) -> tuple[str, tuple[int, int, int, int]]:
-    """A temporary file next to `path` holding `text`, on the disk: what replaces `path`; and
-    its inode, device, size and modification time."""
+def _flushed_temporary(path: Path, text: str) -> str:
+    """A temporary file next to `path` holding `text`, on the disk: what replaces `path`."""
     descriptor, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
@@ -120,11 +117,10 @@ def _flushed_temporary(path: Path, text: str) -> tuple[str, tuple[int, int, int,
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, 0o644)
-        status = os.stat(temporary)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return temporary, (status.st_ino, status.st_dev, status.st_size, status.st_mtime_ns)
+    return temporary
 
 
 class _Writer:
@@ -140,7 +136,7 @@ class _Writer:
     def __init__(self, out: Path, report: Report):
         self.out, self.report = out, report
         self.files: list[tuple[str, Path]] = []
-        self.temporaries: list[tuple[str, tuple[int, int, int, int]] | None] = []
+        self.temporaries: list[str | None] = []
         self.failures: dict[int, OSError] = {}
         self.slots = threading.BoundedSemaphore(self.PENDING)
         self.pool: ThreadPoolExecutor | None = None
@@ -172,8 +168,7 @@ class _Writer:
             if index in self.failures:
                 raise WriteError(self.out / name, "not written", self.failures[index], self.report)
             with _failing_as(self.out / name, "not written", self.report):
-                os.replace(self.temporaries[index][0], path)  # type: ignore[index]
-            self.report.wrote[name] = self.temporaries[index][1]  # type: ignore[index]
+                os.replace(self.temporaries[index], path)  # type: ignore[arg-type]
             self.temporaries[index] = None
             self.report.written.append(name)
 
@@ -189,7 +184,7 @@ class _Writer:
         self._wait(cancel=True)
         for temporary in self.temporaries:
             if temporary is not None:
-                Path(temporary[0]).unlink(missing_ok=True)
+                Path(temporary).unlink(missing_ok=True)
 
 
 def edited_by_hand(text: str) -> bool:
