@@ -231,8 +231,8 @@ class Manifest:
             candidates.append((ref, entry, old.get("output") if same else None))
             if same and old.get("output") and verified.has_status(self.out / f"{ref.name}.py", old.get("file")):
                 held[ref.name] = old["file"]
-        if self.recording and len(held) < len(candidates):  # files will be read, by verify or by write.sync
-            plan.clock = verified.clock_of(self.out)
+        if self.recording and any(output and ref.name not in held for ref, _entry, output in candidates):
+            plan.clock = verified.clock_of(self.out)  # before verify reads them
 
         def verify(part: list[tuple[TargetRef, dict | None, str | None]]) -> list[tuple[bool, list[int] | None]]:
             return [(True, held[ref.name]) if ref.name in held else
