@@ -351,7 +351,8 @@ def steady(tmp_path_factory):
 
 def test_compare_two_comparable_runs(steady):
     a, a_again, _ = steady
-    result = compiler(ROOT, "compare", str(a), str(a_again), "--tolerance", "0.5")
+    # 100%, as below: the shared machine's noise on a 20 req/s request's p99 reached +83% (34 -> 62 ms)
+    result = compiler(ROOT, "compare", str(a), str(a_again), "--tolerance", "1.0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("no regression")
     assert re.search(r"^GET fast .* ok$", result.stdout, re.M), result.stdout
