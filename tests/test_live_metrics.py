@@ -190,6 +190,43 @@ def test_the_master_serves_the_metrics_of_its_workers(target, live_server, rundi
     assert 0 < sent <= next(row["requests"] for row in record["requests"] if row["name"] is None)
 
 
+OPEN = {
+    "host": "http://${domain}", "seed": 3, "report_html": None,
+    "arrivals": {"stages": [{"duration": "4s", "rate": 20}], "max_users": 2},
+    "endpoints": [{"name": "slow", "path": "/slow"}],
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def open_target(tmp_path_factory, shared_server) -> Path:
+    folder = tmp_path_factory.mktemp("metrics-open")
+    catalog = write_inputs(folder, shared_server.port, {"arrive": OPEN}, {"arrive": {"environments": ["local"], "countries": ["mx"]}})
+    return compile_inputs(catalog, folder / "generated")["arrive_local_mx"]
+
+
+@pytest.mark.parametrize("distributed", [False, True], ids=["one process", "master of 2 workers"])
+def test_dropped_iterations_are_served_as_the_open_model_drops_them(open_target, server, rundir, distributed):
+    """2 users cannot start 20 iterations a second of answers that take 0.4 s: the endpoint
+    serves the drops as they happen (on the master, its workers' sum), up to the record's."""
+    server.set_delay(0.4, "GET", "/slow")
+    port, extra = free_port(), ()
+    if distributed:
+        master_port = str(free_port())
+        extra = ("--processes", "2", "--master-bind-host", "127.0.0.1", "--master-bind-port", master_port,
+                 "--master-port", master_port)  # fmt: skip
+    run = Locust(open_target, rundir, "--metrics-port", str(port), "--run-record", "run.json", *extra)
+    scrapes = scrapes_during(run, port)
+    result = run.wait()
+    server.set_delay(0, "GET", "/slow")
+    assert result.returncode == 1, result  # too many dropped: the load asked for was not sent
+    record = json.loads((rundir / "run.json").read_text())
+    dropped = [value(samples(text)["loadtest_dropped_iterations"]) for text, _ in scrapes]
+    assert dropped == sorted(dropped), dropped  # a counter
+    assert 0 < dropped[-1] <= record["dropped_iterations"], (dropped, record["dropped_iterations"])
+    iterations = value(samples(scrapes[-1][0])["loadtest_iterations"])
+    assert 0 < iterations <= server.count(), iterations
+
+
 # -- the Grafana dashboard reads what the endpoint serves -------------------------------------------
 
 

@@ -9,6 +9,7 @@ the configuration block and the earlier parts define these names.
 from compiler.runtime.prelude import *  # noqa: F401,F403
 from compiler.runtime.configuration import *  # noqa: F401,F403
 from compiler.runtime.options import *  # noqa: F401,F403
+from compiler.runtime.arrival_figures import *  # noqa: F401,F403
 from compiler.runtime.thresholds import *  # noqa: F401,F403
 
 # ---- the generated file holds what follows ----
@@ -203,7 +204,7 @@ def metrics_text(environment):
         "loadtest_dropped_iterations_total",
         "counter",
         "Iterations due that found no free user and were not sent (open model).",
-        [("", {}, run.get("dropped_iterations", 0))],
+        [("", {}, dropped_so_far())],
     )
     rows = verdicts(stats) if THRESHOLDS else []
     scope = lambda row: {"scope": row[0], "key": row[1]}  # noqa: E731
@@ -226,6 +227,14 @@ def metrics_text(environment):
         [("", scope(row), row[3]) for row in rows if row[3] is not None],
     )
     return "\n".join(lines) + "\n"
+
+
+def dropped_so_far():
+    """Iterations the open model dropped so far: this process's, or on the master the sum of its
+    workers' last reports (what the record will hold at the end); 0 in a closed model."""
+    if not run.get("open"):
+        return 0
+    return sum(dropped for _, _, dropped in arrival_totals()[0])
 
 
 def number_text(value):
