@@ -137,7 +137,8 @@ CHARTS_JS = """Object.entries(window.dashboard.plots).map(([id, plot]) => {
   for (let i = 3; i < pixels.length; i += 4) if (pixels[i] > 0) inked++;
   return {id, title: plot.root.parentElement.getAttribute('aria-label'), series: plot.series.length - 1,
           labels: plot.series.slice(1).map(s => s.label), axes: window.dashboard.axes[id],
-          axisLabels: plot.axes.map(a => a.label || null), width: canvas.width, inked};
+          axisLabels: plot.axes.map(a => a.label || null), width: canvas.width, inked,
+          points: plot.data.slice(1).map(values => values.filter(v => v != null && !Number.isNaN(v)).length)};
 })"""
 
 
@@ -186,6 +187,7 @@ def test_every_chart_is_drawn_with_axes_and_its_series(page, results):
                                                         "long_local_mx", "planted_local_mx"))  # fmt: skip
     for title, chart in drawn.items():
         assert chart["inked"] > 500, (title, chart["inked"])  # lines and axes on the canvas
+        assert len(chart["points"]) == chart["series"] and all(chart["points"]), (title, chart)  # data, not only axes
         assert len(chart["axes"]) == len(chart["axisLabels"]) >= 2, (title, chart)  # x and one per unit
         assert all(ticks and len(ticks) >= 2 for ticks in chart["axes"]), (title, chart["axes"])
         if ", per run" in title or "over the run" in title:  # the big charts name their axes

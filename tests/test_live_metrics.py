@@ -295,7 +295,10 @@ def attributes(items) -> dict:
     return {a.key: a.value.string_value for a in items}
 
 
-def test_otel_exports_carry_the_target_and_the_run(target, live_server, rundir):
+@pytest.mark.parametrize("users_app", [None, "from-the-user"])
+def test_otel_exports_carry_the_target_and_the_run(target, live_server, rundir, users_app):
+    """The file's names in the resource; an attribute the user set in OTEL_RESOURCE_ATTRIBUTES
+    wins over the file's."""
     receiver = Receiver()
     try:
         env = {
@@ -304,7 +307,7 @@ def test_otel_exports_carry_the_target_and_the_run(target, live_server, rundir):
             "OTEL_METRIC_EXPORT_INTERVAL": "1000",
             "OTEL_TRACES_EXPORTER": "none",
             "OTEL_LOGS_EXPORTER": "none",
-            "OTEL_RESOURCE_ATTRIBUTES": "team=payments,loadtest.app=from-the-user",
+            "OTEL_RESOURCE_ATTRIBUTES": "team=payments" + (f",loadtest.app={users_app}" if users_app else ""),
             "LOCUST_RUN_ID": "otel-1",
         }
         result = Locust(target, rundir, "--otel", "-t", "3s", "--run-record", "run.json", env=env).wait()
@@ -321,7 +324,7 @@ def test_otel_exports_carry_the_target_and_the_run(target, live_server, rundir):
         "loadtest.target": "live_local_mx", "loadtest.environment": "local", "loadtest.country": "mx",
         "loadtest.run_id": "otel-1",
     }  # fmt: skip
-    assert resource["loadtest.app"] == "from-the-user" and resource["team"] == "payments"  # the user's win
+    assert resource["loadtest.app"] == (users_app or "live") and resource["team"] == "payments"  # the user's win
     counts: dict[str, int] = {}
     for export in receiver.exports:  # cumulative: the last export of each name holds its count
         for scope in export.resource_metrics[0].scope_metrics:
