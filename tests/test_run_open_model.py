@@ -120,6 +120,22 @@ def test_too_few_users_drop_iterations_counted_and_the_run_fails(files, server, 
     assert case.get("name") == "dropped iterations <= 1.00%"
 
 
+def test_drops_and_start_lags_of_workers_are_merged_on_the_master(files, server, rundir):
+    """The same too-few users on two processes: the master's record holds every worker's
+    scheduled, started and dropped iterations and their start lags, and fails the run."""
+    server.set_delay(0.4)
+    run = run_locust(files["few"], rundir, *processes(2), *RECORDS)
+    assert run.returncode == 1, run
+    document = record(rundir)
+    arrivals = document["arrivals"]
+    assert document["workers"] == 2 and arrivals["scheduled"] == 40 and arrivals["users_started"] == 2
+    assert arrivals["dropped_iterations"] == arrivals["scheduled"] - arrivals["started"] >= 20
+    assert server.count() == arrivals["started"] > 0  # the union of the workers' shares
+    lag = arrivals["start_lag_ms"]  # the workers' lags merged: a p99 (its bucket) and the longest
+    assert lag["p99"] is not None and 0 < lag["p99"] <= lag["max"] * 1.005, lag  # a bucket: within 0.5%
+    assert record(rundir, "summary.json")["dropped_iterations"] == arrivals["dropped_iterations"]
+
+
 def test_more_users_on_the_command_line_drop_nothing(files, server, rundir):
     server.set_delay(0.4)
     run = run_locust(files["few"], rundir, "-u", "12", *RECORDS)
