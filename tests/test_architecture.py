@@ -6,6 +6,7 @@ sitting. docs/ARCHITECTURE.md explains the rules; this test keeps them."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -46,19 +47,40 @@ def part_of(module: str) -> str:
 MODULES = {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
 
 
+def imported_module(node: ast.ImportFrom, path: Path) -> str | None:
+    """The absolute name of what `from ... import` names: a relative import (`from ..output
+    import write`) resolved against the module's package, so the rules below see it too."""
+    if not node.level:
+        return node.module
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    return importlib.util.resolve_name("." * node.level + (node.module or ""), package)
+
+
 def imports_of(path: Path) -> list[tuple[int, str, list[str]]]:
     """(line, module imported, names taken from it) of every import of the package, wherever it
-    stands (at the top, in a function, under TYPE_CHECKING)."""
+    stands (at the top, in a function, under TYPE_CHECKING), relative ones resolved."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name, []) for alias in node.names if alias.name.split(".")[0] == "compiler"]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "compiler":
+        elif isinstance(node, ast.ImportFrom) and (module := imported_module(node, path)) and module.split(".")[0] == "compiler":
             names = [alias.name for alias in node.names]
-            submodules = [f"{node.module}.{name}" for name in names if f"{node.module}.{name}" in MODULES]
-            found += [(node.lineno, module, []) for module in submodules]
-            found.append((node.lineno, node.module, [n for n in names if f"{node.module}.{n}" not in MODULES]))
+            submodules = [f"{module}.{name}" for name in names if f"{module}.{name}" in MODULES]
+            found += [(node.lineno, sub, []) for sub in submodules]
+            found.append((node.lineno, module, [n for n in names if f"{module}.{n}" not in MODULES]))
     return found
+
+
+def test_imports_are_absolute():
+    """`from compiler.output import write`, never `from ..output import write`: where a module
+    takes its names from reads the same in every file (the rules below resolve both)."""
+    relative = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: from {'.' * node.level}{node.module or ''} import ..."
+        for path in MODULES.values()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and node.level
+    ]
+    assert not relative, "relative imports:\n" + "\n".join(relative)
 
 
 def graph() -> dict[str, set[str]]:
@@ -88,18 +110,24 @@ def test_no_private_name_is_taken_across_modules():
         for line, module, names in imports_of(path):
             taken += [f"{path.relative_to(PACKAGE.parent)}:{line}: {module}.{n}" for n in names if n.startswith("_") and n != "__version__"]
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("compiler"):
+            if isinstance(node, ast.ImportFrom) and (module := imported_module(node, path)) and module.startswith("compiler"):
                 for alias in node.names:
-                    if f"{node.module}.{alias.name}" in MODULES:
-                        aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                    if f"{module}.{alias.name}" in MODULES:
+                        aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
             elif isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.name.startswith("compiler") and alias.asname:
                         aliases[alias.asname] = alias.name
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
-                    and node.attr.startswith("_") and not node.attr.startswith("__")):  # fmt: skip
-                taken.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
+            if not (isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__")):
+                continue
+            if isinstance(node.value, ast.Name) and node.value.id in aliases:  # write._name
+                owner = aliases[node.value.id]
+            elif (dotted := ast.unparse(node.value)) in MODULES and dotted != name:  # compiler.output.write._name
+                owner = dotted
+            else:
+                continue
+            taken.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {owner}.{node.attr}")
     assert not taken, "private names taken from another module:\n" + "\n".join(taken)
 
 
