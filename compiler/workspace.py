@@ -344,18 +344,24 @@ def record_path(results: Path, target: str, run_name: str) -> Path:
     return results / target / run_name / "run.json"
 
 
-def runs_to_compare(results: Path, run_a: str, run_b: str | None) -> tuple[Path, Path]:
+def runs_to_compare(results: Path, run_a: str, run_b: str | None, confined: bool = False) -> tuple[Path, Path]:
     """Two run folders from what a user named: two folders, a folder and a target (its latest
-    run), or one target alone (its latest run against the one before)."""
+    run), or one target alone (its latest run against the one before). `confined` (the MCP
+    server's): a folder only within the results folder, no link out of it."""
+
+    def is_target(given: str) -> bool:
+        return bool(records.TARGET_NAME.match(given)) and (confined or not Path(given).is_dir())
 
     def one(given: str) -> Path:
-        if Path(given).is_dir() or not records.TARGET_NAME.match(given):
-            return Path(given)  # compare says what is wrong with a path that is no run folder
-        return records.latest_run(results, given)
+        if is_target(given):
+            return records.latest_run(results, given)
+        if confined:
+            return records.run_folder(results, given)
+        return Path(given)  # compare says what is wrong with a path that is no run folder
 
     if run_b is not None:
         return one(run_a), one(run_b)
-    if not records.TARGET_NAME.match(run_a) or Path(run_a).is_dir():
+    if not is_target(run_a):
         raise UsageError(f"compare {run_a!r} alone needs a target name; or give two run folders (RUN_A RUN_B)")
     found = [run for run in records.runs_of(results, run_a) if (run / "run.json").is_file()]
     if len(found) < 2:

@@ -238,6 +238,13 @@ def test_compare_runs_as_compare_does(runs, project):
         "error: --tolerance is a fraction: 0.10 allows a 10% change"
     )
     assert tool("compare_runs", {"run_a": first, "run_b": "/tmp"}).is_error
+    # by target name, as compare TARGET does: its latest run against the one before
+    for arguments in ({"run_a": "shop_local_mx"}, {"run_a": first, "run_b": "shop_local_mx"}):
+        by_name = tool("compare_runs", {**arguments, "tolerance": 5})
+        assert not by_name.is_error, text(by_name)
+        assert (by_name.structured_content["run_a"], by_name.structured_content["run_b"]) == (first, second)
+        assert text(by_name) == text(result)
+    assert text(tool("compare_runs", {"run_a": "shop_prod_mx"})) == "error: shop_prod_mx has 0 run(s) with a record in data/results; compare needs two"
 
 
 # -- resources and the prompt ----------------------------------------------------------------------

@@ -274,8 +274,9 @@ def build_server(settings: Settings) -> CompilerServer:
 
     @tool("compare_runs", READS)
     def compare_runs(
-        run_a: Annotated[str, Field(description="The earlier run folder (data/results/<target>/<UTC time>).")],
-        run_b: Annotated[str, Field(description="The later run folder.")],
+        run_a: Annotated[str, Field(description="The earlier run folder (data/results/<target>/<UTC time>), or a target "
+                                    "name: its latest run (alone: its latest run against the one before).")],
+        run_b: Annotated[str | None, Field(description="The later run folder, or a target name (its latest run).")] = None,
         tolerance: Annotated[float, Field(description="Relative change allowed before a flag: 0.10 is 10%.")] = 0.10,
     ) -> Annotated[CallToolResult, Comparison]:  # fmt: skip
         """Per request name, B's requests per second, p50/p95/p99 and error ratio against A's; a

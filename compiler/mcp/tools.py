@@ -255,12 +255,13 @@ def get_run(settings: Settings, run: str | None, target: str | None) -> tuple[Ru
     return result, json.dumps(found.record, indent=2)
 
 
-def compare_runs(settings: Settings, run_a: str, run_b: str, tolerance: float) -> tuple[Comparison, str]:
+def compare_runs(settings: Settings, run_a: str, run_b: str | None, tolerance: float) -> tuple[Comparison, str]:
     problems = Problems()
     with tool_errors(problems):
         if not 0 <= tolerance < 10:
             raise UsageError("--tolerance is a fraction: 0.10 allows a 10% change")
-        a, b = (Path(display_path(workspace.run_folder(settings.results_folder, given))) for given in (run_a, run_b))
+        found = workspace.runs_to_compare(settings.results_folder, run_a, run_b, confined=True)
+        a, b = (Path(display_path(folder.resolve())) for folder in found)
         compared = workspace.compare_runs(a, b, tolerance)
     result = Comparison(
         run_a=a.as_posix(), run_b=b.as_posix(), tolerance=tolerance, regressions=sum(row.regressed for row in compared.rows),
