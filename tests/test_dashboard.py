@@ -237,6 +237,9 @@ def test_verdicts_failures_endings_and_regressions(page, results):
         "[...document.querySelectorAll('#target-strict_local_mx table.thresholds tr')].map(r => r.innerText)")
     assert any("min_rps" in row and "FAIL" in row for row in thresholds), thresholds
     assert any("p95_ms" in row and "pass" in row for row in thresholds), thresholds
+    (strict,) = folders(results, "strict_local_mx")
+    for verdict in json.loads((strict / "run.json").read_text())["thresholds"]:  # figures as the run printed them
+        assert any(row.split("\t")[1:2] == [verdict["key"]] and f"\t{verdict['shown']}\t" in row for row in thresholds), (verdict, thresholds)
 
 
 def test_hostile_text_is_shown_as_text(page, results):

@@ -479,7 +479,74 @@ def test_ctrl_c_stops_the_run_and_the_targets_after_it(project, tmp_path):
     assert sorted(p.name for p in results.iterdir() if p.is_dir()) == ["good_local_br"]
     (folder,) = run_folders(results, "good_local_br")
     assert_valid("run.schema.json", record(folder))
+    # one Ctrl-C, though the terminal's group and `run` both signal: Locust stopped as asked and
+    # wrote its own record, with every request it sent (not "interrupted again: exiting now")
+    log = (folder / "locust.log").read_text()
+    assert "Ctrl-C: stopping the run" in log and "interrupted again" not in log, log[-2000:]
+    assert record(folder)["ended_by"] == "interrupted" and record(folder)["requests"], record(folder)
     assert (results / "index.html").is_file()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_a_signal_to_run_alone_is_passed_on_and_the_records_kept(project, tmp_path, signum):
+    """A CI that cancels the job (SIGTERM) or a closed terminal (SIGHUP) signals `run`: its Locust
+    stops and writes its record, and the targets after it do not run."""
+    results = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_*",
+         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "20s"],
+        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
+        ):
+            time.sleep(0.2)
+        time.sleep(1)
+        started = time.monotonic()
+        process.send_signal(signum)  # `run` alone, not its group
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert time.monotonic() - started < 15, stdout + stderr  # not the 20 s the run had left
+    assert process.returncode != 0, stdout + stderr
+    assert sorted(p.name for p in results.iterdir() if p.is_dir()) == ["good_local_br"], stderr
+    (folder,) = run_folders(results, "good_local_br")
+    assert_valid("run.schema.json", record(folder))
+    assert record(folder)["requests"] and record(folder)["ended_by"] == "interrupted", record(folder)
+
+
+def test_locust_does_not_outlive_a_killed_run(project, tmp_path):
+    """`run` SIGKILLed (nothing passed on): its Locust is stopped too (Linux), records written."""
+    if sys.platform != "linux":
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    results = tmp_path / "results"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_br",
+         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "30s"],
+        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(
+            history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
+        ):
+            time.sleep(0.2)
+        process.kill()
+        process.communicate(timeout=10)
+        (folder,) = run_folders(results, "good_local_br")
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not (folder / "run.json").is_file():
+            time.sleep(0.2)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert (folder / "run.json").is_file(), (folder / "locust.log").read_text()[-2000:]
+    assert record(folder)["ended_by"] == "interrupted" and record(folder)["requests"], record(folder)
 
 
 def test_a_run_refused_before_load_says_why_in_the_summary(project):

@@ -103,7 +103,8 @@ def run_data(results: Path, target: str, name: str, record: dict, with_series: b
         ],  # fmt: skip
         "thresholds": [
             {"scope": str(t.get("scope")), "key": str(t.get("key")), "limit": number(t.get("limit")),
-             "measured": number(t.get("measured")), "passed": t.get("passed") is True}
+             "measured": number(t.get("measured")), "passed": t.get("passed") is True,
+             "shown": text_or_none(t.get("shown"))}  # the measure as the printout, JUnit and run show it
             for t in list_of(record, "thresholds") if isinstance(t, dict)
         ],  # fmt: skip
         "problems": [clipped(str(p)) for p in list_of(record, "problems")],

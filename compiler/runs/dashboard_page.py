@@ -247,7 +247,7 @@ def run_details(charts: Charts, target: str, run: dict) -> str:
     )
     thresholds = "".join(
         f"<tr class='{'pass' if t['passed'] else 'fail'}'><td>{e(t['scope'])}</td><td>{e(t['key'])}</td>"
-        f"<td>{'&ge;' if t['key'].startswith('min_') else '&le;'} {e(shown(t['limit']))}</td><td>{e(shown(t['measured']))}</td>"
+        f"<td>{'&ge;' if t['key'].startswith('min_') else '&le;'} {e(shown(t['limit']))}</td><td>{e(t['shown'] or shown(t['measured']))}</td>"
         f"<td>{'pass' if t['passed'] else 'FAIL'}</td></tr>"
         for t in run["thresholds"]
     )

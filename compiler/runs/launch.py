@@ -118,21 +118,90 @@ def run_one(locustfile: Path, target: str, results: Path, passthrough: list[str]
     started, interrupted = time.monotonic(), False
     with (folder / "locust.log").open("wb") as log:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=folder.resolve() if alone else None, env=environment)  # fmt: skip
-        try:
-            shown = started
-            while process.poll() is None:
-                time.sleep(0.2)
-                if time.monotonic() - shown >= PROGRESS_SECONDS:
-                    shown = time.monotonic()
-                    print_progress(position, target, folder, started, seconds)
-        except KeyboardInterrupt:  # let locust write its report and records, as it does on Ctrl-C
-            interrupted = True
-            if process.poll() is None:  # a SIGINT sent to `run` alone (kill -INT) reaches locust too
-                process.send_signal(signal.SIGINT)
-            process.wait()
+                                   cwd=folder.resolve() if alone else None, env=environment,
+                                   **ALONE_IN_ITS_GROUP)  # fmt: skip
+        with passed_on(process, signal.SIGTERM) as term, passed_on(process, getattr(signal, "SIGHUP", None), signal.SIGTERM) as hup:
+            try:
+                shown = started
+                while process.poll() is None:
+                    time.sleep(0.2)
+                    if time.monotonic() - shown >= PROGRESS_SECONDS:
+                        shown = time.monotonic()
+                        print_progress(position, target, folder, started, seconds)
+            except KeyboardInterrupt:  # let locust write its report and records, as it does on Ctrl-C
+                interrupted = True
+                interrupt_until_done(process)
+        interrupted = interrupted or term.received or hup.received  # the targets after it do not run
     record = complete_record(folder, target, process.returncode, command, catalog_folder, interrupted)
     return Outcome(target, folder, record["exit_code"], record, interrupted)
+
+
+# Locust runs in a process group of its own, so that a Ctrl-C in the terminal (SIGINT to the
+# terminal's foreground group) reaches `run` alone, and `run` passes it on once: had Locust been
+# in `run`'s group it would get the terminal's SIGINT and then `run`'s, take the second for a
+# second Ctrl-C and exit at once, without its records. Its group holds the workers it forks
+# (--processes), which a Ctrl-C reaches as it would in a terminal. On Linux it is also stopped
+# (SIGTERM: records written) if `run` dies without passing anything on (SIGKILL).
+ALONE_IN_ITS_GROUP = {"process_group": 0} if os.name == "posix" else {}
+if sys.platform == "linux":
+    ALONE_IN_ITS_GROUP["preexec_fn"] = lambda: stopped_with_parent(signal.SIGTERM)
+
+
+def stopped_with_parent(signum: int) -> None:
+    """In the child, before Locust starts: the signal it gets when its parent dies (Linux)."""
+    import ctypes
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signum))  # PR_SET_PDEATHSIG
+
+
+def signal_group(process: subprocess.Popen, signum: int) -> None:
+    try:
+        if ALONE_IN_ITS_GROUP:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+    except (ProcessLookupError, PermissionError):
+        pass  # it ended meanwhile
+
+
+def interrupt_until_done(process: subprocess.Popen) -> None:
+    """Pass a Ctrl-C on to the run and wait for its records; a second Ctrl-C is passed on too
+    (the run then exits at once, as a plain `locust` does on a second Ctrl-C)."""
+    while True:
+        try:
+            if process.poll() is None:
+                signal_group(process, signal.SIGINT)
+            process.wait()
+            return
+        except KeyboardInterrupt:
+            continue
+
+
+class passed_on:
+    """While the run goes, a signal sent to `run` (SIGTERM from a CI that cancels the job,
+    SIGHUP from a closed terminal) is passed on to it, so it stops and writes its records (as
+    SIGTERM, which the file handles, for a signal it does not)."""
+
+    def __init__(self, process: subprocess.Popen, signum: int | None, send: int | None = None):
+        self.process, self.signum, self.before, self.received = process, signum, None, False
+        self.send = send or signum
+
+    def __enter__(self):
+        if self.signum is None:  # no such signal on this system
+            return self
+        try:
+            self.before = signal.signal(self.signum, self.pass_on)
+        except (ValueError, OSError):  # not the main thread
+            self.before = None
+        return self
+
+    def pass_on(self, signum, _frame):
+        self.received = True
+        signal_group(self.process, self.send)
+
+    def __exit__(self, *_exc):
+        if self.before is not None:
+            signal.signal(self.signum, self.before)
 
 
 def print_progress(position: str, target: str, folder: Path, started: float, seconds: float | None) -> None:
