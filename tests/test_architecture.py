@@ -197,3 +197,13 @@ def test_no_top_level_name_is_defined_twice_in_the_runtime():
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 defined.setdefault(node.name, []).append(path.name)
     assert {name: files for name, files in defined.items() if len(files) > 1} == {}
+
+
+def test_the_readme_names_every_part_of_the_runtime():
+    from compiler.output.render import RUNTIME_PARTS
+
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `compiler/runtime/` |")]
+    named = [part for part in RUNTIME_PARTS if f"`{part}`" in row]
+    assert named == list(RUNTIME_PARTS), f"README's compiler/runtime/ row misses {sorted(set(RUNTIME_PARTS) - set(named))}"
+    assert row.index("`model`") < row.index("`sending`") < row.index("`users`")  # in the order they are inlined

@@ -11,6 +11,7 @@ are conftest.py's. Load only goes to recording servers on 127.0.0.1 that the tes
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -138,6 +139,17 @@ def test_abbreviated_option_is_shown_as_cli(generated, server, rundir):
 
     assert run.returncode == 0, run
     assert config_value(run.stdout, "num_users") == ("2", "cli")
+
+
+def test_the_printout_keeps_its_columns_and_says_a_constant_as_one(generated, server, rundir):
+    """A report path longer than the value column does not run into its source, and a constant
+    think time reads `0.01s`, not `0.01-0.01s`."""
+    long = "reports/" + "a-folder-with-a-long-name/" * 3 + "report.html"
+    run = run_locust(generated["shop_local_mx"], rundir, "--check-config", "--html", long, env=TOKEN)
+
+    assert run.returncode == 0, run
+    assert config_value(run.stdout, "html_file") == (long, "cli")
+    assert re.search(r"^  think_time +0\.01s$", run.stdout, re.M), run.stdout
 
 
 @pytest.mark.parametrize(

@@ -563,3 +563,5 @@ def test_a_run_refused_before_load_says_why_in_the_summary(project):
     assert result.returncode == 2, result.stdout + result.stderr
     assert "invalid configuration, no request sent: environment variable NOT_SET_HERE is not set" in result.stdout
     assert_valid("run.schema.json", record(run_folders(project / "results", "secret_local_mx")[-1]))
+    index = (project / "results" / "index.html").read_text()  # the index says why, not only "invalid"
+    assert "environment variable NOT_SET_HERE is not set" in index
