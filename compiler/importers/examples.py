@@ -7,8 +7,10 @@ value the schema accepts: an object with its required properties only, an empty 
 (`2024-01-01` for a date, `user@example.com` for an email) and long enough for `minLength`.
 Each value says where it came from, for the importer's list of guesses.
 
-`$ref`s are local (`#/components/...`); one that names itself through other `$ref`s only, and a
-schema whose required properties contain itself (no finite value exists), are refused and named.
+`$ref`s are local (`#/components/...`) and checked before (refs.py: none dangling, no cycle of
+`$ref`s and `allOf`/`anyOf`/`oneOf` only); a schema whose required properties contain itself (no
+finite value exists) is refused and named here, while one that contains itself through an
+optional property or an array's items (a tree) gets its smallest value, which stops there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.importers.drafts import ImportError_
+from compiler.importers.refs import MISSING, node_at, target
 
 FORMATS = {
     "date": "2024-01-01",
@@ -43,17 +46,12 @@ class Document:
         self.data, self.label = data, label
 
     def pointer_value(self, ref: str) -> Any:
-        if not ref.startswith("#"):
+        pointer = target(ref)
+        if pointer is None:
             raise ImportError_([(self.label, "", f"$ref {ref!r} is not local; bundle the document into one file first")])
-        node: Any = self.data
-        for token in [t for t in ref[1:].split("/") if t != ""]:
-            token = token.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                raise ImportError_([(self.label, ref[1:], f"$ref {ref!r} names nothing in the document")])
+        node = node_at(self.data, pointer)
+        if node is MISSING:
+            raise ImportError_([(self.label, pointer, f"$ref {ref!r} names nothing in the document")])
         return node
 
     def deref(self, node: Any, where: str) -> tuple[Any, str]:
@@ -65,7 +63,7 @@ class Document:
                 chain = " -> ".join(seen + [ref])
                 raise ImportError_([(self.label, where, f"$ref cycle: {chain} names itself and nothing else")])
             seen.append(ref)
-            node, where = self.pointer_value(ref), ref[1:]
+            node, where = self.pointer_value(ref), target(ref) or ""
         return node, where
 
 
