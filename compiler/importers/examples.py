@@ -134,11 +134,20 @@ class Builder:
             kind = next((k for k in kind if k != "null"), "null")
         if kind is None:
             kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
-        self._note(f"the smallest value the schema at {where} accepts")
         if kind == "object":
             required = [name for name in schema.get("required", []) if isinstance(name, str)]
             properties = schema.get("properties", {}) if isinstance(schema.get("properties"), dict) else {}
-            return {name: self._value(properties.get(name, {}), f"{where}/properties/{name}", stack) for name in required}
+            value, sources, outer = {}, [], self.source
+            for name in required:
+                self.source = ""
+                value[name] = self._value(properties.get(name, {}), f"{where}/properties/{name}", stack)
+                sources.append(f"{name} = {self.source}")
+            self.source = outer
+            documented_parts = [text for text in sources if " = the smallest value " not in text]
+            self._note(f"the required properties of the schema at {where}: {', '.join(sources)}" if documented_parts
+                       else f"the smallest value the schema at {where} accepts")  # fmt: skip
+            return value
+        self._note(f"the smallest value the schema at {where} accepts")
         if kind == "array":
             count = schema.get("minItems", 0) if isinstance(schema.get("minItems"), int) else 0
             return [self._value(schema.get("items", {}), f"{where}/items", stack) for _ in range(min(count, 10))]
