@@ -202,8 +202,8 @@ def test_static_files_and_other_hosts_are_dropped_and_listed(tmp_path):
     catalog = project(tmp_path, 9)
     result = simc(catalog, "import", "har", str(path), "--app", "mixed")
     assert result.returncode == 0, result.stderr
-    assert "entry 1: GET https://cdn.example.test/app.js (another host)" in result.stdout
-    assert re.search(r"entry 2: GET http://127\.0\.0\.1:\d+/static/site\.css \(a static file\)", result.stdout), result.stdout
+    assert "/log/entries/1: GET https://cdn.example.test/app.js (another host)" in result.stdout
+    assert re.search(r"/log/entries/2: GET http://127\.0\.0\.1:\d+/static/site\.css \(a static file\)", result.stdout), result.stdout
     steps = json.loads((catalog.parent / "simulations" / "mixed.json").read_text())["flows"][0]["steps"]
     assert [s["path"] for s in steps] == ["/login", "/products", "/cart", "/cart/${capture:cart}/pay"]
 
@@ -285,7 +285,7 @@ def test_captures_from_html_headers_and_redirects_reach_forms_and_queries(tmp_pa
     catalog = project(tmp_path, server.port)
     imported = simc(catalog, "import", "har", str(source), "--app", "login", "--host", server.url, "--catalog-entry", "local", "mx")
     assert imported.returncode == 0, imported.stderr
-    assert "entry 2: GET http://shop.test/home (the redirect of the step before, which the client follows)" in imported.stdout
+    assert "/log/entries/2: GET http://shop.test/home (the redirect of the step before, which the client follows)" in imported.stdout
     steps = json.loads((catalog.parent / "simulations" / "login.json").read_text())["flows"][0]["steps"]
     assert [s["path"] for s in steps] == ["/login-page", "/session", "/basket"]
     assert "regex" in steps[0]["capture"]["csrf"] and steps[1]["capture"] == {"x_basket": {"header": "X-Basket"}}
