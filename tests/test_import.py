@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -49,10 +48,13 @@ def simc(project_catalog: Path, *args: str, env: dict | None = None):
     )  # fmt: skip
 
 
+SEQUENTIAL_ONCE = ("-u", "1", "--iterations", "1", "--task-order", "sequential")  # every endpoint once, in order
+
+
 def quick(simulation: Path, **changes) -> dict:
     """The imported simulation made a short test run: no think time, a few seconds."""
     data = json.loads(simulation.read_text())
-    data.update({"users": 2, "spawn_rate": 20, "run_time": "3s", "think_time_seconds": 0, **changes})
+    data.update({"users": 2, "spawn_rate": 20, "run_time": "30s", "think_time_seconds": 0, **changes})
     simulation.write_text(json.dumps(data, indent=2))
     return data
 
@@ -87,12 +89,12 @@ def test_every_operation_of_a_public_openapi_document_is_requested(tmp_path, mak
     explained = simc(catalog, "explain", f"{app}_local_mx").stdout
     first = simulation["endpoints"][0]["name"]
     assert re.search(rf'^endpoints\.{first}\.checks\.0 +\{{"json": "\$", "type": "(array|object)"\}}  <- template', explained, re.M), explained
-    run = run_locust(files[f"{app}_local_mx"], tmp_path / "run", env=SECRETS)
+    run = run_locust(files[f"{app}_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE, env=SECRETS)
 
     assert run.returncode == 0, run
-    asked = {(e["method"], e["path"]) for e in simulation["endpoints"]}
-    received = Counter((r.method, r.path) for r in server.received())
-    assert len(asked) == operations and asked <= set(received), asked - set(received)
+    asked = [(e["method"], e["path"]) for e in simulation["endpoints"]]
+    received = [(r.method, r.path) for r in server.received()]
+    assert len(set(asked)) == operations and received == asked  # every operation once, in the written order
     for request in server.received():
         if app == "museum":
             assert request.header("Authorization") == "Basic YTpi", request
@@ -139,11 +141,11 @@ def test_a_recorded_journey_sends_captured_values_back_where_the_recording_did(t
     assert token not in written and "s3cret-pw" not in written  # the recorded token and password
     quick(catalog.parent / "simulations" / "shopper.json", users=1, run_time="2s")
     files = compile_inputs(catalog, tmp_path / "generated")
-    run = run_locust(files["shopper_local_mx"], tmp_path / "run", env={"SHOPPER_PASSWORD": "pw-live"})
+    run = run_locust(files["shopper_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE, env={"SHOPPER_PASSWORD": "pw-live"})
 
     assert run.returncode == 0, run
     received = server.received()
-    paths = [(r.method, r.path) for r in received[:4]]
+    paths = [(r.method, r.path) for r in received]  # one pass of the flow
     assert paths == [("POST", "/login"), ("GET", "/products"), ("POST", "/cart"), ("POST", "/cart/c-555/pay")]
     assert json.loads(received[0].body) == {"email": "ana@shop.test", "password": "pw-live"}
     assert all(r.header("Authorization") == "Bearer tok-live-9a8b7c6d" for r in received[1:4])
@@ -163,9 +165,12 @@ def test_a_public_har_recording_is_replayed_without_its_credentials(tmp_path, ma
     files = compile_inputs(catalog, tmp_path / "generated")
     generated = files["reqres_local_mx"].read_text()
     assert "pistol" not in generated
-    run = run_locust(files["reqres_local_mx"], tmp_path / "run", env={"REQRES_PASSWORD": "pw-x", "REQRES_COOKIE_STRIPE_MID": "mid-y"})
+    run = run_locust(files["reqres_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE,
+                     env={"REQRES_PASSWORD": "pw-x", "REQRES_COOKIE_STRIPE_MID": "mid-y"})  # fmt: skip
 
     assert run.returncode == 0, run
+    steps = json.loads((catalog.parent / "simulations" / "reqres.json").read_text())["flows"][0]["steps"]
+    assert len(server.received()) == len([s for s in steps if "pause" not in s])  # one pass of the flow
     first, second = server.received()[:2]
     assert (first.method, first.path, second.method, second.path) == ("POST", "/api/register", "PATCH", "/api/users/2")
     assert json.loads(first.body) == {"email": "eve.holt@reqres.in", "password": "pw-x"}
@@ -202,8 +207,8 @@ def test_static_files_and_other_hosts_are_dropped_and_listed(tmp_path):
     catalog = project(tmp_path, 9)
     result = simc(catalog, "import", "har", str(path), "--app", "mixed")
     assert result.returncode == 0, result.stderr
-    assert "entry 1: GET https://cdn.example.test/app.js (another host)" in result.stdout
-    assert re.search(r"entry 2: GET http://127\.0\.0\.1:\d+/static/site\.css \(a static file\)", result.stdout), result.stdout
+    assert "/log/entries/1: GET https://cdn.example.test/app.js (another host)" in result.stdout
+    assert re.search(r"/log/entries/2: GET http://127\.0\.0\.1:\d+/static/site\.css \(a static file\)", result.stdout), result.stdout
     steps = json.loads((catalog.parent / "simulations" / "mixed.json").read_text())["flows"][0]["steps"]
     assert [s["path"] for s in steps] == ["/login", "/products", "/cart", "/cart/${capture:cart}/pay"]
 
@@ -285,7 +290,7 @@ def test_captures_from_html_headers_and_redirects_reach_forms_and_queries(tmp_pa
     catalog = project(tmp_path, server.port)
     imported = simc(catalog, "import", "har", str(source), "--app", "login", "--host", server.url, "--catalog-entry", "local", "mx")
     assert imported.returncode == 0, imported.stderr
-    assert "entry 2: GET http://shop.test/home (the redirect of the step before, which the client follows)" in imported.stdout
+    assert "/log/entries/2: GET http://shop.test/home (the redirect of the step before, which the client follows)" in imported.stdout
     steps = json.loads((catalog.parent / "simulations" / "login.json").read_text())["flows"][0]["steps"]
     assert [s["path"] for s in steps] == ["/login-page", "/session", "/basket"]
     assert "regex" in steps[0]["capture"]["csrf"] and steps[1]["capture"] == {"x_basket": {"header": "X-Basket"}}
@@ -293,11 +298,11 @@ def test_captures_from_html_headers_and_redirects_reach_forms_and_queries(tmp_pa
     assert steps[1]["expect_status"] == [200]  # the answer the redirect led to
     quick(catalog.parent / "simulations" / "login.json", users=1, run_time="2s")
     files = compile_inputs(catalog, tmp_path / "generated")
-    run = run_locust(files["login_local_mx"], tmp_path / "run")
+    run = run_locust(files["login_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE)
 
     assert run.returncode == 0, run
     received = server.received()
-    assert [(r.method, r.path) for r in received[:4]] == [("GET", "/login-page"), ("POST", "/session"), ("GET", "/home"), ("GET", "/basket")]
+    assert [(r.method, r.path) for r in received] == [("GET", "/login-page"), ("POST", "/session"), ("GET", "/home"), ("GET", "/basket")]
     assert received[1].body == b"csrf=live-csrf-4242&user=ana"
     assert received[3].query == {"basket": ["live-basket-777"]}
     assert received[3].header("Cookie") == "sid=live1"  # the client's cookie jar, not the recording's cookie

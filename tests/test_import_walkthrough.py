@@ -7,6 +7,7 @@ the recording never saw, so the journey passes only if its captures work."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from locust_runs import compile_inputs, run_locust
+from test_import import SEQUENTIAL_ONCE
 from test_target_service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,7 +51,7 @@ def simc(catalog: Path, *args: str) -> subprocess.CompletedProcess:
 
 def short(simulation: Path, **changes) -> None:
     data = json.loads(simulation.read_text())
-    data.update({"users": 1, "spawn_rate": 10, "run_time": "3s", **changes})
+    data.update({"users": 1, "spawn_rate": 10, "run_time": "30s", **changes})  # a cap: one iteration ends the run
     simulation.write_text(json.dumps(data, indent=2))
 
 
@@ -66,13 +68,22 @@ def test_the_services_own_openapi_document_runs_green_against_it(tmp_path, servi
     assert "demo-password" not in simulation.read_text()
     short(simulation, think_time_seconds=0)
     files = compile_inputs(catalog, tmp_path / "generated")
-    run = run_locust(files["localshop_local_mx"], tmp_path / "run", env={"LOCALSHOP_PASSWORD": "pw"})
+    run = run_locust(files["localshop_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE, env={"LOCALSHOP_PASSWORD": "pw"})
 
     assert run.returncode == 0, run
     names = [e["name"] for e in json.loads(simulation.read_text())["endpoints"]]
     assert len(names) == 9
-    for name in names:  # every operation was requested, none failed
-        assert any(line.split()[1:2] == [name] for line in run.stderr.splitlines() if line.split()[:1] in (["GET"], ["POST"])), name
+    assert requests_by_name(run.stderr) == {name: (1, 0) for name in names}, run.stderr[-3000:]  # every operation once, none failed
+
+
+def requests_by_name(output: str) -> dict[str, tuple[int, int]]:
+    """name -> (requests, failures) of the run's statistics table (the last one printed wins)."""
+    found = {}
+    for line in output.splitlines():
+        match = re.match(r"(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) +(\S+) +(\d+) +(\d+)\(", line)
+        if match:
+            found[match.group(2)] = (int(match.group(3)), int(match.group(4)))
+    return found
 
 
 def test_a_recorded_journey_runs_green_against_a_new_service(tmp_path, service):
@@ -83,10 +94,10 @@ def test_a_recorded_journey_runs_green_against_a_new_service(tmp_path, service):
     simulation = catalog.parent / "simulations" / "shopper.json"
     steps = json.loads(simulation.read_text())["flows"][0]["steps"]
     assert [s.get("path") for s in steps if "path" in s] == ["/login", "/products", "/cart", "/cart/${capture:cart}/pay"]
-    short(simulation, run_time="6s")
+    short(simulation, run_time="30s")
     files = compile_inputs(catalog, tmp_path / "generated")
-    run = run_locust(files["shopper_local_mx"], tmp_path / "run", env={"SHOPPER_PASSWORD": "any-password"})
+    run = run_locust(files["shopper_local_mx"], tmp_path / "run", *SEQUENTIAL_ONCE, env={"SHOPPER_PASSWORD": "any-password"})
 
     assert run.returncode == 0, run
-    for name in ("post_login", "get_products", "post_cart", "post_cart_1_pay"):
-        assert f" {name} " in run.stderr, name
+    names = ("post_login", "get_products", "post_cart", "post_cart_1_pay")
+    assert requests_by_name(run.stderr) == {name: (1, 0) for name in names}  # the journey once, none failed

@@ -59,6 +59,10 @@ def _draft(kind: str, source: str, app: str, host: str | None, pauses: bool, pro
         problems.add(document.label, "", f"is not {'an OpenAPI document' if kind == 'openapi' else 'a HAR file'} this importer can read "
                      f"({type(error).__name__}: {error}); please report it with the file")  # fmt: skip
         raise ConfigError(problems.items) from None
+    except RecursionError:  # a cycle no check above found: a message, never a traceback
+        problems.add(document.label, "", "a $ref cycle or a nesting too deep to follow: check the $refs that lead back "
+                     "to themselves, and make one of them the definition")  # fmt: skip
+        raise ConfigError(problems.items) from None
     except ImportError_ as error:
         for file, pointer, message in error.problems:
             problems.add(file or document.label, pointer, message)

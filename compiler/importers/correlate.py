@@ -2,7 +2,8 @@
 
 For each recorded answer, in order, the values it offers: the leaves of a JSON body (with the
 JSON path that finds them), its headers, and, in a text body (HTML, a script), long values that
-a regular expression built from the text before them finds again. A later request's values (path
+a regular expression built from the text before them finds again (every earlier text answer is
+kept, and the newest that holds the value offers it). A later request's values (path
 segments, query and form values, JSON leaves, header values and the token of an Authorization
 header) that one of them offered become `${capture:NAME}`, and that answer's step gets the
 capture: `{"json": "$.token"}`, `{"header": "X-Cart-Id"}` or `{"regex": "..."}`.
@@ -98,6 +99,7 @@ class Correlator:
         self.names: dict[tuple[int, str], str] = {}  # (step, rule as text) -> its capture name
         self.taken: set[str] = set()
         self.used: list[tuple[int, str, str]] = []  # (step, capture, what it replaced), for the guesses
+        self.texts: list[tuple[int, str]] = []  # (step, its text answer), searched lazily by `regex_offer`
 
     def offer(self, step: int, answer_path: str, document: Any, headers: list[tuple[str, str]], text: str) -> None:
         """What the answer of `step` offers later requests."""
@@ -113,23 +115,23 @@ class Correlator:
             if name.lower() not in IGNORED_ANSWER_HEADERS and found is not None and not self.echoed(found, name):
                 self.offers.setdefault(found, Offer(step, {"header": name}, name))
         if document is None and text:
-            self.text = text  # searched lazily by `regex_offer`
-            self.text_step = step
-        else:
-            self.text = ""
+            self.texts.append((step, text))
 
     def regex_offer(self, value: str) -> Offer | None:
-        """A capture by regular expression for a long value found in the last text answer."""
-        text = getattr(self, "text", "")
-        if len(value) < LONG or not text or value not in text:
+        """A capture by regular expression for a long value found in a text answer: the newest
+        that has it (a JSON answer between them hides none)."""
+        if len(value) < LONG:
             return None
-        at = text.index(value)
-        before = text[max(0, at - 24) : at]
-        pattern = re.escape(before) + r"([^\"'<>&\s]+)"
-        match = re.search(pattern, text)
-        if match is None or match.group(1) != value:
-            return None
-        return Offer(self.text_step, {"regex": pattern}, "")
+        for step, text in reversed(self.texts):
+            if value not in text:
+                continue
+            at = text.index(value)
+            before = text[max(0, at - 24) : at]
+            pattern = re.escape(before) + r"([^\"'<>&\s]+)"
+            match = re.search(pattern, text)
+            if match is not None and match.group(1) == value:
+                return Offer(step, {"regex": pattern}, "")
+        return None
 
     def reference(self, value: Any, where: str) -> Marker | None:
         """${capture:NAME} for a recorded value an earlier answer offered, or None."""

@@ -7,8 +7,10 @@ value the schema accepts: an object with its required properties only, an empty 
 (`2024-01-01` for a date, `user@example.com` for an email) and long enough for `minLength`.
 Each value says where it came from, for the importer's list of guesses.
 
-`$ref`s are local (`#/components/...`); one that names itself through other `$ref`s only, and a
-schema whose required properties contain itself (no finite value exists), are refused and named.
+`$ref`s are local (`#/components/...`) and checked before (refs.py: none dangling, no cycle of
+`$ref`s and `allOf`/`anyOf`/`oneOf` only); a schema whose required properties contain itself (no
+finite value exists) is refused and named here, while one that contains itself through an
+optional property or an array's items (a tree) gets its smallest value, which stops there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from compiler.importers.drafts import ImportError_
+from compiler.importers.refs import MISSING, node_at, target
 
 FORMATS = {
     "date": "2024-01-01",
@@ -43,17 +46,12 @@ class Document:
         self.data, self.label = data, label
 
     def pointer_value(self, ref: str) -> Any:
-        if not ref.startswith("#"):
+        pointer = target(ref)
+        if pointer is None:
             raise ImportError_([(self.label, "", f"$ref {ref!r} is not local; bundle the document into one file first")])
-        node: Any = self.data
-        for token in [t for t in ref[1:].split("/") if t != ""]:
-            token = token.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                raise ImportError_([(self.label, ref[1:], f"$ref {ref!r} names nothing in the document")])
+        node = node_at(self.data, pointer)
+        if node is MISSING:
+            raise ImportError_([(self.label, pointer, f"$ref {ref!r} names nothing in the document")])
         return node
 
     def deref(self, node: Any, where: str) -> tuple[Any, str]:
@@ -65,7 +63,7 @@ class Document:
                 chain = " -> ".join(seen + [ref])
                 raise ImportError_([(self.label, where, f"$ref cycle: {chain} names itself and nothing else")])
             seen.append(ref)
-            node, where = self.pointer_value(ref), ref[1:]
+            node, where = self.pointer_value(ref), target(ref) or ""
         return node, where
 
 
@@ -136,11 +134,20 @@ class Builder:
             kind = next((k for k in kind if k != "null"), "null")
         if kind is None:
             kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
-        self._note(f"the smallest value the schema at {where} accepts")
         if kind == "object":
             required = [name for name in schema.get("required", []) if isinstance(name, str)]
             properties = schema.get("properties", {}) if isinstance(schema.get("properties"), dict) else {}
-            return {name: self._value(properties.get(name, {}), f"{where}/properties/{name}", stack) for name in required}
+            value, sources, outer = {}, [], self.source
+            for name in required:
+                self.source = ""
+                value[name] = self._value(properties.get(name, {}), f"{where}/properties/{name}", stack)
+                sources.append(f"{name} = {self.source}")
+            self.source = outer
+            documented_parts = [text for text in sources if " = the smallest value " not in text]
+            self._note(f"the required properties of the schema at {where}: {', '.join(sources)}" if documented_parts
+                       else f"the smallest value the schema at {where} accepts")  # fmt: skip
+            return value
+        self._note(f"the smallest value the schema at {where} accepts")
         if kind == "array":
             count = schema.get("minItems", 0) if isinstance(schema.get("minItems"), int) else 0
             return [self._value(schema.get("items", {}), f"{where}/items", stack) for _ in range(min(count, 10))]

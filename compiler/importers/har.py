@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from compiler.importers.bodies import text_secrets
 from compiler.importers.correlate import Correlator, Marker
 from compiler.importers.drafts import Draft, ImportError_, env_name, escaped, identifier, is_credential, segment, unique
 
@@ -44,9 +45,16 @@ PAUSE_AT_LEAST = 0.5  # seconds: a shorter gap is the browser's own pace, not th
 MAX_PAUSE = 600
 
 
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # the simulation schema's
+TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")  # RFC 9110: what a method may be spelled with
+
+
 def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL, never its user info (`https://bob:pw@host` is `https://host`)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port is not None else "")
 
 
 def _time(text: Any) -> float | None:
@@ -100,6 +108,17 @@ def _entries(har: Any, label: str) -> list[dict]:
            for i, e in enumerate(entries)
            if not (isinstance(e, dict) and isinstance(e.get("request"), dict) and isinstance(e["request"].get("url"), str)
                    and isinstance(e["request"].get("method"), str) and isinstance(e.get("response"), dict))]  # fmt: skip
+    for index, e in enumerate(entries if not bad else []):
+        at, url, method = f"/log/entries/{index}", e["request"]["url"], e["request"]["method"]
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 (raises for a port that is not a number from 0 to 65535)
+        except ValueError as error:
+            bad.append((label, f"{at}/request/url", f"{url[:120]!r} is not a URL ({error}): expected scheme://host[:port]/path"))
+        if not TOKEN.match(method):
+            bad.append((label, f"{at}/request/method", f"{method[:40]!r} is not an HTTP method: expected one of {', '.join(METHODS)}"))
+        if e.get("time") is not None and (isinstance(e["time"], bool) or not isinstance(e["time"], (int, float))):
+            bad.append((label, f"{at}/time", f"{e['time']!r} is not a time: expected the entry's milliseconds, a number (-1 if unknown)"))
     if bad:
         raise ImportError_(bad[:20])
     return entries
@@ -112,17 +131,19 @@ def _kept(entries: list[dict], draft: Draft) -> tuple[str, list[tuple[int, dict,
     kept: list[tuple[int, dict, dict]] = []
     for index, entry in enumerate(entries):
         request, url = entry["request"], entry["request"]["url"]
-        what = f"{request['method']} {url}"
+        what = f"/log/entries/{index}: {request['method']} {_shown(url)}"[:140]
         if urlsplit(url).scheme not in ("http", "https"):
-            draft.dropped.append(f"entry {index}: {what[:120]} (not HTTP)")
+            draft.dropped.append(f"{what} (not HTTP)")
         elif _origin(url) != origin:
-            draft.dropped.append(f"entry {index}: {what[:120]} (another host)")
+            draft.dropped.append(f"{what} (another host)")
         elif _static(entry):
-            draft.dropped.append(f"entry {index}: {what[:120]} (a static file)")
+            draft.dropped.append(f"{what} (a static file)")
         elif request["method"].upper() == "OPTIONS":
-            draft.dropped.append(f"entry {index}: {what[:120]} (a CORS preflight, the browser's own)")
+            draft.dropped.append(f"{what} (a CORS preflight, the browser's own)")
+        elif request["method"].upper() not in METHODS:
+            draft.dropped.append(f"{what} (a method a simulation does not send: {', '.join(METHODS)})")
         elif kept and _followed(kept[-1][2], kept[-1][1]["request"]["url"], entry):
-            draft.dropped.append(f"entry {index}: {what[:120]} (the redirect of the step before, which the client follows)")
+            draft.dropped.append(f"{what} (the redirect of the step before, which the client follows)")
             cookies = [h for h in kept[-1][2].get("headers") or [] if isinstance(h, dict) and str(h.get("name", "")).lower() == "set-cookie"]
             final = {**entry["response"], "headers": cookies + list(entry["response"].get("headers") or [])}
             kept[-1] = (kept[-1][0], kept[-1][1], final)  # the chain's cookies, the last answer
@@ -131,6 +152,12 @@ def _kept(entries: list[dict], draft: Draft) -> tuple[str, list[tuple[int, dict,
     if not kept:
         raise ImportError_([("", "/log/entries", f"no request to {origin or 'an HTTP host'} to import (see what was dropped)")])
     return origin, kept
+
+
+def _shown(url: str) -> str:
+    """A URL as listed: without its user info."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl() if "@" in parts.netloc else url
 
 
 def _followed(response: dict, url: str, entry: dict) -> bool:
@@ -157,7 +184,7 @@ def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -
         started = _time(entry.get("startedDateTime"))
         if pauses and started is not None and previous_end is not None and started - previous_end >= PAUSE_AT_LEAST:
             steps.append({"pause": round(min(started - previous_end, MAX_PAUSE), 1)})
-            draft.guess(f"/flows/0/steps/{len(steps) - 1}", f"a pause of {steps[-1]['pause']} s, as recorded before entry {index}")
+            draft.guess(f"/flows/0/steps/{len(steps) - 1}", f"a pause of {steps[-1]['pause']} s, as recorded before /log/entries/{index}")
         if started is not None:
             previous_end = started + float(entry.get("time") or 0) / 1000
         parts = urlsplit(request["url"])
@@ -195,6 +222,10 @@ def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -
                 headers[key] = f"{escaped(scheme)} {marker.text}" if token else marker.text
             else:
                 headers[key] = _secret(correlator, draft, app, key, value, f"{here}/headers/{key}", "header")
+        if (parts.username or parts.password) and not any(k.lower() == "authorization" for k in headers):
+            variable = env_name(app, "basic_auth")  # the user info a browser sends as HTTP Basic
+            headers["Authorization"] = f"Basic ${{env:{variable}}}"
+            draft.secrets[variable] = "base64 of user:password, the user info of the recorded URLs (not written)"
         cookies = _cookies(request, set_cookies, app, draft, correlator)
         if cookies:
             headers["Cookie"] = cookies
@@ -225,9 +256,9 @@ def import_har(har: Any, label: str, app: str, host: str | None, pauses: bool) -
         steps.append(step)
     for number, captures in correlator.captures.items():
         steps[step_of[number]]["capture"] = captures
-    for number, name, value in correlator.used:
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        draft.guess(f"/flows/0/steps/{step_of[number]}/capture/{name}", f"captured: the recording sent {shown!r} back after this answer")
+    for number, name, value in correlator.used:  # the value is not printed: it may be a session's token
+        draft.guess(f"/flows/0/steps/{step_of[number]}/capture/{name}",
+                    f"captured: a value of this answer ({len(value)} characters) that a later request sent back")  # fmt: skip
     draft.simulation = {
         "host": escaped(host or origin), "users": 1, "spawn_rate": 1, "run_time": "1m",
         "flows": [{"name": "recorded", "steps": steps}],
@@ -297,7 +328,7 @@ def _body(request: dict, correlator: Correlator, draft: Draft, app: str, here: s
         return {"form": form}
     if isinstance(text, str) and text:
         sent.append((text, "body"))
-        return {"body": escaped(text), "headers": {"Content-Type": mime} if mime else {}}
+        return {"body": text_secrets(text, mime, app, draft, "the recording sent"), "headers": {"Content-Type": mime} if mime else {}}
     return {}
 
 

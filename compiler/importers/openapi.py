@@ -24,8 +24,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from compiler.importers.drafts import Draft, ImportError_, env_name, identifier, is_credential, json_text, literal, segment, unique
+from compiler.importers.bodies import text_secrets
+from compiler.importers.drafts import Draft, ImportError_, env_name, escaped, identifier, is_credential, json_text, literal, segment, unique
 from compiler.importers.examples import Builder, Document, documented
+from compiler.importers.refs import ref_problems
 from compiler.problems import pointer_join
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -44,32 +46,28 @@ def validate_document(data: Any, label: str) -> None:
         raise ImportError_([(label, "/swagger", "is Swagger (OpenAPI 2.0); convert it to OpenAPI 3 first (swagger2openapi does)")])
     if not isinstance(version, str) or not re.match(r"3\.[01]\.", version + "."):
         raise ImportError_([(label, "/openapi", f"OpenAPI {version!r} is not supported: 3.0.x or 3.1.x")])
-    remote = [(pointer, ref) for pointer, ref in _refs(data, "") if not ref.startswith("#")]
-    if remote:
-        raise ImportError_([(label, pointer, f"$ref {ref!r} is not in this document; bundle the document into one file "
-                             "first (only local $refs, #/..., are read)") for pointer, ref in remote[:20]])  # fmt: skip
+    broken = ref_problems(data, label)
+    if broken:
+        raise ImportError_(broken)
     from openapi_spec_validator import OpenAPIV30SpecValidator, OpenAPIV31SpecValidator
+    from referencing.exceptions import Unresolvable
 
     validator = (OpenAPIV31SpecValidator if version.startswith("3.1") else OpenAPIV30SpecValidator)(data)
     found = []
-    for error in validator.iter_errors():
-        pointer = pointer_join("", *getattr(error, "absolute_path", error.path))
-        found.append((label, pointer, f"not valid OpenAPI {version}: {error.message}"))
-        if len(found) == 20:
-            break
+    try:
+        for error in validator.iter_errors():
+            pointer = pointer_join("", *getattr(error, "absolute_path", error.path))
+            found.append((label, pointer, f"not valid OpenAPI {version}: {error.message}"))
+            if len(found) == 20:
+                break
+    except RecursionError:  # a cycle refs.py does not know: the last guard, never a traceback
+        found.append((label, "", "a $ref cycle the validator cannot get out of: check the $refs that lead back to "
+                      "themselves, and make one of them the definition"))  # fmt: skip
+    except Unresolvable as error:
+        ref = str(getattr(error, "ref", "") or error)
+        found.append((label, ref[1:] if ref.startswith("#") else "", f"$ref {ref!r} cannot be resolved: expected the pointer of an object in the document"))
     if found:
         raise ImportError_(found)
-
-
-def _refs(node: Any, pointer: str):
-    if isinstance(node, dict):
-        if isinstance(node.get("$ref"), str):
-            yield pointer_join(pointer, "$ref"), node["$ref"]
-        for key, value in node.items():
-            yield from _refs(value, pointer_join(pointer, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _refs(value, pointer_join(pointer, index))
 
 
 def _server(document: Document, host: str | None, draft: Draft) -> tuple[str, str]:
@@ -126,6 +124,20 @@ def _query(parameter: dict, value: Any) -> dict[str, Any]:
     if isinstance(value, list) and parameter.get("explode", True):
         return {name: [json_text(item) for item in value]}
     return {name: json_text(value)}
+
+
+def _parameter_pointer(here: str, parameter: dict, value: Any) -> str:
+    """Where a parameter's value stands in the written endpoint: its path, its query key, its
+    header, or the Cookie header."""
+    place = parameter["in"]
+    if place == "path":
+        return pointer_join(here, "path")
+    if place == "header":
+        return pointer_join(here, "headers", parameter["name"])
+    if place == "cookie":
+        return pointer_join(here, "headers", "Cookie")
+    keys = list(literal(_query(parameter, value)))
+    return pointer_join(here, "query", parameter["name"] if parameter["name"] in keys or not keys else keys[0])
 
 
 def _security(document: Document, operation: dict, app: str, draft: Draft) -> tuple[dict, dict, list[str]]:
@@ -198,7 +210,7 @@ def _body(builder: Builder, document: Document, operation: dict, where: str) -> 
         return {"form": {key: json_text(item) for key, item in literal(value).items()}}, source
     text = value if isinstance(value, str) else ""
     why = source if isinstance(value, str) and value else f"empty: the document has no example of {media} text"
-    return {"body": literal(text), "headers": {"Content-Type": media}}, why
+    return {"body": text, "headers": {"Content-Type": media}}, why  # escaped by the caller (text_secrets)
 
 
 def _checks(document: Document, operation: dict, where: str) -> tuple[list[int], list[dict], bool]:
@@ -270,15 +282,21 @@ def import_openapi(data: dict, label: str, app: str, host: str | None) -> Draft:
                 if place == "header" and pname.lower() in IGNORED_HEADERS:
                     continue
                 value, source = _parameter_value(builder, document, parameter, at)
-                draft.guess(f"{here}/{'path' if place == 'path' else place}", f"{place} parameter {pname} = {json_text(value)!r}, {source}")
+                secret = place != "path" and is_credential(pname)  # ${env:...} stands in a header, the query, a cookie
+                if secret:
+                    variable = env_name(app, pname)
+                    draft.secrets[variable] = f"the {place} parameter {pname} (the document's value is not sent)"
+                    written = f"${{env:{variable}}}"
+                else:
+                    draft.guess(_parameter_pointer(here, parameter, value), f"{place} parameter {pname} = {json_text(value)!r}, {source}")
                 if place == "path":
                     filled = filled.replace("{" + pname + "}", literal(segment(value)))
                 elif place == "query":
-                    query.update(literal(_query(parameter, value)))
+                    query.update({escaped(pname): written} if secret else literal(_query(parameter, value)))
                 elif place == "header":
-                    headers[pname] = literal(json_text(value))
+                    headers[pname] = written if secret else literal(json_text(value))
                 else:
-                    cookies.append(f"{pname}={literal(json_text(value))}")
+                    cookies.append(f"{pname}={written if secret else literal(json_text(value))}")
             for missing in re.findall(r"\{([^}]*)\}", filled):
                 filled = filled.replace("{" + missing + "}", "1")
                 draft.guess(f"{here}/path", f"path parameter {missing} = '1': the document does not declare it")
@@ -296,6 +314,8 @@ def import_openapi(data: dict, label: str, app: str, host: str | None) -> Draft:
             for field in ("json", "form"):
                 if field in body:
                     body[field] = _secrets_in(body[field], app, draft)
+            if "body" in body:
+                body["body"] = text_secrets(body["body"], body["headers"]["Content-Type"], app, draft, "(the document's example is not sent)")
             endpoint["headers"].update(body.pop("headers", {}))
             endpoint.update(body)
             if source:

@@ -3,7 +3,9 @@
 Such a value ends up in generated code that is committed and reviewed; `${env:NAME}` keeps it
 out, reading it when the run starts. A warning, not an error: the value may be a harmless test
 key. A field looks like a credential when its name ends with token, password, secret, API key,
-authorization, ... (`access_token`, `X-Api-Key`, `Authorization`, `client_secret`), and its
+authorization, session id, JWT, ... (`access_token`, `X-Api-Key`, `Authorization`,
+`client_secret`, `JSESSIONID`), or its last word is a short one of them (`pass`, `pwd`, `pin`,
+`otp`, `sid`, `session`, `auth`: `X-Session`, `user_pass`, not `passenger` or `compass`), and its
 value is a non-empty string with no `${env:...}` nor `${capture:...}` (a value of the run's
 answers) in it. Raw bodies are read field by field when
 they are a form (`a=1&password=x`) or JSON text.
@@ -19,12 +21,17 @@ from urllib.parse import parse_qsl
 from compiler.problems import Problems, pointer_join
 
 CREDENTIAL_NAME = re.compile(
-    r"(token|password|passwd|passphrase|secret|apikey|accesskey|privatekey|authorization|credentials?)$"
+    r"(token|password|passwd|passphrase|secret|apikey|accesskey|privatekey|authorization|credentials?|sessionid|sessid|jwt)$"
 )
+# a short word that is a credential only as the name's last word: `pass`, `user_pass`, `X-Session`,
+# `sid`, `card_pin`; not `passenger`, `compass`, `bypass`, `session_count`, `author`, `spinner`
+CREDENTIAL_WORDS = {"pass", "pwd", "pin", "otp", "sid", "session", "auth"}
 
 
 def looks_like_credential(name: str) -> bool:
-    return bool(CREDENTIAL_NAME.search(re.sub(r"[^a-z0-9]", "", name.lower())))
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    words = [word for word in re.split(r"[^a-z0-9]+", words) if word]
+    return bool(words) and (bool(CREDENTIAL_NAME.search("".join(words))) or words[-1] in CREDENTIAL_WORDS)
 
 
 def is_literal(value: Any) -> bool:
