@@ -173,6 +173,20 @@ def test_protected_environments_are_refused_unless_both_allow(project, recorder)
         f"error: host http://LOCALHOST:{recorder.port}/ is the host of the protected environment 'prod'; it is "
         "protected, and this server was started without --allow-protected: it runs no protected target"
     )
+    # A catalog whose protected prod is 127.0.0.1 (and local localhost): prod's host spelled as a
+    # decimal number, a short IPv4 address and an IPv4-mapped IPv6 address.
+    catalog = json.loads((project / "data" / "catalog.json").read_text())
+    catalog["environments"]["local"]["vars"]["domain"] = f"localhost:{recorder.port}"
+    catalog["environments"]["prod"]["vars"]["domain"] = f"127.0.0.1:{recorder.port}"
+    (project / "data" / "swapped.json").write_text(json.dumps(catalog))
+    swapped = {"catalog": "data/swapped.json", "out": "swapped/generated", "results": "swapped/results"}
+    for spelled in (f"http://2130706433:{recorder.port}", f"http://127.1:{recorder.port}", f"http://[::ffff:7f00:1]:{recorder.port}"):
+        other = tool("run", {"targets": ["shop_local_mx"], "run_time": "2s", "host": spelled}, **swapped)
+        assert other.is_error and text(other) == (
+            f"error: host {spelled} is the host of the protected environment 'prod'; it is "
+            "protected, and this server was started without --allow-protected: it runs no protected target"
+        ), text(other)
+    (project / "data" / "swapped.json").unlink()
     assert_nothing_received(recorder)
 
 
