@@ -5,7 +5,10 @@ draft with three mistakes, a compile outside the output folder, refusals above t
 a protected environment, a real run against a recording server with its progress
 notifications, then explain, check_config, get_run, compare_runs), a run record as a resource,
 and the tools' schemas against the contract snapshot. Also the `simc-mcp` console script and the
-command's own usage errors.
+command's own usage errors, and issue 15's MCP findings as a client meets them: a draft's
+variable reading no file outside the catalog's folder, runs that no locust.conf or LOCUST_*
+variable changes, check_config allowing a protected target only on a server that does, and
+get_run following no link out of the results.
 """
 
 from __future__ import annotations
@@ -242,3 +245,99 @@ def test_a_client_that_goes_away_mid_run_leaves_an_interrupted_record_and_no_tra
     newest = sorted((project / "data" / "results" / "shop_local_mx").iterdir())[-1]
     record = json.loads((newest / "run.json").read_text())
     assert (record["ended_by"], record["passed"]) == ("interrupted", False), record
+
+
+# -- issue 15's MCP findings, over stdio as a client starts the server ------------------------------
+
+
+def test_over_stdio_a_drafts_variable_cannot_read_a_file_outside_the_catalogs_folder(project, tmp_path):
+    """Finding 3: a draft's variable in a feed's path reaches no file outside the catalog's folder,
+    whether the file is there or not."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("TOPSECRET_COLUMN,api_key_sk_live_123\nx,y\n")
+    catalog = json.loads((project / "data" / "catalog.json").read_text())
+    depth = "../" * (len(project.parts) + 2)
+    catalog["countries"]["mx"]["vars"] = {**catalog["countries"]["mx"].get("vars", {}), "evil": f"{depth}{outside.as_posix().lstrip('/')}/secret"}
+    shop = json.loads((project / "data" / "simulations" / "shop.json").read_text())
+    shop["endpoints"][0]["path"] = "/${feed:f.TOPSECRET_COLUMN}"
+    drafts = []
+    for missing in ("", "-nothing-here"):
+        shop["feeds"] = {"f": {"file": "feeds/${evil}" + missing + ".csv", "mode": "random"}}
+        drafts.append({"catalog": json.dumps(catalog), "simulations": {"simulations/shop.json": json.dumps(shop)}})
+
+    async def script(client):
+        return [await client.call_tool("validate", draft) for draft in drafts]
+
+    for result in drive(stdio(project), script):
+        assert result.is_error
+        assert "is outside the catalog's folder" in text(result), text(result)
+        assert "TOPSECRET" not in text(result).replace("${feed:f.TOPSECRET_COLUMN}", "") and "sk_live" not in text(result)
+        assert "not found" not in text(result)
+
+
+def test_over_stdio_locust_conf_and_locust_variables_do_not_change_the_servers_runs(project, recorder):
+    """Finding 4: a locust.conf in the server's folder (and ~/.locust.conf), LOCUST_USERS and
+    LOCUST_PROCESSES in its environment: the run has the target's own 2 users on one process,
+    and a protected target stays refused."""
+    recorder.reset()
+    conf = "users = 40\nspawn-rate = 40\nprocesses = 2\nallow-protected = true\n"
+    confs = [project / "locust.conf", project / ".locust.conf"]  # the server's folder, its HOME
+    for path in confs:
+        path.write_text(conf)
+    params = stdio(project)
+    params = StdioServerParameters(command=params.command, args=params.args, cwd=str(project),
+                                   env={**params.env, "LOCUST_USERS": "4", "LOCUST_PROCESSES": "2"})  # fmt: skip
+
+    async def script(client):
+        run = await client.call_tool("run", {"targets": ["shop_local_mx"], "run_time": "2s"})
+        protected = await client.call_tool("run", {"targets": ["shop_prod_mx"], "run_time": "2s", "allow_protected": True})
+        return run, protected
+
+    try:
+        run, protected = drive(params, script, seconds=180)
+    finally:
+        for path in confs:
+            path.unlink()
+    assert not run.is_error and run.structured_content["exit_code"] == 0, text(run)
+    record = json.loads((project / run.structured_content["runs"][0]["folder"] / "run.json").read_text())
+    assert record["configuration"]["num_users"]["value"] == 2 and record["workers"] == 0, record["configuration"]
+    assert 0 < len({r.client for r in recorder.received()}) <= 2  # the target's own 2 users, not 4 or 40
+    assert protected.is_error and "started without --allow-protected" in text(protected)
+
+
+def test_over_stdio_check_config_allows_a_protected_target_only_when_the_server_does(project):
+    """Finding 6: the call's allow_protected alone does not pass --allow-protected to the check;
+    with a server started with --allow-protected it does."""
+
+    async def script(client):
+        return await client.call_tool("check_config", {"target": "shop_prod_mx", "allow_protected": True})
+
+    asked = drive(stdio(project), script)
+    assert asked.is_error and "environment prod is protected" in text(asked), text(asked)
+    allowed = drive(stdio(project, "--allow-protected"), script)
+    assert not allowed.is_error, text(allowed)
+    assert text(allowed).endswith("shop_prod_mx: configuration ok, no request sent"), text(allowed)
+
+
+def test_over_stdio_get_run_never_follows_a_link_out_of_the_results_folder(project, tmp_path):
+    """Finding 7: a linked run folder, or a linked target folder, of the results is no run."""
+    outside = tmp_path / "outside" / "20260101T000000Z"
+    outside.mkdir(parents=True)
+    (outside / "run.json").write_text('{"target": "secret", "exit_code": 0}')
+    results = project / "data" / "results"
+    (results / "shop_qa_mx").mkdir(parents=True, exist_ok=True)
+    (results / "shop_qa_mx" / "20270101T000000Z").symlink_to(outside)  # newer than any real run
+    (results / "shop_prod_mx").symlink_to(outside.parent)
+
+    async def script(client):
+        return [await client.call_tool("get_run", {"target": target}) for target in ("shop_qa_mx", "shop_prod_mx")]
+
+    try:
+        answers = drive(stdio(project), script)
+    finally:
+        (results / "shop_qa_mx" / "20270101T000000Z").unlink()
+        (results / "shop_prod_mx").unlink()
+    for target, result in zip(("shop_qa_mx", "shop_prod_mx"), answers):
+        assert result.is_error and "secret" not in text(result), text(result)
+        assert f"no run of {target}" in text(result), text(result)
