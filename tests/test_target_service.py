@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections import Counter
 from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 import subprocess
@@ -261,8 +262,12 @@ def test_the_service_answers_the_quickstarts_product(service):
 
 def test_the_demo_journey_runs_green_with_real_locust(service, tmp_path):
     """`make demo`'s journey file, as committed, against the real service: every request of the
-    journey is sent and passes, and the threshold table says every threshold passed."""
+    journey is sent and passes, and the threshold table says every threshold passed. Its buy
+    flow adds a product picked at random from the list (`pick: random`): the carts the service
+    kept hold more than one product."""
     target = next(target for target in LOCAL_TARGETS if target.name == "shop_local_mx")
+    admin = service.login("admin@shop.example.test")
+    carts_before = service.call("GET", "/admin/orders", headers=admin)[2]["count"]
     run = run_locust(
         SAMPLE / "generated" / "shop_local_mx.py", tmp_path, "-H", service.url, "-t", "6s",
         env={"SHOPPER_PASSWORD": "demo-password"},
@@ -284,6 +289,11 @@ def test_the_demo_journey_runs_green_with_real_locust(service, tmp_path):
     assert set(counts) == {"login", "home", "list_products", "add_to_cart", "pay", "admin_login", "GET /admin/orders"}, run
     assert all(requests > 0 and failures == 0 for requests, failures in counts.values()), counts
     assert (run_folder_of(tmp_path / "data" / "results" / "shop_local_mx") / "report.html").is_file()
+    status, _, kept = service.call("GET", "/admin/orders", headers=admin)  # the latest 20 carts
+    made = kept["count"] - carts_before
+    assert status == 200 and made >= 10, kept
+    skus = Counter(order["sku"] for order in kept["orders"][-min(made, 20) :])
+    assert len(skus) > 1 and set(skus) <= {"MX-TENIS-01", "MX-PLAYERA-02", "MX-GORRA-03"}, skus
 
 
 def test_an_unknown_path_is_still_a_404(service):

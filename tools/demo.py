@@ -2,10 +2,11 @@
 
 Everything stays on 127.0.0.1 and is bounded in time: the service stops by itself, and each
 locustfile runs with its baked defaults. First `generated/app_local_mx.py` (independent
-requests: 10 users for 10s), then `generated/shop_local_mx.py`, a journey: each user logs in
-once with a shopper of a per-country feed, then browses or buys (list products, add the first
-to a cart, pay), in stages of 14s in all, judged by thresholds whose table the file prints at
-the end of its run.
+requests: 10 users for 10s), then `generated/shop_local_mx.py`, a journey of two populations:
+shoppers, who log in once with a shopper of a per-country feed, then browse or buy (list
+products, add one picked at random to a cart, pay), and one admin, who logs in and reads every
+user's latest orders every 2s; in stages of 14s in all, judged by thresholds whose table the
+file prints at the end of its run.
 
 The `local` targets bake the host http://127.0.0.1:8765. When that port is taken, run
 `make demo DEMO_PORT=8766` (or `tools/demo.py --port 8766`; 0 takes a free port): the service
