@@ -128,3 +128,48 @@ def test_the_header_lists_every_option_the_file_adds():
     assert len(added) >= 13, added
     listed = set(re.findall(r"--[a-z-]+", HEADER))
     assert added <= listed, sorted(added - listed)
+
+
+# Run in a subprocess (the runtime is Locust's to load): the options a generated file adds to
+# Locust's parser, each with its environment variable.
+ADDED_OPTIONS = """
+import json, runpy, sys
+from locust import argument_parser
+
+
+def options():
+    return {flag: getattr(action, "env_var", None) for action in argument_parser.get_parser()._actions
+            for flag in action.option_strings}
+
+
+before = options()
+runpy.run_path(sys.argv[1], run_name="locustfile")
+print(json.dumps({flag: env for flag, env in options().items() if flag not in before}))
+"""
+NUMBERS = {"twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17}
+
+
+def test_running_md_lists_every_option_the_file_adds_to_locusts_parser():
+    """docs/RUNNING.md's list of added options, and its table of settings (flag, environment
+    variable, config file key), against the options a generated file really adds to Locust's
+    argument parser: none missing, none that it does not add."""
+    import json
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", ADDED_OPTIONS, str(SAMPLE / "generated" / "app_local_mx.py")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    added = json.loads(done.stdout.splitlines()[-1])
+    assert len(added) >= 13, added
+    running = (ROOT / "docs" / "RUNNING.md").read_text("utf-8")
+    said = re.search(r"does not list the (\w+)\s+added options \(([^)]*)\)", running)
+    assert said, "RUNNING.md no longer says which options --help does not list"
+    listed = re.findall(r"`(--[a-z-]+)`", said.group(2))
+    assert sorted(listed) == sorted(added) and len(listed) == len(set(listed)), listed
+    assert NUMBERS.get(said.group(1)) == len(added), said.group(1)
+    table = running[running.index("| Setting | Flag | Environment variable | Config file key |") :].split("\n\n", 1)[0]
+    rows = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line.strip("|"))] for line in table.splitlines()[2:]]
+    for flag, env in added.items():
+        row = next((row for row in rows if re.search(rf"`{flag}\b(?!-)", row[1])), None)
+        assert row, f"{flag} is not in RUNNING.md's table of settings"
+        assert f"`{env}" in row[2] and f"`{flag[2:]}`" in row[3], (flag, env, row)
