@@ -452,22 +452,29 @@ def test_workers_asked_for_records_write_none(server, project, tmp_path):
     assert [p.name for p in (tmp_path / "worker").rglob("*") if p.is_file()] == []
 
 
+def run_under_load(project: Path, results: Path, targets: str, seconds: str) -> subprocess.Popen:
+    """`run TARGETS -- -t SECONDS` in a session of its own, returned once the load is on
+    (Locust wrote a row of history for good_local_br, the first target)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", targets,
+         "--out", str(project / "generated"), "--results", str(results), "--", "-t", seconds],
+        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not any(
+        history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
+    ):
+        time.sleep(0.2)
+    return process
+
+
 def test_ctrl_c_stops_the_run_and_the_targets_after_it(project, tmp_path):
     """Ctrl-C in the terminal reaches `run` and its Locust: that run writes its records, the
     next targets do not run, and the exit code says it was interrupted."""
     results = tmp_path / "results"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_*",
-         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "20s"],
-        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+    process = run_under_load(project, results, "good_local_*", "20s")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(  # the load is on: Locust wrote a row of history
-            history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
-        ):
-            time.sleep(0.2)
         time.sleep(1)
         os.killpg(process.pid, signal.SIGINT)
         stdout, stderr = process.communicate(timeout=60)
@@ -492,18 +499,8 @@ def test_a_signal_to_run_alone_is_passed_on_and_the_records_kept(project, tmp_pa
     """A CI that cancels the job (SIGTERM) or a closed terminal (SIGHUP) signals `run`: its Locust
     stops and writes its record, and the targets after it do not run."""
     results = tmp_path / "results"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_*",
-         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "20s"],
-        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+    process = run_under_load(project, results, "good_local_*", "20s")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(
-            history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
-        ):
-            time.sleep(0.2)
         time.sleep(1)
         started = time.monotonic()
         process.send_signal(signum)  # `run` alone, not its group
@@ -524,18 +521,8 @@ def test_locust_does_not_outlive_a_killed_run(project, tmp_path):
     if sys.platform != "linux":
         pytest.skip("PR_SET_PDEATHSIG is Linux's")
     results = tmp_path / "results"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "compiler", "--catalog", str(project / "catalog.json"), "run", "good_local_br",
-         "--out", str(project / "generated"), "--results", str(results), "--", "-t", "30s"],
-        cwd=project, env=clean_env(TOKEN, home=project), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
-    )  # fmt: skip
+    process = run_under_load(project, results, "good_local_br", "30s")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not any(
-            history_rows(path)[1] for path in results.glob("good_local_br/*/stats_stats_history.csv")
-        ):
-            time.sleep(0.2)
         process.kill()
         process.communicate(timeout=10)
         (folder,) = run_folders(results, "good_local_br")
